@@ -1,0 +1,61 @@
+package org.vfioosgi.itests;
+
+import static org.ops4j.pax.exam.CoreOptions.bundle;
+import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.options;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+
+/**
+ * The one Pax Exam configuration of the in-guest tests: a Felix framework with SCR, Configuration Admin and the
+ * project's bundles (from target/bundles, put there by the build).
+ *
+ * <p>These tests run only inside the test VM (Failsafe's forked JVM is started there by vm/jdk/bin/java); on a
+ * machine without the VM they fail loudly rather than skip.
+ */
+public abstract class InGuestTestSupport {
+
+    /** Where the build put the C programs of the project (the baselines). */
+    protected static final Path C_PROGRAMS = Path.of(System.getProperty("vfio.itest.c", "target/c"));
+
+    @Configuration
+    public Option[] config() {
+        List<Option> options = new ArrayList<>();
+        options.add(junitBundles());
+        for (String property : List.of("vfio.itest.c")) {
+            options.add(systemProperty(property).value(System.getProperty(property, "")));
+        }
+        for (Path jar : bundlesUnderTest()) {
+            options.add(bundle(jar.toUri().toString()));
+        }
+        return options(options.toArray(Option[]::new));
+    }
+
+    private static List<Path> bundlesUnderTest() {
+        Path dir = Path.of(System.getProperty("vfio.itest.bundles", "target/bundles"));
+        try (Stream<Path> jars = Files.list(dir)) {
+            return jars.filter(p -> p.toString().endsWith(".jar")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("no bundles to test in " + dir + " (run the build's pre-integration-test"
+                    + " phase)", e);
+        }
+    }
+
+    /** The number of file descriptors this process has open now. */
+    protected static int openFileDescriptors() {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return (int) fds.count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package org.vfioosgi.api;
+
+/** IOMMU models a container can be set to ({@code VFIO_SET_IOMMU}); the codes are the kernel's. */
+public enum IommuType {
+    /** The original x86 type1 IOMMU. */
+    TYPE1(1),
+    /** IBM POWER TCE tables. */
+    SPAPR_TCE(2),
+    /** Type1 with unmap semantics fixed (unmaps exactly what was mapped); preferred where available. */
+    TYPE1V2(3),
+    /** Type1 and DMA cache coherence: the extension tells whether the IOMMU enforces coherent DMA. */
+    DMA_CC(4),
+    /** Support for the EEH error-recovery interface of POWER. */
+    EEH(5),
+    /** Type1 with nested (two-stage) translation. */
+    TYPE1_NESTING(6),
+    /** IBM POWER TCE tables, version 2. */
+    SPAPR_TCE_V2(7),
+    /** No IOMMU: unsafe, for testing only; needs the kernel's enable_unsafe_noiommu_mode. */
+    NOIOMMU(8),
+    /** Unmap of all mappings at once and unmap with VADDR updates. */
+    UNMAP_ALL(9),
+    /** Live update of a mapping's virtual address. */
+    UPDATE_VADDR(10);
+
+    private final int code;
+
+    IommuType(int code) {
+        this.code = code;
+    }
+
+    /** The kernel's number for this type or extension. */
+    public int code() {
+        return code;
+    }
+}

@@ -1,0 +1,48 @@
+package org.vfioosgi.api;
+
+import java.lang.foreign.MemorySegment;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * A device region mapped into this process: memory-mapped I/O.
+ *
+ * <p>Accessors use little-endian byte order (PCI's), must be naturally aligned and stay within the region; reads have
+ * acquire and writes release semantics, so the JIT neither elides nor reorders them across other device accesses.
+ * After {@link #close()} (or the device's) every access throws {@link IllegalStateException}; the JVM never touches an
+ * unmapped page.
+ */
+@ProviderType
+public interface MappedRegion extends AutoCloseable {
+
+    /** The region index this mapping was made from. */
+    int index();
+
+    /** The mapping's size in bytes. */
+    long size();
+
+    byte read8(long offset);
+
+    short read16(long offset);
+
+    int read32(long offset);
+
+    long read64(long offset);
+
+    void write8(long offset, byte value);
+
+    void write16(long offset, short value);
+
+    void write32(long offset, int value);
+
+    void write64(long offset, long value);
+
+    /**
+     * The mapping as a memory segment, for bulk copies. It becomes inaccessible when this mapping is closed.
+     * <p><b>Safety:</b> device memory may not support every access width or unaligned access; prefer the accessors.
+     */
+    MemorySegment segment();
+
+    /** Unmaps the region. Idempotent. */
+    @Override
+    void close();
+}

@@ -1,0 +1,88 @@
+package org.vfioosgi.ffm;
+
+import org.vfioosgi.api.VfioException;
+import org.vfioosgi.api.VfioException.Operation;
+
+/** Turns failed calls into {@link VfioException}s whose message ends in what the user can do about them. */
+final class Failures {
+
+    private Failures() {
+    }
+
+    /** A failed system call: {@code errno} as the call returned it (positive). */
+    static VfioException syscall(Operation operation, String call, String target, int errno) {
+        String message = "failed to " + describe(operation) + " " + target + ": " + call + " returned "
+                + Errno.describe(errno);
+        String hint = hint(operation, errno, target);
+        return new VfioException(operation, call, target, errno, hint.isEmpty() ? message : message + ". " + hint);
+    }
+
+    /** A failure the library found itself, not the kernel. */
+    static VfioException library(Operation operation, String target, String message) {
+        return new VfioException(operation, "", target, 0, message);
+    }
+
+    private static String describe(Operation operation) {
+        return switch (operation) {
+            case OPEN_CONTAINER -> "open the VFIO container";
+            case API_VERSION -> "query the VFIO API version of";
+            case CHECK_EXTENSION -> "check an IOMMU extension of";
+            case SET_IOMMU -> "set the IOMMU type of";
+            case OPEN_GROUP -> "open IOMMU group";
+            case GROUP_STATUS -> "read the status of IOMMU group";
+            case GROUP_NOT_VIABLE -> "use IOMMU group";
+            case SET_CONTAINER -> "attach to the container IOMMU group";
+            case UNSET_CONTAINER -> "detach from its container IOMMU group";
+            case OPEN_DEVICE -> "open device";
+            case DEVICE_INFO -> "read the information of device";
+            case REGION_INFO -> "read region information of device";
+            case MAP_REGION -> "map a region of device";
+            case UNMAP_REGION -> "unmap a region of device";
+            case CLOSE -> "close";
+        };
+    }
+
+    static String hint(Operation operation, int errno, String target) {
+        return switch (operation) {
+            case OPEN_CONTAINER -> switch (errno) {
+                case Errno.ENOENT, Errno.ENODEV, Errno.ENXIO ->
+                        "The kernel has no VFIO: load it (modprobe vfio-pci vfio_iommu_type1) on a kernel with an IOMMU"
+                                + " enabled (intel_iommu=on or amd_iommu=on)";
+                case Errno.EACCES, Errno.EPERM -> "This user may not open " + target + ": run as root or grant access"
+                        + " (e.g. a udev rule giving the device to a group this user is in)";
+                default -> "";
+            };
+            case OPEN_GROUP -> switch (errno) {
+                case Errno.ENOENT -> "No such group: bind a device of it to vfio-pci (echo vfio-pci > "
+                        + "/sys/bus/pci/devices/BDF/driver_override; echo BDF > /sys/bus/pci/drivers_probe)";
+                case Errno.EACCES, Errno.EPERM -> "This user may not open " + target + ": chown or chmod it, or run as"
+                        + " root";
+                case Errno.EBUSY -> "The group is already open, in this process or another; a group can be opened"
+                        + " only once: close the other user first";
+                default -> "";
+            };
+            case SET_IOMMU -> switch (errno) {
+                case Errno.EINVAL, Errno.ENODEV -> "The IOMMU does not support this type: check the kernel's IOMMU"
+                        + " (intel_iommu=on, amd_iommu=on) and the container's supported extensions";
+                case Errno.EPERM -> "No IOMMU protects this group (noiommu); that needs CAP_SYS_RAWIO";
+                default -> "";
+            };
+            case SET_CONTAINER -> switch (errno) {
+                case Errno.EBUSY -> "The group is already attached to a container";
+                case Errno.EINVAL -> "The group cannot share this container's IOMMU address space: use another"
+                        + " container";
+                default -> "";
+            };
+            case OPEN_DEVICE -> switch (errno) {
+                case Errno.EBUSY -> "The device is already open, in this process or another: close it there first";
+                case Errno.EINVAL, Errno.ENODEV -> "No such device in this group, or it is not bound to a VFIO driver:"
+                        + " check its name (for PCI the full address, 0000:00:01.0) and its driver in sysfs";
+                case Errno.EPERM -> "The device needs a VF token or the group's IOMMU was not set";
+                default -> "";
+            };
+            case MAP_REGION -> errno == Errno.EINVAL
+                    ? "The region cannot be mapped at this size or offset: use read and write instead" : "";
+            default -> "";
+        };
+    }
+}

@@ -1,0 +1,156 @@
+package org.vfioosgi.ffm;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.vfioosgi.api.GroupStatus;
+import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.api.VfioGroup;
+
+/** An IOMMU group, {@code /dev/vfio/N}, and the devices opened from it. */
+final class FfmGroup implements VfioGroup {
+
+    /** Drivers a device may be bound to without making its group unviable (the kernel's own list and VFIO's). */
+    private static final Set<String> VIABLE_DRIVERS = Set.of("vfio-pci", "vfio-platform", "vfio-amba",
+            "pci-stub", "pcieport");
+
+    private final FileDescriptor fd;
+    private final int number;
+    private final Consumer<FfmGroup> onClose;
+    private final OwnedResources<FfmDevice> devices = new OwnedResources<>();
+
+    private FfmGroup(FileDescriptor fd, int number, Consumer<FfmGroup> onClose) {
+        this.fd = fd;
+        this.number = number;
+        this.onClose = onClose;
+    }
+
+    /** Opens the group and checks that it is viable. */
+    static FfmGroup open(Path devVfio, int number, Consumer<FfmGroup> onClose) {
+        String path = devVfio.resolve(Integer.toString(number)).toString();
+        int r = Syscalls.open(path, Syscalls.O_RDWR);
+        if (r < 0) {
+            throw Failures.syscall(Operation.OPEN_GROUP, "open", path, -r);
+        }
+        FfmGroup group = new FfmGroup(new FileDescriptor(r, path), number, onClose);
+        try {
+            if (!group.status().viable()) {
+                throw Failures.library(Operation.GROUP_NOT_VIABLE, path, "IOMMU group " + number + " is not viable: "
+                        + describeBlockers(number) + ". Unbind them from their drivers or bind them to vfio-pci");
+            }
+        } catch (RuntimeException e) {
+            group.fd.close();
+            throw e;
+        }
+        return group;
+    }
+
+    /** Names the devices of the group bound to drivers that make it unviable, from sysfs. */
+    static String describeBlockers(int number) {
+        return describeBlockers(Path.of("/sys/kernel/iommu_groups", Integer.toString(number), "devices"));
+    }
+
+    static String describeBlockers(Path groupDevices) {
+        try (Stream<Path> entries = Files.list(groupDevices)) {
+            List<String> blockers = entries.sorted().flatMap(device -> {
+                Path driver = device.resolve("driver");
+                if (!Files.exists(driver)) {
+                    return Stream.empty();
+                }
+                String name;
+                try {
+                    name = driver.toRealPath().getFileName().toString();
+                } catch (IOException e) {
+                    return Stream.empty();
+                }
+                return VIABLE_DRIVERS.contains(name) ? Stream.empty()
+                        : Stream.of(device.getFileName() + " is bound to " + name);
+            }).toList();
+            return blockers.isEmpty() ? "no device of it is bound to a host driver now (it may have changed)"
+                    : String.join(", ", blockers);
+        } catch (IOException e) {
+            return "its devices could not be listed (" + groupDevices + ": " + e.getMessage() + ")";
+        }
+    }
+
+    @Override
+    public int number() {
+        return number;
+    }
+
+    @Override
+    public GroupStatus status() {
+        ensureOpen();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment status = VfioGroupStatus.allocate(arena);
+            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_GROUP_GET_STATUS, status);
+            if (r < 0) {
+                throw Failures.syscall(Operation.GROUP_STATUS, "ioctl(VFIO_GROUP_GET_STATUS)", fd.path(), -r);
+            }
+            int flags = VfioGroupStatus.flags(status);
+            return new GroupStatus((flags & VfioGroupStatus.FLAG_VIABLE) != 0,
+                    (flags & VfioGroupStatus.FLAG_CONTAINER_SET) != 0);
+        }
+    }
+
+    void setContainer(int containerFd) {
+        try (Arena arena = Arena.ofConfined()) {
+            // the argument is a pointer to the container's descriptor
+            MemorySegment arg = arena.allocateFrom(ValueLayout.JAVA_INT, containerFd);
+            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_GROUP_SET_CONTAINER, arg);
+            if (r < 0) {
+                throw Failures.syscall(Operation.SET_CONTAINER, "ioctl(VFIO_GROUP_SET_CONTAINER)", fd.path(), -r);
+            }
+        }
+    }
+
+    @Override
+    public synchronized VfioDevice openDevice(String name) {
+        ensureOpen();
+        FfmDevice device;
+        try (Arena arena = Arena.ofConfined()) {
+            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_GROUP_GET_DEVICE_FD, arena.allocateFrom(name));
+            if (r < 0) {
+                throw Failures.syscall(Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD)",
+                        name + " (group " + number + ")", -r);
+            }
+            device = new FfmDevice(new FileDescriptor(r, name), devices::remove);
+        }
+        devices.add(device);
+        return device;
+    }
+
+    private void ensureOpen() {
+        if (!fd.isOpen()) {
+            throw new IllegalStateException("IOMMU group " + number + " is closed");
+        }
+    }
+
+    /** Devices first: the kernel refuses to detach a group from its container while a device is open. */
+    @Override
+    public void close() {
+        if (!fd.isOpen()) {
+            return;
+        }
+        try {
+            devices.closeAll();
+        } finally {
+            // releasing the group's descriptor detaches it from its container
+            fd.close();
+            onClose.accept(this);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "VfioGroup[" + fd + "]";
+    }
+}

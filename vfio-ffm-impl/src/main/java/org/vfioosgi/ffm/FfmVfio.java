@@ -1,0 +1,41 @@
+package org.vfioosgi.ffm;
+
+import java.nio.file.Path;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.vfioosgi.api.Vfio;
+import org.vfioosgi.api.VfioContainer;
+
+/**
+ * The FFM implementation of {@link Vfio}, published as a service. Containers opened through the service are closed
+ * when the component deactivates (bundle stop, framework shutdown), so nothing outlives the bundle.
+ */
+@Component(service = Vfio.class)
+public final class FfmVfio implements Vfio {
+
+    private final Path devVfio;
+    private final OwnedResources<FfmContainer> containers = new OwnedResources<>();
+
+    /** Uses {@code /dev/vfio}. */
+    public FfmVfio() {
+        this(Path.of("/dev/vfio"));
+    }
+
+    /** Uses another directory than {@code /dev/vfio} (tests, containers with a relocated /dev). */
+    public FfmVfio(Path devVfio) {
+        this.devVfio = devVfio;
+    }
+
+    @Override
+    public VfioContainer openContainer() {
+        FfmContainer container = FfmContainer.open(devVfio, containers::remove);
+        containers.add(container);
+        return container;
+    }
+
+    /** Closes every container still open. */
+    @Deactivate
+    public void close() {
+        containers.closeAll();
+    }
+}

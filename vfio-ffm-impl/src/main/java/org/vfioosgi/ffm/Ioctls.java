@@ -1,0 +1,47 @@
+package org.vfioosgi.ffm;
+
+/**
+ * VFIO's ioctl request numbers, as {@code linux/vfio.h} defines them: every one is {@code _IO(VFIO_TYPE, VFIO_BASE + n)}
+ * (no size or direction encoded; each structure carries its own {@code argsz}). The same number means different calls
+ * on container and device file descriptors.
+ */
+final class Ioctls {
+
+    private static final int VFIO_TYPE = ';';
+    private static final int VFIO_BASE = 100;
+
+    // on the container
+    static final long VFIO_GET_API_VERSION = io(0);
+    static final long VFIO_CHECK_EXTENSION = io(1);
+    static final long VFIO_SET_IOMMU = io(2);
+    static final long VFIO_IOMMU_GET_INFO = io(12);
+    static final long VFIO_IOMMU_MAP_DMA = io(13);
+    static final long VFIO_IOMMU_UNMAP_DMA = io(14);
+    static final long VFIO_IOMMU_DIRTY_PAGES = io(17);
+    // on a group
+    static final long VFIO_GROUP_GET_STATUS = io(3);
+    static final long VFIO_GROUP_SET_CONTAINER = io(4);
+    static final long VFIO_GROUP_UNSET_CONTAINER = io(5);
+    static final long VFIO_GROUP_GET_DEVICE_FD = io(6);
+    // on a device
+    static final long VFIO_DEVICE_GET_INFO = io(7);
+    static final long VFIO_DEVICE_GET_REGION_INFO = io(8);
+    static final long VFIO_DEVICE_GET_IRQ_INFO = io(9);
+    static final long VFIO_DEVICE_SET_IRQS = io(10);
+    static final long VFIO_DEVICE_RESET = io(11);
+    static final long VFIO_DEVICE_GET_PCI_HOT_RESET_INFO = io(12);
+    static final long VFIO_DEVICE_PCI_HOT_RESET = io(13);
+    static final long VFIO_DEVICE_IOEVENTFD = io(16);
+    static final long VFIO_DEVICE_FEATURE = io(17);
+
+    /** The VFIO API version this library implements ({@code VFIO_API_VERSION}). */
+    static final int VFIO_API_VERSION = 0;
+
+    private Ioctls() {
+    }
+
+    /** {@code _IO(VFIO_TYPE, VFIO_BASE + n)}: type in bits 8-15, number in bits 0-7, no direction, no size. */
+    private static long io(int n) {
+        return ((long) VFIO_TYPE << 8) | (VFIO_BASE + n);
+    }
+}

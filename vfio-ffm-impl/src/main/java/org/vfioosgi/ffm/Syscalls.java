@@ -1,0 +1,150 @@
+package org.vfioosgi.ffm;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The system calls VFIO needs, one small method each. Every method returns what the call returns, or the negated
+ * errno on failure (the kernel's own convention), so the caller decides how to report and nothing is allocated.
+ */
+final class Syscalls {
+
+    static final int O_RDWR = 2;
+    static final int O_CLOEXEC = 0x80000;
+    static final int PROT_READ = 1;
+    static final int PROT_WRITE = 2;
+    static final int MAP_SHARED = 1;
+
+    private static final Linker.Option VARIADIC_AFTER_2 = Linker.Option.firstVariadicArg(2);
+
+    private static final MethodHandle open$mh = LinkerSupport.downcallWithErrno("open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), VARIADIC_AFTER_2);
+    private static final MethodHandle close$mh = LinkerSupport.downcallWithErrno("close",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle ioctlPtr$mh = LinkerSupport.downcallWithErrno("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), VARIADIC_AFTER_2);
+    private static final MethodHandle ioctlLong$mh = LinkerSupport.downcallWithErrno("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), VARIADIC_AFTER_2);
+    private static final MethodHandle pread$mh = LinkerSupport.downcallWithErrno("pread",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle pwrite$mh = LinkerSupport.downcallWithErrno("pwrite",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle mmap$mh = LinkerSupport.downcallWithErrno("mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle munmap$mh = LinkerSupport.downcallWithErrno("munmap",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle strerror$mh = LinkerSupport.downcall("strerror",
+            FunctionDescriptor.of(ADDRESS, JAVA_INT));
+
+    private Syscalls() {
+    }
+
+    /** open(2) with O_CLOEXEC added. */
+    static int open(String path, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = LinkerSupport.callState();
+            int fd = (int) open$mh.invokeExact(state, arena.allocateFrom(path), flags | O_CLOEXEC);
+            return fd < 0 ? -LinkerSupport.errno(state) : fd;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int close(int fd) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            int r = (int) close$mh.invokeExact(state, fd);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** ioctl(2) whose argument is a pointer to a structure. */
+    static int ioctl(int fd, long request, MemorySegment arg) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            int r = (int) ioctlPtr$mh.invokeExact(state, fd, request, arg);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** ioctl(2) whose argument is a plain integer. */
+    static int ioctl(int fd, long request, long arg) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            int r = (int) ioctlLong$mh.invokeExact(state, fd, request, arg);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** pread(2) into a native segment; {@code count} bytes must fit in it (checked by the caller). */
+    static long pread(int fd, MemorySegment buffer, long count, long offset) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            long r = (long) pread$mh.invokeExact(state, fd, buffer, count, offset);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** pwrite(2) from a native segment; {@code count} bytes must be in it (checked by the caller). */
+    static long pwrite(int fd, MemorySegment buffer, long count, long offset) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            long r = (long) pwrite$mh.invokeExact(state, fd, buffer, count, offset);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** mmap(2) of a file; returns the address, or the negated errno. */
+    static long mmap(long length, int prot, int flags, int fd, long offset) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            MemorySegment r = (MemorySegment) mmap$mh.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd,
+                    offset);
+            return r.address() == -1L ? -LinkerSupport.errno(state) : r.address();
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int munmap(long address, long length) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            int r = (int) munmap$mh.invokeExact(state, MemorySegment.ofAddress(address), length);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** The C library's description of an error number. */
+    static String strerror(int errno) {
+        try {
+            MemorySegment s = (MemorySegment) strerror$mh.invokeExact(errno);
+            return s.reinterpret(1024).getString(0);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static AssertionError unexpected(Throwable t) {
+        // invokeExact with matching types throws only what the native side cannot: a bug in this class
+        return new AssertionError("native call failed unexpectedly", t);
+    }
+}
