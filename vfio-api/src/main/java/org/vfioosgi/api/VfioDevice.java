@@ -17,7 +17,8 @@ public interface VfioDevice extends AutoCloseable {
     DeviceInfo info();
 
     /**
-     * Describes region {@code index} ({@code VFIO_DEVICE_GET_REGION_INFO}).
+     * Describes region {@code index} ({@code VFIO_DEVICE_GET_REGION_INFO}). A region the device does not implement
+     * (for vfio-pci, the VGA region of a device that is not a VGA controller) has size 0 and no flags.
      *
      * @throws IndexOutOfBoundsException if the device has no such region
      */

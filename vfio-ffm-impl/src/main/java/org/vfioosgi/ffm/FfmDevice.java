@@ -58,6 +58,10 @@ final class FfmDevice implements VfioDevice {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = VfioRegionInfo.allocate(arena, index);
             int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_GET_REGION_INFO, s);
+            if (r == -Errno.EINVAL) {
+                // an index below num_regions the device does not implement (vfio-pci: VGA on a non-VGA device)
+                return new RegionInfo(index, 0, 0, 0);
+            }
             if (r < 0) {
                 throw Failures.syscall(Operation.REGION_INFO, "ioctl(VFIO_DEVICE_GET_REGION_INFO, " + index + ")",
                         name(), -r);
