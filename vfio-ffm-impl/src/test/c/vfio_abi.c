@@ -1,0 +1,63 @@
+/*
+ * Prints the VFIO ABI as the kernel's own header defines it, one fact per line, for AbiTest to compare with the Java
+ * layouts:  "size STRUCT N", "offset STRUCT.FIELD N", "ioctl NAME N", "const NAME N".
+ */
+#include <linux/vfio.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define SIZE(s) printf("size %s %zu\n", #s, sizeof(struct s))
+#define OFF(s, f) printf("offset %s.%s %zu\n", #s, #f, offsetof(struct s, f))
+#define IOCTL(n) printf("ioctl %s %lu\n", #n, (unsigned long)(n))
+#define CONST(n) printf("const %s %lu\n", #n, (unsigned long)(n))
+
+int main(void) {
+	SIZE(vfio_group_status); OFF(vfio_group_status, argsz); OFF(vfio_group_status, flags);
+	SIZE(vfio_device_info); OFF(vfio_device_info, argsz); OFF(vfio_device_info, flags);
+	OFF(vfio_device_info, num_regions); OFF(vfio_device_info, num_irqs); OFF(vfio_device_info, cap_offset);
+	SIZE(vfio_region_info); OFF(vfio_region_info, argsz); OFF(vfio_region_info, flags); OFF(vfio_region_info, index);
+	OFF(vfio_region_info, cap_offset); OFF(vfio_region_info, size); OFF(vfio_region_info, offset);
+	SIZE(vfio_info_cap_header); OFF(vfio_info_cap_header, id); OFF(vfio_info_cap_header, version);
+	OFF(vfio_info_cap_header, next);
+	SIZE(vfio_region_sparse_mmap_area); OFF(vfio_region_sparse_mmap_area, offset); OFF(vfio_region_sparse_mmap_area, size);
+	SIZE(vfio_region_info_cap_sparse_mmap); OFF(vfio_region_info_cap_sparse_mmap, header);
+	OFF(vfio_region_info_cap_sparse_mmap, nr_areas); OFF(vfio_region_info_cap_sparse_mmap, reserved);
+	OFF(vfio_region_info_cap_sparse_mmap, areas);
+	SIZE(vfio_region_info_cap_type); OFF(vfio_region_info_cap_type, header); OFF(vfio_region_info_cap_type, type);
+	OFF(vfio_region_info_cap_type, subtype);
+	SIZE(vfio_irq_info); OFF(vfio_irq_info, argsz); OFF(vfio_irq_info, flags); OFF(vfio_irq_info, index);
+	OFF(vfio_irq_info, count);
+	SIZE(vfio_irq_set); OFF(vfio_irq_set, argsz); OFF(vfio_irq_set, flags); OFF(vfio_irq_set, index);
+	OFF(vfio_irq_set, start); OFF(vfio_irq_set, count); OFF(vfio_irq_set, data);
+	SIZE(vfio_pci_dependent_device); OFF(vfio_pci_dependent_device, group_id); OFF(vfio_pci_dependent_device, segment);
+	OFF(vfio_pci_dependent_device, bus); OFF(vfio_pci_dependent_device, devfn);
+	SIZE(vfio_pci_hot_reset_info); OFF(vfio_pci_hot_reset_info, argsz); OFF(vfio_pci_hot_reset_info, flags);
+	OFF(vfio_pci_hot_reset_info, count); OFF(vfio_pci_hot_reset_info, devices);
+	SIZE(vfio_device_feature); OFF(vfio_device_feature, argsz); OFF(vfio_device_feature, flags);
+	OFF(vfio_device_feature, data);
+	SIZE(vfio_iommu_type1_info); OFF(vfio_iommu_type1_info, argsz); OFF(vfio_iommu_type1_info, flags);
+	OFF(vfio_iommu_type1_info, iova_pgsizes); OFF(vfio_iommu_type1_info, cap_offset);
+	SIZE(vfio_iova_range); OFF(vfio_iova_range, start); OFF(vfio_iova_range, end);
+	SIZE(vfio_iommu_type1_info_cap_iova_range); OFF(vfio_iommu_type1_info_cap_iova_range, header);
+	OFF(vfio_iommu_type1_info_cap_iova_range, nr_iovas); OFF(vfio_iommu_type1_info_cap_iova_range, reserved);
+	OFF(vfio_iommu_type1_info_cap_iova_range, iova_ranges);
+	SIZE(vfio_iommu_type1_info_cap_migration); OFF(vfio_iommu_type1_info_cap_migration, header);
+	OFF(vfio_iommu_type1_info_cap_migration, flags); OFF(vfio_iommu_type1_info_cap_migration, pgsize_bitmap);
+	OFF(vfio_iommu_type1_info_cap_migration, max_dirty_bitmap_size);
+	SIZE(vfio_iommu_type1_info_dma_avail); OFF(vfio_iommu_type1_info_dma_avail, header);
+	OFF(vfio_iommu_type1_info_dma_avail, avail);
+	SIZE(vfio_iommu_type1_dma_map); OFF(vfio_iommu_type1_dma_map, argsz); OFF(vfio_iommu_type1_dma_map, flags);
+	OFF(vfio_iommu_type1_dma_map, vaddr); OFF(vfio_iommu_type1_dma_map, iova); OFF(vfio_iommu_type1_dma_map, size);
+	SIZE(vfio_iommu_type1_dma_unmap); OFF(vfio_iommu_type1_dma_unmap, argsz); OFF(vfio_iommu_type1_dma_unmap, flags);
+	OFF(vfio_iommu_type1_dma_unmap, iova); OFF(vfio_iommu_type1_dma_unmap, size); OFF(vfio_iommu_type1_dma_unmap, data);
+
+	IOCTL(VFIO_GET_API_VERSION); IOCTL(VFIO_CHECK_EXTENSION); IOCTL(VFIO_SET_IOMMU);
+	IOCTL(VFIO_IOMMU_GET_INFO); IOCTL(VFIO_IOMMU_MAP_DMA); IOCTL(VFIO_IOMMU_UNMAP_DMA); IOCTL(VFIO_IOMMU_DIRTY_PAGES);
+	IOCTL(VFIO_GROUP_GET_STATUS); IOCTL(VFIO_GROUP_SET_CONTAINER); IOCTL(VFIO_GROUP_UNSET_CONTAINER);
+	IOCTL(VFIO_GROUP_GET_DEVICE_FD);
+	IOCTL(VFIO_DEVICE_GET_INFO); IOCTL(VFIO_DEVICE_GET_REGION_INFO); IOCTL(VFIO_DEVICE_GET_IRQ_INFO);
+	IOCTL(VFIO_DEVICE_SET_IRQS); IOCTL(VFIO_DEVICE_RESET); IOCTL(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO);
+	IOCTL(VFIO_DEVICE_PCI_HOT_RESET); IOCTL(VFIO_DEVICE_IOEVENTFD); IOCTL(VFIO_DEVICE_FEATURE);
+	CONST(VFIO_API_VERSION);
+	return 0;
+}
