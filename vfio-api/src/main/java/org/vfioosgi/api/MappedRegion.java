@@ -4,9 +4,9 @@ import java.lang.foreign.MemorySegment;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * A device region mapped into this process: memory-mapped I/O.
+ * A device region (or part of one) mapped into this process: memory-mapped I/O.
  *
- * <p>Accessors use little-endian byte order (PCI's), must be naturally aligned and stay within the region; reads have
+ * <p>Accessors use little-endian byte order (PCI's), must be naturally aligned and stay within the mapping; reads have
  * acquire and writes release semantics, so the JIT neither elides nor reorders them across other device accesses.
  * After {@link #close()} (or the device's) every access throws {@link IllegalStateException}; the JVM never touches an
  * unmapped page.
@@ -16,6 +16,9 @@ public interface MappedRegion extends AutoCloseable {
 
     /** The region index this mapping was made from. */
     int index();
+
+    /** Where the mapping starts within its region. */
+    long regionOffset();
 
     /** The mapping's size in bytes. */
     long size();

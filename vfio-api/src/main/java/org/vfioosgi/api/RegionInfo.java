@@ -1,14 +1,23 @@
 package org.vfioosgi.api;
 
+import java.util.List;
+import java.util.Optional;
+
 /**
- * What {@code VFIO_DEVICE_GET_REGION_INFO} reports about one region of a device.
+ * What {@code VFIO_DEVICE_GET_REGION_INFO} reports about one region of a device, capability chain included.
  *
- * @param index  the region index (for PCI see {@link PciRegion})
- * @param flags  the kernel's {@code VFIO_REGION_INFO_FLAG_*} bits
- * @param size   the region's size in bytes (0: the device does not implement it)
- * @param offset where the region starts in the device file, for {@code pread}, {@code pwrite} and {@code mmap}
+ * @param index           the region index (for PCI see {@link PciRegion})
+ * @param flags           the kernel's {@code VFIO_REGION_INFO_FLAG_*} bits
+ * @param size            the region's size in bytes (0: the device does not implement it)
+ * @param offset          where the region starts in the device file, for {@code pread}, {@code pwrite} and {@code mmap}
+ * @param sparseMmapAreas the parts of the region that may be mapped, where only parts may ({@code
+ *                        VFIO_REGION_INFO_CAP_SPARSE_MMAP}; e.g. a BAR holding an MSI-X table); empty when the whole
+ *                        region may be mapped or none of it
+ * @param type            the region's type and subtype ({@code VFIO_REGION_INFO_CAP_TYPE}), for device-specific regions
+ * @param msixMappable    the MSI-X table in this region may be mapped ({@code VFIO_REGION_INFO_CAP_MSIX_MAPPABLE})
  */
-public record RegionInfo(int index, int flags, long size, long offset) {
+public record RegionInfo(int index, int flags, long size, long offset, List<SparseMmapArea> sparseMmapAreas,
+        Optional<RegionType> type, boolean msixMappable) {
 
     /** {@code VFIO_REGION_INFO_FLAG_READ}. */
     public static final int FLAG_READ = 1;
@@ -19,6 +28,15 @@ public record RegionInfo(int index, int flags, long size, long offset) {
     /** {@code VFIO_REGION_INFO_FLAG_CAPS}: the info has a capability chain. */
     public static final int FLAG_CAPS = 1 << 3;
 
+    public RegionInfo {
+        sparseMmapAreas = List.copyOf(sparseMmapAreas);
+    }
+
+    /** A region without capabilities. */
+    public RegionInfo(int index, int flags, long size, long offset) {
+        this(index, flags, size, offset, List.of(), Optional.empty(), false);
+    }
+
     public boolean readable() {
         return (flags & FLAG_READ) != 0;
     }
@@ -27,8 +45,16 @@ public record RegionInfo(int index, int flags, long size, long offset) {
         return (flags & FLAG_WRITE) != 0;
     }
 
-    /** Whether the region (or parts of it, see its sparse-mmap capability) can be mapped. */
+    /** Whether the region, or the parts named by {@link #sparseMmapAreas()}, can be mapped. */
     public boolean mappable() {
         return (flags & FLAG_MMAP) != 0;
+    }
+
+    /** One part of a region that may be mapped. */
+    public record SparseMmapArea(long offset, long size) {
+    }
+
+    /** A device-specific region's type ({@code VFIO_REGION_TYPE_*}) and subtype. */
+    public record RegionType(int type, int subtype) {
     }
 }

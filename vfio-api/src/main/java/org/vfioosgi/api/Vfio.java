@@ -3,7 +3,8 @@ package org.vfioosgi.api;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * Entry point to VFIO: opens containers. Available as an OSGi service, or built directly by an implementation.
+ * Entry point to VFIO: opens containers and makes eventfds. Available as an OSGi service, or built directly by an
+ * implementation.
  */
 @ProviderType
 public interface Vfio {
@@ -16,4 +17,7 @@ public interface Vfio {
      *                       differs
      */
     VfioContainer openContainer();
+
+    /** Makes a new eventfd, to take interrupts with {@link VfioDevice#setIrqEventFds}. */
+    EventFd newEventFd();
 }

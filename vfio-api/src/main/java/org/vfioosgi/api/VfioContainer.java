@@ -1,12 +1,13 @@
 package org.vfioosgi.api;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Optional;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * A VFIO container: one IOMMU address space shared by the groups attached to it.
+ * A VFIO container: one IOMMU address space shared by the groups attached to it, and the DMA mappings in it.
  *
- * <p>Closing the container closes its groups (and their devices) first.
+ * <p>Closing the container closes its groups (and their devices) and unmaps every DMA mapping made through it.
  */
 @ProviderType
 public interface VfioContainer extends AutoCloseable {
@@ -17,9 +18,7 @@ public interface VfioContainer extends AutoCloseable {
     /** Whether the kernel supports an IOMMU type or extension for this container ({@code VFIO_CHECK_EXTENSION}). */
     boolean supports(IommuType type);
 
-    /**
-     * The IOMMU type this container was set to, once a group is attached; empty before.
-     */
+    /** The IOMMU type this container was set to, once a group is attached; empty before. */
     Optional<IommuType> iommuType();
 
     /**
@@ -31,7 +30,43 @@ public interface VfioContainer extends AutoCloseable {
      */
     VfioGroup attachGroup(int number);
 
-    /** Closes the groups attached to this container, then the container. Idempotent. */
+    /**
+     * The IOMMU's page sizes and capabilities ({@code VFIO_IOMMU_GET_INFO}); needs an attached group.
+     */
+    IommuInfo iommuInfo();
+
+    /** The allocator of this container's IOVA space, bounded by {@link IommuInfo#iovaRanges()}. */
+    IovaAllocator iovaAllocator();
+
+    /**
+     * Allocates {@code size} bytes (rounded up to pages) of memory for DMA and maps it, readable and writable by the
+     * device, at an IOVA from {@link #iovaAllocator()} at or below {@code iovaLimit} (the device's DMA mask).
+     * Huge pages back it where {@code size} is a multiple of 2 MiB and the system has them free.
+     *
+     * @throws VfioException if the memory cannot be mapped (see its message: often the memlock limit)
+     */
+    DmaBuffer allocateDma(long size, long iovaLimit);
+
+    /** {@link #allocateDma(long, long)} with no limit below the IOMMU's own. */
+    DmaBuffer allocateDma(long size);
+
+    /**
+     * Maps caller-owned native memory at {@code iova} ({@code VFIO_IOMMU_MAP_DMA}). The memory must be page-aligned, a
+     * whole number of pages and alive. The kernel pins it until the mapping is closed.
+     *
+     * @throws IllegalArgumentException if the memory is on the heap, not page-aligned or empty
+     * @throws IllegalStateException    if its arena is closed
+     * @throws VfioException            if the kernel refuses the mapping
+     */
+    DmaMapping mapDma(MemorySegment memory, long iova, DmaAccess access);
+
+    /**
+     * Unmaps every DMA mapping of the container ({@code VFIO_DMA_UNMAP_FLAG_ALL} where supported) and returns the
+     * number of bytes unmapped; the buffers and mappings handed out become closed.
+     */
+    long unmapAllDma();
+
+    /** Closes the groups attached to this container, unmaps its DMA, then closes the container. Idempotent. */
     @Override
     void close();
 }

@@ -37,8 +37,19 @@ final class Failures {
             case DEVICE_INFO -> "read the information of device";
             case REGION_INFO -> "read region information of device";
             case MAP_REGION -> "map a region of device";
-            case UNMAP_REGION -> "unmap a region of device";
-            case CLOSE -> "close";
+            case IOMMU_INFO -> "read the IOMMU information of";
+            case MAP_DMA -> "map DMA memory into";
+            case UNMAP_DMA -> "unmap DMA memory from";
+            case ALLOCATE_IOVA -> "allocate from";
+            case ALLOCATE_MEMORY -> "allocate";
+            case REGION_READ -> "read a region of device";
+            case REGION_WRITE -> "write a region of device";
+            case IRQ_INFO -> "read IRQ information of device";
+            case SET_IRQS -> "set interrupts of device";
+            case RESET -> "reset device";
+            case HOT_RESET_INFO -> "read the PCI hot-reset dependencies of device";
+            case DEVICE_FEATURE -> "probe a feature of device";
+            case EVENTFD -> "use";
         };
     }
 
@@ -80,6 +91,29 @@ final class Failures {
                 case Errno.EPERM -> "The device needs a VF token or the group's IOMMU was not set";
                 default -> "";
             };
+            case MAP_DMA -> switch (errno) {
+                case Errno.ENOMEM, Errno.EPERM -> "The kernel pins DMA memory against this process's locked-memory"
+                        + " limit: raise it (ulimit -l, LimitMEMLOCK= for a systemd service, or memlock in"
+                        + " /etc/security/limits.conf) to at least the total DMA size";
+                case Errno.EEXIST -> "The IOVA range overlaps an existing mapping: use the container's IOVA allocator";
+                case Errno.EINVAL -> "The IOVA, address or size is not aligned to the IOMMU page size, or the IOVA lies"
+                        + " outside the container's IOVA ranges (see iommuInfo())";
+                case Errno.ENOSPC -> "The container holds as many DMA mappings as the kernel allows"
+                        + " (vfio_iommu_type1 dma_entry_limit): map fewer, larger buffers";
+                default -> "";
+            };
+            case RESET -> switch (errno) {
+                case Errno.EINVAL, Errno.ENOTTY, Errno.ENODEV -> "The device has no reset method the kernel can use"
+                        + " (DeviceInfo.supportsReset() is false): reset it through its own registers, or with a PCI"
+                        + " hot reset of its slot or bus";
+                case Errno.EBUSY, Errno.EAGAIN -> "Another user of the device's bus holds it: try again";
+                default -> "";
+            };
+            case HOT_RESET_INFO -> errno == Errno.ENODEV
+                    ? "The device cannot be reset with a PCI hot reset (no reset of its slot or bus)" : "";
+            case SET_IRQS -> errno == Errno.EINVAL
+                    ? "The index, range or action is not supported for this interrupt (check irqInfo(): count, flags;"
+                    + " MSI and MSI-X need the vectors as one set, disable the index before changing it)" : "";
             case MAP_REGION -> errno == Errno.EINVAL
                     ? "The region cannot be mapped at this size or offset: use read and write instead" : "";
             default -> "";

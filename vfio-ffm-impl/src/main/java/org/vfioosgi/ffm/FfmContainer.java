@@ -1,9 +1,22 @@
 package org.vfioosgi.ffm;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Consumer;
+import org.vfioosgi.api.DmaAccess;
+import org.vfioosgi.api.DmaBuffer;
+import org.vfioosgi.api.DmaMapping;
+import org.vfioosgi.api.IommuInfo;
+import org.vfioosgi.api.IommuInfo.IovaRange;
 import org.vfioosgi.api.IommuType;
+import org.vfioosgi.api.IovaAllocator;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.VfioGroup;
@@ -16,7 +29,17 @@ final class FfmContainer implements VfioContainer {
     private final int apiVersion;
     private final Consumer<FfmContainer> onClose;
     private final OwnedResources<FfmGroup> groups = new OwnedResources<>();
+    private final OwnedResources<FfmDmaMapping> dmaMappings = new OwnedResources<>();
+    private final OwnedResources<FfmDmaBuffer> dmaBuffers = new OwnedResources<>();
     private volatile IommuType iommuType;
+    private volatile FirstFitIovaAllocator allocator;
+
+    /** Huge pages are tried for buffers that are a multiple of this. */
+    private static final long HUGE_PAGE = 2L << 20;
+    /** IOVAs below this are never handed out, so a device that DMAs to address 0 hits no buffer. */
+    private static final long LOWEST_IOVA = 1L << 20;
+    /** Info buffers larger than this are refused. */
+    private static final long MAX_INFO_SIZE = 1 << 16;
 
     private FfmContainer(FileDescriptor fd, Path devVfio, int apiVersion, Consumer<FfmContainer> onClose) {
         this.fd = fd;
@@ -89,13 +112,219 @@ final class FfmContainer implements VfioContainer {
         iommuType = type;
     }
 
+    @Override
+    public IommuInfo iommuInfo() {
+        ensureOpen();
+        requireIommu();
+        try (Arena arena = Arena.ofConfined()) {
+            long argsz = VfioIommuType1Info.LAYOUT.byteSize();
+            MemorySegment s = VfioIommuType1Info.allocate(arena, argsz);
+            for (int attempt = 0; ; attempt++) {
+                int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_IOMMU_GET_INFO, s);
+                if (r < 0) {
+                    throw Failures.syscall(Operation.IOMMU_INFO, "ioctl(VFIO_IOMMU_GET_INFO)", fd.path(), -r);
+                }
+                long needed = VfioIommuType1Info.argsz(s);
+                if (needed <= argsz || attempt == 1) {
+                    break;
+                }
+                if (needed > MAX_INFO_SIZE) {
+                    throw Failures.library(Operation.IOMMU_INFO, fd.path(), "IOMMU info claims " + needed
+                            + " bytes: refusing");
+                }
+                argsz = needed;
+                s = VfioIommuType1Info.allocate(arena, argsz);
+            }
+            return VfioIommuType1Info.decode(s);
+        } catch (MalformedInfoException e) {
+            throw Failures.library(Operation.IOMMU_INFO, fd.path(), "malformed IOMMU info: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public IovaAllocator iovaAllocator() {
+        FirstFitIovaAllocator a = allocator;
+        if (a == null) {
+            synchronized (this) {
+                if (allocator == null) {
+                    IommuInfo info = iommuInfo();
+                    List<IovaRange> ranges = info.iovaRanges().isEmpty()
+                            ? List.of(new IovaRange(0, (1L << 48) - 1)) // the kernel did not say: a 48-bit space
+                            : info.iovaRanges();
+                    long granule = info.pageSizes() == 0 ? Syscalls.pageSize()
+                            : Math.max(info.minimumPageSize(), Syscalls.pageSize());
+                    allocator = new FirstFitIovaAllocator(ranges, granule, LOWEST_IOVA);
+                }
+                a = allocator;
+            }
+        }
+        return a;
+    }
+
+    @Override
+    public DmaBuffer allocateDma(long size) {
+        return allocateDma(size, Long.MAX_VALUE);
+    }
+
+    @Override
+    public DmaBuffer allocateDma(long size, long iovaLimit) {
+        ensureOpen();
+        if (size <= 0) {
+            throw new IllegalArgumentException("size must be positive: " + size);
+        }
+        long pageSize = Syscalls.pageSize();
+        long length = (size + pageSize - 1) & -pageSize;
+        boolean huge = length % HUGE_PAGE == 0;
+        long address = huge ? Syscalls.mmapAnonymous(length, Syscalls.MAP_HUGETLB) : -1;
+        if (address < 0) {
+            huge = false; // no free huge pages (the usual case without a hugetlbfs reservation)
+            address = Syscalls.mmapAnonymous(length, 0);
+            if (address < 0) {
+                throw Failures.syscall(Operation.ALLOCATE_MEMORY, "mmap(" + length + " bytes, anonymous)",
+                        "DMA memory", (int) -address);
+            }
+        }
+        long mapped = address;
+        Arena arena = Arena.ofShared();
+        MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(length, arena,
+                unused -> Syscalls.munmap(mapped, length));
+        IovaAllocator iovas = iovaAllocator();
+        long iova;
+        try {
+            iova = iovas.allocate(length, huge ? HUGE_PAGE : pageSize, iovaLimit);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+        FfmDmaMapping mapping;
+        try {
+            mapping = map(segment, iova, DmaAccess.READ_WRITE, true);
+        } catch (RuntimeException e) {
+            iovas.free(iova, length);
+            arena.close();
+            throw e;
+        }
+        FfmDmaBuffer buffer = new FfmDmaBuffer(mapping, arena, segment, huge);
+        dmaBuffers.add(buffer);
+        return buffer;
+    }
+
+    @Override
+    public DmaMapping mapDma(MemorySegment memory, long iova, DmaAccess access) {
+        ensureOpen();
+        Objects.requireNonNull(access);
+        if (!memory.isNative()) {
+            throw new IllegalArgumentException("DMA needs native memory (the heap moves): allocate it from an Arena");
+        }
+        if (!memory.scope().isAlive()) {
+            throw new IllegalStateException("the memory's arena is closed");
+        }
+        long pageSize = Syscalls.pageSize();
+        if (memory.address() % pageSize != 0 || memory.byteSize() == 0 || memory.byteSize() % pageSize != 0) {
+            throw new IllegalArgumentException("DMA memory must be page-aligned whole pages: address 0x"
+                    + Long.toHexString(memory.address()) + ", " + memory.byteSize() + " bytes, page size " + pageSize);
+        }
+        if (iova % pageSize != 0) {
+            throw new IllegalArgumentException("IOVA 0x" + Long.toHexString(iova) + " is not page-aligned");
+        }
+        return map(memory, iova, access, false);
+    }
+
+    private FfmDmaMapping map(MemorySegment memory, long iova, DmaAccess access, boolean allocated) {
+        requireIommu();
+        int flags = switch (access) {
+            case READ -> Ioctls.VFIO_DMA_MAP_FLAG_READ;
+            case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
+            case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
+        };
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Structs.DMA_MAP);
+            s.set(JAVA_INT, 0, (int) Structs.DMA_MAP.byteSize());
+            s.set(JAVA_INT, 4, flags);
+            s.set(JAVA_LONG, 8, memory.address());
+            s.set(JAVA_LONG, 16, iova);
+            s.set(JAVA_LONG, 24, memory.byteSize());
+            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_IOMMU_MAP_DMA, s);
+            if (r < 0) {
+                throw Failures.syscall(Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova)
+                        + ", " + memory.byteSize() + " bytes)", fd.path(), -r);
+            }
+        }
+        FfmDmaMapping mapping = new FfmDmaMapping(this, iova, memory.byteSize(), allocated);
+        dmaMappings.add(mapping);
+        return mapping;
+    }
+
+    /** Called by a mapping's close: unmaps its range and, for allocated buffers, returns the IOVAs. */
+    void unmapDma(FfmDmaMapping mapping) {
+        dmaMappings.remove(mapping);
+        if (!fd.isOpen()) {
+            return; // closing the container released every mapping
+        }
+        long unmapped = unmap(mapping.iova(), mapping.size(), 0);
+        if (mapping.allocated() && allocator != null) {
+            allocator.free(mapping.iova(), mapping.size());
+        }
+        if (unmapped != mapping.size()) {
+            throw Failures.library(Operation.UNMAP_DMA, fd.path(), "unmapped " + unmapped + " of " + mapping.size()
+                    + " bytes at IOVA 0x" + Long.toHexString(mapping.iova()));
+        }
+    }
+
+    @Override
+    public synchronized long unmapAllDma() {
+        ensureOpen();
+        requireIommu();
+        long total;
+        if (supports(IommuType.UNMAP_ALL)) {
+            total = unmap(0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL);
+            dmaMappings.forEach(FfmDmaMapping::invalidate);
+        } else {
+            total = 0;
+            for (FfmDmaMapping m : dmaMappings.drain()) {
+                total += unmap(m.iova(), m.size(), 0);
+                m.invalidate();
+            }
+        }
+        dmaBuffers.closeAll(); // their mappings are invalid now: this frees the memory and the IOVAs
+        if (allocator != null) {
+            allocator = null; // every IOVA is free again
+        }
+        return total;
+    }
+
+    private long unmap(long iova, long size, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Structs.DMA_UNMAP);
+            s.set(JAVA_INT, 0, (int) Structs.DMA_UNMAP.byteSize());
+            s.set(JAVA_INT, 4, flags);
+            s.set(JAVA_LONG, 8, iova);
+            s.set(JAVA_LONG, 16, size);
+            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_IOMMU_UNMAP_DMA, s);
+            if (r < 0) {
+                throw Failures.syscall(Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x"
+                        + Long.toHexString(iova) + ", " + size + " bytes)", fd.path(), -r);
+            }
+            return s.get(JAVA_LONG, 16); // the kernel reports what it unmapped in size
+        }
+    }
+
+    private void requireIommu() {
+        if (iommuType == null) {
+            throw new IllegalStateException("container " + fd.path() + " has no IOMMU yet: attach a group first");
+        }
+    }
+
     private void ensureOpen() {
         if (!fd.isOpen()) {
             throw new IllegalStateException("container " + fd.path() + " is closed");
         }
     }
 
-    /** Groups (and their devices) first: the kernel keeps the IOMMU context while any group holds it. */
+    /**
+     * Groups (and their devices) first, so no device can DMA any more; then the container, whose release drops every
+     * DMA mapping; then the DMA buffers' memory.
+     */
     @Override
     public void close() {
         if (!fd.isOpen()) {
@@ -104,7 +333,10 @@ final class FfmContainer implements VfioContainer {
         try {
             groups.closeAll();
         } finally {
+            // closing the container's descriptor releases every DMA mapping in the kernel; the buffers' memory is ours
             fd.close();
+            dmaMappings.forEach(FfmDmaMapping::invalidate);
+            dmaBuffers.closeAll();
             onClose.accept(this);
         }
     }

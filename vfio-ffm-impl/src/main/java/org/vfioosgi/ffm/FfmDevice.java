@@ -1,22 +1,39 @@
 package org.vfioosgi.ffm;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.vfioosgi.api.DeviceInfo;
+import org.vfioosgi.api.DeviceRegion;
+import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.IrqInfo;
 import org.vfioosgi.api.MappedRegion;
+import org.vfioosgi.api.PciDependentDevice;
 import org.vfioosgi.api.RegionInfo;
+import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
 
-/** A device file descriptor and the region mappings made from it. */
+/** A device file descriptor, the region mappings made from it and the IRQ indexes it enabled. */
 final class FfmDevice implements VfioDevice {
+
+    /** Info buffers larger than this are refused: the kernel's chains are a few hundred bytes. */
+    private static final long MAX_INFO_SIZE = 1 << 16;
 
     private final FileDescriptor fd;
     private final Consumer<FfmDevice> onClose;
     private final DeviceInfo info;
     private final OwnedResources<FfmMappedRegion> mappings = new OwnedResources<>();
+    private final Set<Integer> enabledIrqs = ConcurrentHashMap.newKeySet();
+    private final long pageSize = Syscalls.pageSize();
 
     FfmDevice(FileDescriptor fd, Consumer<FfmDevice> onClose) {
         this.fd = fd;
@@ -32,12 +49,18 @@ final class FfmDevice implements VfioDevice {
     private DeviceInfo readInfo() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = VfioDeviceInfo.allocate(arena);
-            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_GET_INFO, s);
-            if (r < 0) {
-                throw Failures.syscall(Operation.DEVICE_INFO, "ioctl(VFIO_DEVICE_GET_INFO)", name(), -r);
-            }
+            check(Syscalls.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_GET_INFO, s), Operation.DEVICE_INFO,
+                    "ioctl(VFIO_DEVICE_GET_INFO)");
             return new DeviceInfo(VfioDeviceInfo.flags(s), VfioDeviceInfo.numRegions(s), VfioDeviceInfo.numIrqs(s));
         }
+    }
+
+    /** The descriptor, for calls on this device; throws once the device is closed. */
+    int fd() {
+        if (!fd.isOpen()) {
+            throw new IllegalStateException("device " + name() + " is closed");
+        }
+        return fd.fd();
     }
 
     @Override
@@ -47,55 +70,238 @@ final class FfmDevice implements VfioDevice {
 
     @Override
     public DeviceInfo info() {
-        ensureOpen();
+        fd();
         return info;
     }
 
     @Override
     public RegionInfo regionInfo(int index) {
-        ensureOpen();
+        int fd = fd();
         Objects.checkIndex(index, info.regions());
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment s = VfioRegionInfo.allocate(arena, index);
-            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_GET_REGION_INFO, s);
-            if (r == -Errno.EINVAL) {
-                // an index below num_regions the device does not implement (vfio-pci: VGA on a non-VGA device)
-                return new RegionInfo(index, 0, 0, 0);
+            long argsz = VfioRegionInfo.LAYOUT.byteSize();
+            MemorySegment s = VfioRegionInfo.allocate(arena, index, argsz);
+            // a buffer too small for the capability chain comes back with argsz saying how much is needed
+            for (int attempt = 0; ; attempt++) {
+                int r = Syscalls.ioctl(fd, Ioctls.VFIO_DEVICE_GET_REGION_INFO, s);
+                if (r == -Errno.EINVAL) {
+                    // an index below num_regions the device does not implement (vfio-pci: VGA on a non-VGA device)
+                    return new RegionInfo(index, 0, 0, 0);
+                }
+                check(r, Operation.REGION_INFO, "ioctl(VFIO_DEVICE_GET_REGION_INFO, " + index + ")");
+                long needed = VfioRegionInfo.argsz(s);
+                if (needed <= argsz || attempt == 1) {
+                    break;
+                }
+                if (needed > MAX_INFO_SIZE) {
+                    throw Failures.library(Operation.REGION_INFO, name(), "region " + index + " info claims "
+                            + needed + " bytes: refusing");
+                }
+                argsz = needed;
+                s = VfioRegionInfo.allocate(arena, index, argsz);
             }
-            if (r < 0) {
-                throw Failures.syscall(Operation.REGION_INFO, "ioctl(VFIO_DEVICE_GET_REGION_INFO, " + index + ")",
-                        name(), -r);
-            }
-            return new RegionInfo(index, VfioRegionInfo.flags(s), VfioRegionInfo.size(s), VfioRegionInfo.offset(s));
+            return VfioRegionInfo.decode(index, s);
+        } catch (MalformedInfoException e) {
+            throw Failures.library(Operation.REGION_INFO, name(), "malformed info for region " + index + " of "
+                    + name() + ": " + e.getMessage());
         }
     }
 
     @Override
-    public synchronized MappedRegion map(int index) {
+    public DeviceRegion region(int index) {
+        return new FfmRegion(this, regionInfo(index));
+    }
+
+    @Override
+    public MappedRegion map(int index) {
         RegionInfo region = regionInfo(index);
-        if (!region.mappable() || region.size() == 0) {
-            throw Failures.library(Operation.MAP_REGION, name(), "region " + index + " of " + name() + " cannot be"
-                    + " mapped (size " + region.size() + ", flags 0x" + Integer.toHexString(region.flags())
-                    + "): use read and write instead");
+        return map(region, 0, region.size());
+    }
+
+    /** Maps part of a region after checking it against the region's flags, size and sparse areas. */
+    synchronized MappedRegion map(RegionInfo region, long offset, long size) {
+        fd();
+        Objects.checkFromIndexSize(offset, size, region.size());
+        if (!region.mappable() || size == 0) {
+            throw Failures.library(Operation.MAP_REGION, name(), "region " + region.index() + " of " + name()
+                    + " cannot be mapped (size " + region.size() + ", flags 0x" + Integer.toHexString(region.flags())
+                    + "): use region(" + region.index() + ") to read and write it");
         }
-        FfmMappedRegion mapping = FfmMappedRegion.map(fd, region, mappings::remove);
+        if (offset % pageSize != 0) {
+            throw new IllegalArgumentException("mapping offset " + offset + " is not page-aligned");
+        }
+        if (!region.sparseMmapAreas().isEmpty() && region.sparseMmapAreas().stream()
+                .noneMatch(a -> offset >= a.offset() && offset + size <= a.offset() + a.size())) {
+            throw Failures.library(Operation.MAP_REGION, name(), "[" + offset + ", +" + size + ") of region "
+                    + region.index() + " is not inside one of its mappable areas " + describe(region.sparseMmapAreas())
+                    + ": map an area, or read and write the rest through region(" + region.index() + ")");
+        }
+        FfmMappedRegion mapping = FfmMappedRegion.map(fd, region, offset, size, mappings::remove);
         mappings.add(mapping);
         return mapping;
     }
 
-    private void ensureOpen() {
-        if (!fd.isOpen()) {
-            throw new IllegalStateException("device " + name() + " is closed");
+    private static String describe(List<SparseMmapArea> areas) {
+        return areas.stream().map(a -> "[" + a.offset() + ", +" + a.size() + ")").toList().toString();
+    }
+
+    @Override
+    public IrqInfo irqInfo(int index) {
+        int fd = fd();
+        Objects.checkIndex(index, info.irqs());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Structs.IRQ_INFO);
+            s.set(JAVA_INT, 0, (int) Structs.IRQ_INFO.byteSize());
+            s.set(JAVA_INT, 8, index);
+            check(Syscalls.ioctl(fd, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, s), Operation.IRQ_INFO,
+                    "ioctl(VFIO_DEVICE_GET_IRQ_INFO, " + index + ")");
+            return new IrqInfo(index, s.get(JAVA_INT, 4), s.get(JAVA_INT, 12));
         }
     }
 
-    /** Mappings first: a mapping keeps the device busy in the kernel even after its descriptor is closed. */
+    @Override
+    public void setIrqEventFds(int index, int start, List<EventFd> eventFds) {
+        Objects.checkIndex(index, info.irqs());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = VfioIrqSet.allocate(arena, VfioIrqSet.DATA_EVENTFD | VfioIrqSet.ACTION_TRIGGER, index,
+                    start, eventFds.size(), 4L * eventFds.size());
+            for (int i = 0; i < eventFds.size(); i++) {
+                EventFd e = eventFds.get(i);
+                s.set(JAVA_INT, VfioIrqSet.DATA_OFFSET + 4L * i, e == null ? -1 : e.fd());
+            }
+            setIrqs(s, "DATA_EVENTFD|ACTION_TRIGGER", index, start, eventFds.size());
+        }
+        enabledIrqs.add(index);
+    }
+
+    @Override
+    public void disableIrq(int index) {
+        Objects.checkIndex(index, info.irqs());
+        setIrqsNoData(VfioIrqSet.ACTION_TRIGGER, "DATA_NONE|ACTION_TRIGGER", index, 0, 0);
+        enabledIrqs.remove(index);
+    }
+
+    @Override
+    public void maskIrq(int index, int start, int count) {
+        setIrqsNoData(VfioIrqSet.ACTION_MASK, "DATA_NONE|ACTION_MASK", index, start, count);
+    }
+
+    @Override
+    public void unmaskIrq(int index, int start, int count) {
+        setIrqsNoData(VfioIrqSet.ACTION_UNMASK, "DATA_NONE|ACTION_UNMASK", index, start, count);
+    }
+
+    @Override
+    public void triggerIrq(int index, int start, int count) {
+        setIrqsNoData(VfioIrqSet.ACTION_TRIGGER, "DATA_NONE|ACTION_TRIGGER", index, start, count);
+    }
+
+    @Override
+    public void triggerIrq(int index, int start, boolean[] which) {
+        Objects.checkIndex(index, info.irqs());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = VfioIrqSet.allocate(arena, VfioIrqSet.DATA_BOOL | VfioIrqSet.ACTION_TRIGGER, index,
+                    start, which.length, which.length);
+            for (int i = 0; i < which.length; i++) {
+                s.set(JAVA_BYTE, VfioIrqSet.DATA_OFFSET + i, (byte) (which[i] ? 1 : 0));
+            }
+            setIrqs(s, "DATA_BOOL|ACTION_TRIGGER", index, start, which.length);
+        }
+    }
+
+    /** Mask, unmask and loopback are on the interrupt path: a per-thread buffer keeps them allocation-free. */
+    private void setIrqsNoData(int action, String what, int index, int start, int count) {
+        Objects.checkIndex(index, info.irqs());
+        setIrqs(VfioIrqSet.noData(VfioIrqSet.DATA_NONE | action, index, start, count), what, index, start, count);
+    }
+
+    private void setIrqs(MemorySegment irqSet, String what, int index, int start, int count) {
+        int r = Syscalls.ioctl(fd(), Ioctls.VFIO_DEVICE_SET_IRQS, irqSet);
+        if (r < 0) {
+            throw Failures.syscall(Operation.SET_IRQS, "ioctl(VFIO_DEVICE_SET_IRQS, " + what + ", index " + index
+                    + ", start " + start + ", count " + count + ")", name(), -r);
+        }
+    }
+
+    @Override
+    public void reset() {
+        check(Syscalls.ioctl(fd(), Ioctls.VFIO_DEVICE_RESET, 0L), Operation.RESET, "ioctl(VFIO_DEVICE_RESET)");
+    }
+
+    @Override
+    public List<PciDependentDevice> pciHotResetDependents() {
+        int fd = fd();
+        long fixed = Structs.PCI_HOT_RESET_INFO.byteSize();
+        long entry = Structs.PCI_DEPENDENT_DEVICE.byteSize();
+        try (Arena arena = Arena.ofConfined()) {
+            int count = 0;
+            for (int attempt = 0; attempt < 3; attempt++) {
+                MemorySegment s = arena.allocate(fixed + entry * count, 8);
+                s.set(JAVA_INT, 0, (int) s.byteSize());
+                int r = Syscalls.ioctl(fd, Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, s);
+                int reported = s.get(JAVA_INT, 8);
+                if (r == -Errno.ENOSPC && reported > count && reported <= MAX_INFO_SIZE / entry) {
+                    count = reported; // the kernel said how many devices there are: ask again with room for them
+                    continue;
+                }
+                check(r, Operation.HOT_RESET_INFO, "ioctl(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)");
+                List<PciDependentDevice> devices = new ArrayList<>();
+                for (int i = 0; i < Math.min(reported, count); i++) {
+                    MemorySegment d = s.asSlice(fixed + entry * i, entry);
+                    devices.add(new PciDependentDevice(d.get(JAVA_INT, 0),
+                            Short.toUnsignedInt(d.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 4)),
+                            Byte.toUnsignedInt(d.get(JAVA_BYTE, 6)), Byte.toUnsignedInt(d.get(JAVA_BYTE, 7))));
+                }
+                return devices;
+            }
+            throw Failures.library(Operation.HOT_RESET_INFO, name(), "the device count kept changing");
+        }
+    }
+
+    @Override
+    public boolean supportsFeature(int feature) {
+        int fd = fd();
+        if (feature < 0 || feature > 0xffff) {
+            throw new IllegalArgumentException("feature " + feature + " is not a 16-bit feature index");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Structs.DEVICE_FEATURE);
+            s.set(JAVA_INT, 0, (int) s.byteSize());
+            for (int access : new int[] {Ioctls.VFIO_DEVICE_FEATURE_GET, Ioctls.VFIO_DEVICE_FEATURE_SET}) {
+                s.set(JAVA_INT, 4, feature | Ioctls.VFIO_DEVICE_FEATURE_PROBE | access);
+                int r = Syscalls.ioctl(fd, Ioctls.VFIO_DEVICE_FEATURE, s);
+                if (r >= 0) {
+                    return true;
+                }
+                if (r != -Errno.EINVAL && r != -Errno.ENOTTY && r != -Errno.EOPNOTSUPP) {
+                    throw Failures.syscall(Operation.DEVICE_FEATURE, "ioctl(VFIO_DEVICE_FEATURE, PROBE " + feature
+                            + ")", name(), -r);
+                }
+            }
+            return false;
+        }
+    }
+
+    private void check(int result, Operation operation, String call) {
+        if (result < 0) {
+            throw Failures.syscall(operation, call, name(), -result);
+        }
+    }
+
+    /** Interrupts off and mappings gone before the descriptor: an open mapping keeps the device busy in the kernel. */
     @Override
     public void close() {
         if (!fd.isOpen()) {
             return;
         }
         try {
+            for (int index : enabledIrqs) {
+                try {
+                    disableIrq(index);
+                } catch (RuntimeException ignored) {
+                    // releasing the descriptor disables them too
+                }
+            }
             mappings.closeAll();
         } finally {
             fd.close();

@@ -27,34 +27,43 @@ final class FfmMappedRegion implements MappedRegion {
     private static final VarHandle u64$vh = JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
     private final int index;
+    private final long regionOffset;
     private final Arena arena;
     private final MemorySegment segment;
     private final Consumer<FfmMappedRegion> onClose;
 
-    private FfmMappedRegion(int index, Arena arena, MemorySegment segment, Consumer<FfmMappedRegion> onClose) {
+    private FfmMappedRegion(int index, long regionOffset, Arena arena, MemorySegment segment,
+            Consumer<FfmMappedRegion> onClose) {
         this.index = index;
+        this.regionOffset = regionOffset;
         this.arena = arena;
         this.segment = segment;
         this.onClose = onClose;
     }
 
-    static FfmMappedRegion map(FileDescriptor device, RegionInfo region, Consumer<FfmMappedRegion> onClose) {
+    /** Maps {@code size} bytes at {@code offset} within the region; the caller has checked both. */
+    static FfmMappedRegion map(FileDescriptor device, RegionInfo region, long offset, long size,
+            Consumer<FfmMappedRegion> onClose) {
         int prot = (region.readable() ? Syscalls.PROT_READ : 0) | (region.writable() ? Syscalls.PROT_WRITE : 0);
-        long size = region.size();
-        long address = Syscalls.mmap(size, prot, Syscalls.MAP_SHARED, device.fd(), region.offset());
+        long address = Syscalls.mmap(size, prot, Syscalls.MAP_SHARED, device.fd(), region.offset() + offset);
         if (address < 0) {
-            throw Failures.syscall(Operation.MAP_REGION, "mmap(region " + region.index() + ", " + size + " bytes)",
-                    device.path(), (int) -address);
+            throw Failures.syscall(Operation.MAP_REGION, "mmap(region " + region.index() + ", offset " + offset + ", "
+                    + size + " bytes)", device.path(), (int) -address);
         }
         Arena arena = Arena.ofShared();
         MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(size, arena,
                 unused -> Syscalls.munmap(address, size));
-        return new FfmMappedRegion(region.index(), arena, segment, onClose);
+        return new FfmMappedRegion(region.index(), offset, arena, segment, onClose);
     }
 
     @Override
     public int index() {
         return index;
+    }
+
+    @Override
+    public long regionOffset() {
+        return regionOffset;
     }
 
     @Override

@@ -3,18 +3,20 @@ package org.vfioosgi.ffm;
 import java.nio.file.Path;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 
 /**
- * The FFM implementation of {@link Vfio}, published as a service. Containers opened through the service are closed
- * when the component deactivates (bundle stop, framework shutdown), so nothing outlives the bundle.
+ * The FFM implementation of {@link Vfio}, published as a service. Containers and eventfds made through the service are
+ * closed when the component deactivates (bundle stop, framework shutdown), so nothing outlives the bundle.
  */
 @Component(service = Vfio.class)
 public final class FfmVfio implements Vfio {
 
     private final Path devVfio;
     private final OwnedResources<FfmContainer> containers = new OwnedResources<>();
+    private final OwnedResources<FfmEventFd> eventFds = new OwnedResources<>();
 
     /** Uses {@code /dev/vfio}. */
     public FfmVfio() {
@@ -33,9 +35,20 @@ public final class FfmVfio implements Vfio {
         return container;
     }
 
-    /** Closes every container still open. */
+    @Override
+    public EventFd newEventFd() {
+        FfmEventFd eventFd = FfmEventFd.create(eventFds::remove);
+        eventFds.add(eventFd);
+        return eventFd;
+    }
+
+    /** Closes every container and eventfd still open. */
     @Deactivate
     public void close() {
-        containers.closeAll();
+        try {
+            containers.closeAll();
+        } finally {
+            eventFds.closeAll();
+        }
     }
 }

@@ -34,6 +34,24 @@ final class Ioctls {
     static final long VFIO_DEVICE_IOEVENTFD = io(16);
     static final long VFIO_DEVICE_FEATURE = io(17);
 
+    // flags of VFIO_DEVICE_SET_IRQS
+    static final int VFIO_IRQ_SET_DATA_NONE = 1;
+    static final int VFIO_IRQ_SET_DATA_BOOL = 1 << 1;
+    static final int VFIO_IRQ_SET_DATA_EVENTFD = 1 << 2;
+    static final int VFIO_IRQ_SET_ACTION_MASK = 1 << 3;
+    static final int VFIO_IRQ_SET_ACTION_UNMASK = 1 << 4;
+    static final int VFIO_IRQ_SET_ACTION_TRIGGER = 1 << 5;
+    // flags of VFIO_DEVICE_FEATURE
+    static final int VFIO_DEVICE_FEATURE_GET = 1 << 16;
+    static final int VFIO_DEVICE_FEATURE_SET = 1 << 17;
+    static final int VFIO_DEVICE_FEATURE_PROBE = 1 << 18;
+    // flags of VFIO_IOMMU_MAP_DMA and VFIO_IOMMU_UNMAP_DMA
+    static final int VFIO_DMA_MAP_FLAG_READ = 1;
+    static final int VFIO_DMA_MAP_FLAG_WRITE = 1 << 1;
+    static final int VFIO_DMA_UNMAP_FLAG_ALL = 1 << 1;
+    // VFIO_CHECK_EXTENSION argument for VFIO_DMA_UNMAP_FLAG_ALL support
+    static final int VFIO_UNMAP_ALL = 9;
+
     /** The VFIO API version this library implements ({@code VFIO_API_VERSION}). */
     static final int VFIO_API_VERSION = 0;
 

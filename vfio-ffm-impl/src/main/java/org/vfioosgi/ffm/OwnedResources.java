@@ -25,6 +25,22 @@ final class OwnedResources<T extends AutoCloseable> {
         return open.size();
     }
 
+    /** Calls {@code action} on a snapshot of the open resources. */
+    void forEach(java.util.function.Consumer<T> action) {
+        List<T> snapshot;
+        synchronized (this) {
+            snapshot = new ArrayList<>(open);
+        }
+        snapshot.forEach(action);
+    }
+
+    /** Removes and returns every open resource, without closing them. */
+    synchronized List<T> drain() {
+        List<T> all = new ArrayList<>(open);
+        open.clear();
+        return all;
+    }
+
     /** Closes every resource still open, the newest first; keeps going past failures and rethrows the first. */
     void closeAll() {
         List<T> snapshot;

@@ -21,8 +21,17 @@ final class Syscalls {
     static final int PROT_READ = 1;
     static final int PROT_WRITE = 2;
     static final int MAP_SHARED = 1;
+    static final int MAP_PRIVATE = 2;
+    static final int MAP_ANONYMOUS = 0x20;
+    static final int MAP_HUGETLB = 0x40000;
+    static final int EFD_NONBLOCK = 0x800;
+    static final int EFD_CLOEXEC = 0x80000;
+    static final short POLLIN = 1;
+    private static final int SC_PAGESIZE = 30;
 
     private static final Linker.Option VARIADIC_AFTER_2 = Linker.Option.firstVariadicArg(2);
+    // pread/pwrite on device regions return quickly and may take heap segments: no thread-state transition
+    private static final Linker.Option CRITICAL = Linker.Option.critical(true);
 
     private static final MethodHandle open$mh = LinkerSupport.downcallWithErrno("open",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), VARIADIC_AFTER_2);
@@ -33,9 +42,19 @@ final class Syscalls {
     private static final MethodHandle ioctlLong$mh = LinkerSupport.downcallWithErrno("ioctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), VARIADIC_AFTER_2);
     private static final MethodHandle pread$mh = LinkerSupport.downcallWithErrno("pread",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), CRITICAL);
     private static final MethodHandle pwrite$mh = LinkerSupport.downcallWithErrno("pwrite",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), CRITICAL);
+    private static final MethodHandle read$mh = LinkerSupport.downcallWithErrno("read",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle write$mh = LinkerSupport.downcallWithErrno("write",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle poll$mh = LinkerSupport.downcallWithErrno("poll",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle eventfd$mh = LinkerSupport.downcallWithErrno("eventfd",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle sysconf$mh = LinkerSupport.downcall("sysconf",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
     private static final MethodHandle mmap$mh = LinkerSupport.downcallWithErrno("mmap",
             FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle munmap$mh = LinkerSupport.downcallWithErrno("munmap",
@@ -111,6 +130,58 @@ final class Syscalls {
         }
     }
 
+    /** read(2) into a native segment of at least {@code count} bytes. */
+    static long read(int fd, MemorySegment buffer, long count) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            long r = (long) read$mh.invokeExact(state, fd, buffer, count);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** write(2) from a native segment of at least {@code count} bytes. */
+    static long write(int fd, MemorySegment buffer, long count) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            long r = (long) write$mh.invokeExact(state, fd, buffer, count);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** poll(2) on an array of {@code struct pollfd}. */
+    static int poll(MemorySegment pollfds, long count, int timeoutMillis) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            int r = (int) poll$mh.invokeExact(state, pollfds, count, timeoutMillis);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    static int eventfd(int initialValue, int flags) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            int r = (int) eventfd$mh.invokeExact(state, initialValue, flags);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** The system's page size. */
+    static long pageSize() {
+        try {
+            return (long) sysconf$mh.invokeExact(SC_PAGESIZE);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     /** mmap(2) of a file; returns the address, or the negated errno. */
     static long mmap(long length, int prot, int flags, int fd, long offset) {
         try {
@@ -121,6 +192,11 @@ final class Syscalls {
         } catch (Throwable t) {
             throw unexpected(t);
         }
+    }
+
+    /** Anonymous private memory; returns the address, or the negated errno. */
+    static long mmapAnonymous(long length, int extraFlags) {
+        return mmap(length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extraFlags, -1, 0);
     }
 
     static int munmap(long address, long length) {

@@ -3,12 +3,20 @@ package org.vfioosgi.ffm;
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.vfioosgi.api.RegionInfo;
+import org.vfioosgi.api.RegionInfo.RegionType;
+import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 
 /** {@code struct vfio_region_info}, the argument of {@code VFIO_DEVICE_GET_REGION_INFO}. */
 final class VfioRegionInfo {
@@ -26,15 +34,82 @@ final class VfioRegionInfo {
     private static final VarHandle index$vh = LAYOUT.varHandle(groupElement("index"));
     private static final VarHandle size$vh = LAYOUT.varHandle(groupElement("size"));
     private static final VarHandle offset$vh = LAYOUT.varHandle(groupElement("offset"));
+    private static final VarHandle cap_offset$vh = LAYOUT.varHandle(groupElement("cap_offset"));
+
+    static final int CAP_SPARSE_MMAP = 1;
+    static final int CAP_TYPE = 2;
+    static final int CAP_MSIX_MAPPABLE = 3;
 
     private VfioRegionInfo() {
     }
 
     static MemorySegment allocate(SegmentAllocator allocator, int index) {
-        MemorySegment s = allocator.allocate(LAYOUT);
-        argsz$vh.set(s, 0L, (int) LAYOUT.byteSize());
+        return allocate(allocator, index, LAYOUT.byteSize());
+    }
+
+    /** A buffer of {@code argsz} bytes: the structure and room for its capability chain. */
+    static MemorySegment allocate(SegmentAllocator allocator, int index, long argsz) {
+        MemorySegment s = allocator.allocate(argsz, 8);
+        argsz$vh.set(s, 0L, (int) argsz);
         index$vh.set(s, 0L, index);
         return s;
+    }
+
+    /** The size the kernel asked for, after a call with a buffer too small for the capability chain. */
+    static long argsz(MemorySegment s) {
+        return Integer.toUnsignedLong((int) argsz$vh.get(s, 0L));
+    }
+
+    /** Decodes the structure and its capabilities; unknown capabilities are skipped. */
+    static RegionInfo decode(int index, MemorySegment s) {
+        int flags = flags(s);
+        long size = size(s);
+        List<SparseMmapArea> areas = List.of();
+        Optional<RegionType> type = Optional.empty();
+        boolean msixMappable = false;
+        if ((flags & RegionInfo.FLAG_CAPS) != 0 && argsz(s) <= s.byteSize()) {
+            long first = Integer.toUnsignedLong((int) cap_offset$vh.get(s, 0L));
+            for (CapabilityChain.Capability cap : CapabilityChain.parse(s, first, LAYOUT.byteSize())) {
+                switch (cap.id()) {
+                    case CAP_SPARSE_MMAP -> areas = sparseAreas(cap.body(), size);
+                    case CAP_TYPE -> {
+                        require(cap.body(), Structs.CAP_TYPE.byteSize(), "type");
+                        type = Optional.of(new RegionType(cap.body().get(JAVA_INT_UNALIGNED, 8), cap.body().get(JAVA_INT_UNALIGNED, 12)));
+                    }
+                    case CAP_MSIX_MAPPABLE -> msixMappable = true;
+                    default -> { } // capabilities of other buses and devices
+                }
+            }
+        }
+        return new RegionInfo(index, flags, size, offset(s), areas, type, msixMappable);
+    }
+
+    private static List<SparseMmapArea> sparseAreas(MemorySegment body, long regionSize) {
+        long fixed = Structs.CAP_SPARSE_MMAP.byteSize();
+        long areaSize = Structs.SPARSE_MMAP_AREA.byteSize();
+        require(body, fixed, "sparse mmap");
+        long count = Integer.toUnsignedLong(body.get(JAVA_INT_UNALIGNED, 8));
+        if (count > (body.byteSize() - fixed) / areaSize) {
+            throw new MalformedInfoException("sparse mmap capability claims " + count + " areas in "
+                    + body.byteSize() + " bytes");
+        }
+        List<SparseMmapArea> areas = new ArrayList<>();
+        for (long i = 0; i < count; i++) {
+            long offset = body.get(JAVA_LONG_UNALIGNED, fixed + i * areaSize);
+            long size = body.get(JAVA_LONG_UNALIGNED, fixed + i * areaSize + 8);
+            if (offset < 0 || size < 0 || offset + size < 0 || offset + size > regionSize) {
+                throw new MalformedInfoException("sparse mmap area [" + offset + ", +" + size + ") lies outside the "
+                        + regionSize + "-byte region");
+            }
+            areas.add(new SparseMmapArea(offset, size));
+        }
+        return areas;
+    }
+
+    private static void require(MemorySegment body, long size, String what) {
+        if (body.byteSize() < size) {
+            throw new MalformedInfoException(what + " capability is " + body.byteSize() + " bytes, expected " + size);
+        }
     }
 
     static int flags(MemorySegment s) {

@@ -1,0 +1,31 @@
+package org.vfioosgi.api;
+
+import java.lang.foreign.MemorySegment;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * Memory the device can reach: page-aligned memory of this process mapped into the container's IOMMU at {@link #iova()}.
+ * Closing it unmaps it from the IOMMU first, then frees it; afterwards the segment is inaccessible.
+ *
+ * <p><b>Safety:</b> the device reads and writes this memory behind the JVM's back; the memory model does not order those
+ * accesses with Java's. Hand memory to the device only through a device register write that follows your last write,
+ * and read what the device wrote only after it said it is done (a status register or an interrupt).
+ */
+@ProviderType
+public interface DmaBuffer extends AutoCloseable {
+
+    /** The I/O virtual address the device uses for the first byte. */
+    long iova();
+
+    long size();
+
+    /** The memory, as this process sees it. */
+    MemorySegment segment();
+
+    /** Whether the memory is backed by huge pages. */
+    boolean hugePages();
+
+    /** Unmaps the buffer from the IOMMU and frees it. Idempotent. */
+    @Override
+    void close();
+}

@@ -1,0 +1,17 @@
+package org.vfioosgi.api;
+
+/**
+ * A device affected by a PCI hot reset ({@code struct vfio_pci_dependent_device}).
+ *
+ * @param group   its IOMMU group
+ * @param segment its PCI segment (domain)
+ * @param bus     its bus number
+ * @param devfn   device and function, {@code device << 3 | function}
+ */
+public record PciDependentDevice(int group, int segment, int bus, int devfn) {
+
+    /** {@code 0000:00:01.0} */
+    public String address() {
+        return String.format("%04x:%02x:%02x.%x", segment, bus, devfn >> 3, devfn & 7);
+    }
+}

@@ -1,0 +1,51 @@
+package org.vfioosgi.ffm;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
+import java.lang.foreign.StructLayout;
+
+/**
+ * {@code struct vfio_irq_set}, the argument of {@code VFIO_DEVICE_SET_IRQS}, with its data array after the fixed part.
+ */
+final class VfioIrqSet {
+
+    static final StructLayout LAYOUT = Structs.IRQ_SET;
+    static final long DATA_OFFSET = LAYOUT.byteSize();
+    static final int DATA_NONE = Ioctls.VFIO_IRQ_SET_DATA_NONE;
+    static final int DATA_BOOL = Ioctls.VFIO_IRQ_SET_DATA_BOOL;
+    static final int DATA_EVENTFD = Ioctls.VFIO_IRQ_SET_DATA_EVENTFD;
+    static final int ACTION_MASK = Ioctls.VFIO_IRQ_SET_ACTION_MASK;
+    static final int ACTION_UNMASK = Ioctls.VFIO_IRQ_SET_ACTION_UNMASK;
+    static final int ACTION_TRIGGER = Ioctls.VFIO_IRQ_SET_ACTION_TRIGGER;
+
+    private static final ThreadLocal<MemorySegment> NO_DATA =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(LAYOUT));
+
+    private VfioIrqSet() {
+    }
+
+    static MemorySegment allocate(SegmentAllocator allocator, int flags, int index, int start, int count,
+            long dataSize) {
+        MemorySegment s = allocator.allocate(DATA_OFFSET + dataSize, 8);
+        fill(s, flags, index, start, count);
+        return s;
+    }
+
+    /** This thread's buffer for a DATA_NONE call, filled in; valid until the thread's next call. */
+    static MemorySegment noData(int flags, int index, int start, int count) {
+        MemorySegment s = NO_DATA.get();
+        fill(s, flags, index, start, count);
+        return s;
+    }
+
+    private static void fill(MemorySegment s, int flags, int index, int start, int count) {
+        s.set(JAVA_INT, 0, (int) s.byteSize());
+        s.set(JAVA_INT, 4, flags);
+        s.set(JAVA_INT, 8, index);
+        s.set(JAVA_INT, 12, start);
+        s.set(JAVA_INT, 16, count);
+    }
+}
