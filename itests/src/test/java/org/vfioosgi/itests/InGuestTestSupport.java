@@ -58,4 +58,34 @@ public abstract class InGuestTestSupport {
             throw new UncheckedIOException(e);
         }
     }
+
+    /**
+     * The VFIO resources this process holds now: descriptors of containers and groups ({@code /dev/vfio/...}), of
+     * devices ({@code anon_inode:[vfio-device]}) and of eventfds, and mappings of device regions. Unlike the total
+     * descriptor count, the JVM's own activity (class loading, GC of jar files) does not change it.
+     */
+    protected static List<String> vfioResources() {
+        List<String> held = new ArrayList<>();
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (target.startsWith("/dev/vfio/") || target.contains("vfio-device")
+                            || target.contains("[eventfd]")) {
+                        held.add("fd " + fd.getFileName() + " -> " + target);
+                    }
+                } catch (IOException gone) {
+                    // the descriptor used to list the directory itself
+                }
+            }
+            for (String mapping : Files.readAllLines(Path.of("/proc/self/maps"))) {
+                if (mapping.contains("vfio")) {
+                    held.add("mapping " + mapping);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return held;
+    }
 }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.ServiceLoader;
 import org.vfioosgi.api.DeviceInfo;
 import org.vfioosgi.api.IommuType;
 import org.vfioosgi.api.MappedRegion;
@@ -14,7 +15,6 @@ import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioGroup;
-import org.vfioosgi.ffm.FfmVfio;
 import org.vfioosgi.pci.PciDevice;
 import org.vfioosgi.pci.PciDevices;
 
@@ -43,7 +43,9 @@ public final class Demo {
             System.exit(Files.exists(Path.of("/dev/vfio/vfio")) ? 0 : 1);
         }
 
-        Vfio vfio = new FfmVfio();
+        // outside OSGi the implementation is found with ServiceLoader; in a framework it is a DS service
+        Vfio vfio = ServiceLoader.load(Vfio.class).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no VFIO implementation on the class path"));
         long t0 = System.nanoTime();
         try (VfioContainer container = vfio.openContainer();
              VfioGroup group = container.attachGroup(edu.iommuGroup().getAsInt());

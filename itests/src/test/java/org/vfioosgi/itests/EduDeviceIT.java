@@ -1,0 +1,254 @@
+package org.vfioosgi.itests;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.List;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerSuite;
+import org.vfioosgi.api.DeviceRegion;
+import org.vfioosgi.api.DmaAccess;
+import org.vfioosgi.api.DmaBuffer;
+import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.IommuInfo;
+import org.vfioosgi.api.IrqInfo;
+import org.vfioosgi.api.MappedRegion;
+import org.vfioosgi.api.PciIrq;
+import org.vfioosgi.api.PciRegion;
+import org.vfioosgi.api.VfioContainer;
+import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.api.VfioException;
+import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.examples.EduDevice;
+import org.vfioosgi.pci.PciDevice;
+
+/** QEMU's edu device through the whole ABI: MMIO, config space, DMA through the IOMMU, MSI, reset refusal. */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerSuite.class)
+public class EduDeviceIT extends DeviceTestSupport {
+
+    private static final int PCI_COMMAND = 0x04;
+    private static final short COMMAND_BUS_MASTER = 0x4;
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    /** Opens container, group and edu; the caller closes the container, which closes the rest. */
+    private record Edu(VfioContainer container, VfioDevice device, MappedRegion bar0, EduDevice driver) {
+    }
+
+    private Edu open() {
+        PciDevice pci = pciDevice(EduDevice.VENDOR, EduDevice.DEVICE);
+        VfioContainer container = vfio.openContainer();
+        try {
+            VfioGroup group = container.attachGroup(pci.iommuGroup().getAsInt());
+            VfioDevice device = group.openDevice(pci.address().toString());
+            MappedRegion bar0 = device.map(PciRegion.BAR0.index());
+            return new Edu(container, device, bar0, new EduDevice(bar0));
+        } catch (RuntimeException | Error e) {
+            container.close(); // a group left open would make every later test fail with EBUSY
+            throw e;
+        }
+    }
+
+    /** Without bus mastering, edu's DMA and MSI silently do nothing. */
+    private static void enableBusMaster(VfioDevice device) {
+        DeviceRegion config = device.region(PciRegion.CONFIG.index());
+        config.write16(PCI_COMMAND, (short) (config.read16(PCI_COMMAND) | COMMAND_BUS_MASTER));
+        assertTrue((config.read16(PCI_COMMAND) & COMMAND_BUS_MASTER) != 0);
+    }
+
+    @Test
+    public void factorialThroughMmio() throws Exception {
+        Edu edu = open();
+        try (VfioContainer c = edu.container()) {
+            assertEquals(3628800, edu.driver().factorial(10, TIMEOUT));
+            assertEquals(479001600, edu.driver().factorial(12, TIMEOUT));
+            assertEquals(~0xcafe, edu.driver().liveness(0xcafe));
+        }
+    }
+
+    @Test
+    public void configSpaceReadsIdsAndWritesTheCommandRegister() {
+        Edu edu = open();
+        try (VfioContainer c = edu.container()) {
+            DeviceRegion config = edu.device().region(PciRegion.CONFIG.index());
+            assertTrue(config.info().readable() && config.info().writable());
+            assertEquals(0x1234, Short.toUnsignedInt(config.read16(0)));
+            assertEquals(0x11e8, Short.toUnsignedInt(config.read16(2)));
+            assertEquals(0x11e81234, config.read32(0));
+            assertEquals(0x00, config.read8(0x0b)); // class: unclassified
+            byte[] header = new byte[64];
+            config.read(0, MemorySegment.ofArray(header)); // bulk read into a heap array
+            assertEquals(0x34, header[0]);
+            assertEquals(0x12, header[1]);
+
+            short before = config.read16(PCI_COMMAND);
+            config.write16(PCI_COMMAND, (short) (before | COMMAND_BUS_MASTER));
+            assertEquals(before | COMMAND_BUS_MASTER, config.read16(PCI_COMMAND));
+            config.write16(PCI_COMMAND, (short) (before & ~COMMAND_BUS_MASTER));
+            assertEquals(0, config.read16(PCI_COMMAND) & COMMAND_BUS_MASTER);
+
+            assertThrows(IndexOutOfBoundsException.class, () -> config.read32(config.info().size() - 2));
+            assertThrows(IndexOutOfBoundsException.class, () -> config.read8(-1));
+        }
+    }
+
+    @Test
+    public void iommuInfoReportsPagesAndIovaRangesWithoutTheMsiWindow() {
+        Edu edu = open();
+        try (VfioContainer c = edu.container()) {
+            IommuInfo info = c.iommuInfo();
+            assertTrue("4 KiB pages", (info.pageSizes() & 0x1000) != 0);
+            assertFalse(info.iovaRanges().isEmpty());
+            long msi = 0xfee00000L;
+            assertTrue("the MSI window is reserved: " + info.iovaRanges(), info.iovaRanges().stream()
+                    .noneMatch(r -> Long.compareUnsigned(r.start(), msi) <= 0 && Long.compareUnsigned(msi, r.end()) <= 0));
+            System.out.println("IOMMU: " + info);
+        }
+    }
+
+    @Test
+    public void dmaRoundTripFromRamToDeviceAndBackThroughTheIommu() throws Exception {
+        Edu edu = open();
+        try (VfioContainer c = edu.container();
+             DmaBuffer out = c.allocateDma(EduDevice.BUFFER_SIZE, EduDevice.DMA_LIMIT);
+             DmaBuffer in = c.allocateDma(EduDevice.BUFFER_SIZE, EduDevice.DMA_LIMIT)) {
+            enableBusMaster(edu.device());
+            assertTrue(out.iova() + out.size() - 1 <= EduDevice.DMA_LIMIT);
+            assertTrue("buffers must not overlap in IOVA space", out.iova() + out.size() <= in.iova()
+                    || in.iova() + in.size() <= out.iova());
+            byte[] pattern = new byte[EduDevice.BUFFER_SIZE / 2];
+            for (int i = 0; i < pattern.length; i++) {
+                pattern[i] = (byte) (i * 31 + 7);
+            }
+            MemorySegment.copy(MemorySegment.ofArray(pattern), 0, out.segment(), 0, pattern.length);
+
+            edu.driver().startDma(out.iova(), 0, pattern.length, false, false);
+            edu.driver().awaitDma(TIMEOUT);
+            edu.driver().startDma(in.iova(), 0, pattern.length, true, false);
+            edu.driver().awaitDma(TIMEOUT);
+
+            assertArrayEquals(pattern, in.segment().asSlice(0, pattern.length).toArray(ValueLayout.JAVA_BYTE));
+            assertEquals("the device wrote beyond the count", -1L, in.segment().asSlice(pattern.length)
+                    .mismatch(MemorySegment.ofArray(new byte[(int) in.size() - pattern.length])));
+        }
+    }
+
+    @Test
+    public void dmaToAnUnmappedIovaIsBlockedAndHarmsNothing() throws Exception {
+        Edu edu = open();
+        try (VfioContainer c = edu.container();
+             DmaBuffer guard = c.allocateDma(EduDevice.BUFFER_SIZE, EduDevice.DMA_LIMIT)) {
+            enableBusMaster(edu.device());
+            guard.segment().fill((byte) 0x5a);
+            long unmapped = guard.iova() + (64L << 20); // nothing is mapped there
+            edu.driver().startDma(unmapped, 0, EduDevice.BUFFER_SIZE / 2, true, false);
+            edu.driver().awaitDma(TIMEOUT);
+            // the IOMMU faulted the write; our memory is untouched and the device still answers
+            for (long i = 0; i < guard.size(); i++) {
+                assertEquals((byte) 0x5a, guard.segment().get(ValueLayout.JAVA_BYTE, i));
+            }
+            assertEquals(EduDevice.IDENT, edu.driver().ident());
+        }
+    }
+
+    @Test
+    public void dmaMappingsOfCallerMemoryAreCheckedBeforeTheKernelSeesThem() {
+        Edu edu = open();
+        try (VfioContainer c = edu.container()) {
+            assertThrows(IllegalArgumentException.class,
+                    () -> c.mapDma(MemorySegment.ofArray(new byte[4096]), 1 << 24, DmaAccess.READ));
+            MemorySegment closedMemory;
+            try (Arena arena = Arena.ofConfined()) {
+                closedMemory = arena.allocate(4096, 4096);
+            }
+            assertThrows(IllegalStateException.class, () -> c.mapDma(closedMemory, 1 << 24, DmaAccess.READ));
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment unaligned = arena.allocate(8192, 4096).asSlice(8, 4096);
+                assertThrows(IllegalArgumentException.class, () -> c.mapDma(unaligned, 1 << 24, DmaAccess.READ));
+                MemorySegment page = arena.allocate(4096, 4096);
+                try (var mapping = c.mapDma(page, 1 << 24, DmaAccess.READ_WRITE)) {
+                    assertEquals(1 << 24, mapping.iova());
+                    VfioException overlap = assertThrows(VfioException.class,
+                            () -> c.mapDma(page, 1 << 24, DmaAccess.READ));
+                    assertEquals(VfioException.Operation.MAP_DMA, overlap.operation());
+                    assertTrue(overlap.errno() > 0);
+                    System.out.println("expected failure: " + overlap.getMessage());
+                }
+            }
+        }
+    }
+
+    @Test
+    public void msiInterruptArrivesOnAnEventFd() throws Exception {
+        Edu edu = open();
+        try (VfioContainer c = edu.container(); EventFd irq = vfio.newEventFd()) {
+            IrqInfo msi = edu.device().irqInfo(PciIrq.MSI.index());
+            assertEquals(1, msi.count());
+            assertTrue(msi.eventfd());
+            enableBusMaster(edu.device());
+            edu.device().setIrqEventFds(PciIrq.MSI.index(), 0, List.of(irq));
+
+            assertEquals("nothing before the device raises", 0, irq.poll());
+            edu.driver().raiseIrq(0x1);
+            assertTrue("no MSI within " + TIMEOUT, irq.await(TIMEOUT) > 0);
+            assertEquals(0x1, edu.driver().irqStatus());
+            edu.driver().ackIrq(0x1);
+            assertEquals(0, edu.driver().irqStatus());
+
+            // a DMA that reports its completion by interrupt
+            try (DmaBuffer buffer = c.allocateDma(4096, EduDevice.DMA_LIMIT)) {
+                edu.driver().startDma(buffer.iova(), 0, 1024, true, true);
+                assertTrue("no DMA-done MSI", irq.await(TIMEOUT) > 0);
+                assertEquals(EduDevice.IRQ_DMA_DONE, edu.driver().irqStatus() & EduDevice.IRQ_DMA_DONE);
+                edu.driver().ackIrq(EduDevice.IRQ_DMA_DONE);
+            }
+            edu.device().disableIrq(PciIrq.MSI.index());
+            edu.driver().raiseIrq(0x2);
+            assertEquals("MSI disabled: nothing arrives", 0, irq.await(Duration.ofMillis(300)));
+            edu.driver().ackIrq(0x2);
+        }
+    }
+
+    @Test
+    public void resetIsRefusedWithAClearErrorWhereTheDeviceHasNone() {
+        Edu edu = open();
+        try (VfioContainer c = edu.container()) {
+            assertFalse(edu.device().info().supportsReset());
+            VfioException e = assertThrows(VfioException.class, () -> edu.device().reset());
+            assertEquals(VfioException.Operation.RESET, e.operation());
+            assertTrue(e.getMessage(), e.getMessage().contains("no reset method"));
+            System.out.println("expected failure: " + e.getMessage());
+        }
+    }
+
+    @Test
+    public void everythingThrowsAfterCloseInsteadOfCrashing() {
+        Edu edu = open();
+        DmaBuffer buffer;
+        EventFd irq = vfio.newEventFd();
+        DeviceRegion config;
+        try (VfioContainer c = edu.container()) {
+            buffer = c.allocateDma(4096, EduDevice.DMA_LIMIT);
+            config = edu.device().region(PciRegion.CONFIG.index());
+            buffer.segment().set(ValueLayout.JAVA_INT, 0, 42);
+        }
+        irq.close();
+        assertThrows(IllegalStateException.class, () -> edu.bar0().read32(0));
+        assertThrows(IllegalStateException.class, () -> buffer.segment().get(ValueLayout.JAVA_INT, 0));
+        assertThrows(IllegalStateException.class, () -> config.read32(0));
+        assertThrows(IllegalStateException.class, () -> edu.device().irqInfo(0));
+        assertThrows(IllegalStateException.class, irq::poll);
+        assertThrows(IllegalStateException.class, () -> irq.await(Duration.ofMillis(10)));
+        buffer.close(); // idempotent after the container closed it
+    }
+}
