@@ -13,6 +13,9 @@ import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerSuite;
+import java.lang.foreign.ValueLayout;
+import org.vfioosgi.api.DeviceRegion;
+import org.vfioosgi.api.DmaBuffer;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.IrqInfo;
 import org.vfioosgi.api.MappedRegion;
@@ -127,6 +130,51 @@ public class NvmeDeviceIT extends DeviceTestSupport {
     }
 
     @Test
+    public void regionIoAtEveryWidthAgreesWithTheMapping() throws Exception {
+        withNvme(device -> {
+            DeviceRegion bar0 = device.region(PciRegion.BAR0.index());
+            try (MappedRegion mmio = device.map(PciRegion.BAR0.index());
+                 MappedRegion secondPage = bar0.map(0x1000, 0x1000)) {
+                assertEquals(mmio.read64(0), bar0.read64(0)); // CAP through pread and through the mapping
+                assertEquals(mmio.read32(8), bar0.read32(8)); // VS
+                assertEquals(mmio.read16(0), bar0.read16(0));
+                assertEquals(mmio.read8(8 + 2), bar0.read8(8 + 2));
+                // INTMS/INTMC (0x0c/0x10) are write-1-to-set/clear registers: pwrite and MMIO write both land
+                bar0.write32(0x0c, 0x1);
+                mmio.write32(0x10, 0x1);
+                bar0.write64(0x28, 0x10000L); // ASQ: 64-bit, readable back
+                assertEquals(0x10000L, mmio.read64(0x28));
+                mmio.write64(0x28, 0x20000L);
+                assertEquals(0x20000L, bar0.read64(0x28));
+                bar0.write8(0x24, (byte) 0x1f); // AQA low byte
+                assertEquals(0x1f, mmio.read32(0x24) & 0xff);
+                assertEquals(0x1000, secondPage.regionOffset());
+                assertEquals(0x1000, secondPage.size());
+                assertThrows(IllegalArgumentException.class, () -> bar0.map(0x800, 0x1000));
+                assertThrows(IndexOutOfBoundsException.class, () -> bar0.map(0x3000, 0x2000));
+                assertThrows(IndexOutOfBoundsException.class, () -> bar0.read64(bar0.info().size() - 4));
+            }
+        });
+    }
+
+    @Test
+    public void unmapAllDmaReleasesEveryBufferAndItsIovas() throws Exception {
+        PciDevice pci = pciDevice(NVME_VENDOR, NVME_DEVICE);
+        try (VfioContainer container = vfio.openContainer()) {
+            container.attachGroup(pci.iommuGroup().getAsInt());
+            DmaBuffer a = container.allocateDma(8192);
+            DmaBuffer b = container.allocateDma(2 << 20);
+            System.out.println("DMA buffers: " + a + ", " + b);
+            assertEquals(8192 + (2 << 20), container.unmapAllDma());
+            assertThrows(IllegalStateException.class, () -> a.segment().get(ValueLayout.JAVA_BYTE, 0));
+            assertThrows(IllegalStateException.class, () -> b.segment().get(ValueLayout.JAVA_BYTE, 0));
+            try (DmaBuffer again = container.allocateDma(8192)) {
+                assertEquals("the IOVAs were given back", a.iova(), again.iova());
+            }
+        }
+    }
+
+    @Test
     public void resetWorksAndHotResetIsRefusedOnTheRootBus() throws Exception {
         withNvme(device -> {
             assertTrue(device.info().supportsReset());
@@ -139,6 +187,9 @@ public class NvmeDeviceIT extends DeviceTestSupport {
             assertEquals(VfioException.Operation.HOT_RESET_INFO, e.operation());
             assertEquals(19, e.errno());
             System.out.println("expected failure: " + e.getMessage());
+            // vfio-pci offers low-power entry (SET) on every device; the VF token only on SR-IOV physical functions
+            assertTrue("VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY (3)", device.supportsFeature(3));
+            assertFalse("VFIO_DEVICE_FEATURE_PCI_VF_TOKEN (0) on a device without SR-IOV", device.supportsFeature(0));
             assertFalse("no feature 0xffff", device.supportsFeature(0xffff));
         });
     }

@@ -142,8 +142,12 @@ final class FfmGroup implements VfioGroup {
         }
         try {
             devices.closeAll();
+            // detach explicitly, as QEMU does; releasing the descriptor would detach it too
+            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_GROUP_UNSET_CONTAINER, 0L);
+            if (r < 0 && r != -Errno.EINVAL) { // EINVAL: it was not attached
+                throw Failures.syscall(Operation.UNSET_CONTAINER, "ioctl(VFIO_GROUP_UNSET_CONTAINER)", fd.path(), -r);
+            }
         } finally {
-            // releasing the group's descriptor detaches it from its container
             fd.close();
             onClose.accept(this);
         }
