@@ -161,7 +161,7 @@ public class NvmeDeviceIT extends DeviceTestSupport {
     public void unmapAllDmaReleasesEveryBufferAndItsIovas() throws Exception {
         PciDevice pci = pciDevice(NVME_VENDOR, NVME_DEVICE);
         try (VfioContainer container = vfio.openContainer()) {
-            container.attachGroup(pci.iommuGroup().getAsInt());
+            container.attachGroup(java.nio.file.Path.of("/dev/vfio", Integer.toString(pci.iommuGroup().getAsInt())));
             DmaBuffer a = container.allocateDma(8192);
             DmaBuffer b = container.allocateDma(2 << 20);
             System.out.println("DMA buffers: " + a + ", " + b);
@@ -171,6 +171,9 @@ public class NvmeDeviceIT extends DeviceTestSupport {
             try (DmaBuffer again = container.allocateDma(8192)) {
                 assertEquals("the IOVAs were given back", a.iova(), again.iova());
             }
+            // the guest reserves 2 MiB huge pages (hugepages=16): a 2 MiB buffer takes one, at a 2 MiB-aligned IOVA
+            assertTrue("buffer of 2 MiB on huge pages", b.hugePages());
+            assertEquals(0, b.iova() % (2 << 20));
         }
     }
 

@@ -1,6 +1,7 @@
 package org.vfioosgi.api;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.util.Optional;
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -29,6 +30,14 @@ public interface VfioContainer extends AutoCloseable {
      *                       drivers: the message names them), or the IOMMU type cannot be set
      */
     VfioGroup attachGroup(int number);
+
+    /**
+     * Opens the group at {@code path} (a {@code /dev/vfio/N} node, possibly elsewhere, e.g. in a container's /dev) and
+     * attaches it; see {@link #attachGroup(int)}.
+     *
+     * @throws IllegalArgumentException if the file name is not a group number
+     */
+    VfioGroup attachGroup(Path path);
 
     /**
      * The IOMMU's page sizes and capabilities ({@code VFIO_IOMMU_GET_INFO}); needs an attached group.

@@ -88,9 +88,14 @@ final class FfmContainer implements VfioContainer {
     }
 
     @Override
-    public synchronized VfioGroup attachGroup(int number) {
+    public VfioGroup attachGroup(int number) {
+        return attachGroup(devVfio.resolve(Integer.toString(number)));
+    }
+
+    @Override
+    public synchronized VfioGroup attachGroup(Path path) {
         ensureOpen();
-        FfmGroup group = FfmGroup.open(devVfio, number, groups::remove);
+        FfmGroup group = FfmGroup.open(path, groups::remove);
         try {
             group.setContainer(fd.fd());
             if (iommuType == null) {

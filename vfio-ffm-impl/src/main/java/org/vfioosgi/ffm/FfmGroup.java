@@ -34,8 +34,14 @@ final class FfmGroup implements VfioGroup {
     }
 
     /** Opens the group and checks that it is viable. */
-    static FfmGroup open(Path devVfio, int number, Consumer<FfmGroup> onClose) {
-        String path = devVfio.resolve(Integer.toString(number)).toString();
+    static FfmGroup open(Path groupPath, Consumer<FfmGroup> onClose) {
+        int number;
+        try {
+            number = Integer.parseInt(groupPath.getFileName().toString());
+        } catch (NumberFormatException | NullPointerException e) {
+            throw new IllegalArgumentException("not an IOMMU group node (/dev/vfio/N): " + groupPath);
+        }
+        String path = groupPath.toString();
         int r = Syscalls.open(path, Syscalls.O_RDWR);
         if (r < 0) {
             throw Failures.syscall(Operation.OPEN_GROUP, "open", path, -r);
