@@ -14,6 +14,9 @@ public interface VfioDevice extends AutoCloseable {
     /** The device's name within its group (for PCI its address, {@code 0000:00:01.0}). */
     String name();
 
+    /** The group the device was opened from. */
+    VfioGroup group();
+
     /** What the device reports about itself ({@code VFIO_DEVICE_GET_INFO}). */
     DeviceInfo info();
 

@@ -13,6 +13,9 @@ public interface VfioGroup extends AutoCloseable {
     /** The group's number, N in {@code /dev/vfio/N}. */
     int number();
 
+    /** The container the group is attached to: where DMA for its devices is mapped. */
+    VfioContainer container();
+
     /** The group's status as the kernel reports it now ({@code VFIO_GROUP_GET_STATUS}). */
     GroupStatus status();
 

@@ -95,7 +95,7 @@ final class FfmContainer implements VfioContainer {
     @Override
     public synchronized VfioGroup attachGroup(Path path) {
         ensureOpen();
-        FfmGroup group = FfmGroup.open(path, groups::remove);
+        FfmGroup group = FfmGroup.open(path, this, groups::remove);
         try {
             group.setContainer(fd.fd());
             if (iommuType == null) {

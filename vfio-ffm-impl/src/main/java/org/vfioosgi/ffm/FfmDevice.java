@@ -20,6 +20,7 @@ import org.vfioosgi.api.PciDependentDevice;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.api.VfioException.Operation;
 
 /** A device file descriptor, the region mappings made from it and the IRQ indexes it enabled. */
@@ -29,14 +30,16 @@ final class FfmDevice implements VfioDevice {
     private static final long MAX_INFO_SIZE = 1 << 16;
 
     private final FileDescriptor fd;
+    private final FfmGroup group;
     private final Consumer<FfmDevice> onClose;
     private final DeviceInfo info;
     private final OwnedResources<FfmMappedRegion> mappings = new OwnedResources<>();
     private final Set<Integer> enabledIrqs = ConcurrentHashMap.newKeySet();
     private final long pageSize = Syscalls.pageSize();
 
-    FfmDevice(FileDescriptor fd, Consumer<FfmDevice> onClose) {
+    FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
         this.fd = fd;
+        this.group = group;
         this.onClose = onClose;
         try {
             this.info = readInfo();
@@ -66,6 +69,11 @@ final class FfmDevice implements VfioDevice {
     @Override
     public String name() {
         return fd.path();
+    }
+
+    @Override
+    public VfioGroup group() {
+        return group;
     }
 
     @Override

@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 import org.vfioosgi.api.GroupStatus;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioGroup;
 
 /** An IOMMU group, {@code /dev/vfio/N}, and the devices opened from it. */
@@ -26,15 +27,17 @@ final class FfmGroup implements VfioGroup {
     private final int number;
     private final Consumer<FfmGroup> onClose;
     private final OwnedResources<FfmDevice> devices = new OwnedResources<>();
+    private final FfmContainer container;
 
-    private FfmGroup(FileDescriptor fd, int number, Consumer<FfmGroup> onClose) {
+    private FfmGroup(FileDescriptor fd, int number, FfmContainer container, Consumer<FfmGroup> onClose) {
         this.fd = fd;
         this.number = number;
+        this.container = container;
         this.onClose = onClose;
     }
 
     /** Opens the group and checks that it is viable. */
-    static FfmGroup open(Path groupPath, Consumer<FfmGroup> onClose) {
+    static FfmGroup open(Path groupPath, FfmContainer container, Consumer<FfmGroup> onClose) {
         int number;
         try {
             number = Integer.parseInt(groupPath.getFileName().toString());
@@ -46,7 +49,7 @@ final class FfmGroup implements VfioGroup {
         if (r < 0) {
             throw Failures.syscall(Operation.OPEN_GROUP, "open", path, -r);
         }
-        FfmGroup group = new FfmGroup(new FileDescriptor(r, path), number, onClose);
+        FfmGroup group = new FfmGroup(new FileDescriptor(r, path), number, container, onClose);
         try {
             if (!group.status().viable()) {
                 throw Failures.library(Operation.GROUP_NOT_VIABLE, path, "IOMMU group " + number + " is not viable: "
@@ -93,6 +96,11 @@ final class FfmGroup implements VfioGroup {
     }
 
     @Override
+    public VfioContainer container() {
+        return container;
+    }
+
+    @Override
     public GroupStatus status() {
         ensureOpen();
         try (Arena arena = Arena.ofConfined()) {
@@ -128,7 +136,7 @@ final class FfmGroup implements VfioGroup {
                 throw Failures.syscall(Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD)",
                         name + " (group " + number + ")", -r);
             }
-            device = new FfmDevice(new FileDescriptor(r, name), devices::remove);
+            device = new FfmDevice(new FileDescriptor(r, name), this, devices::remove);
         }
         devices.add(device);
         return device;

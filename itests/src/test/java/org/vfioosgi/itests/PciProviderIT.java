@@ -1,0 +1,187 @@
+package org.vfioosgi.itests;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import javax.inject.Inject;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerSuite;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.examples.EduService;
+
+/** The vfio-pci provider: claims by configuration, publishes services by DS, follows hot-plug and hot-unplug. */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerSuite.class)
+public class PciProviderIT extends InGuestTestSupport {
+
+    private static final String CLAIM_PID = "org.vfioosgi.pci.claim";
+    private static final String EDU_ID = "1234:11e8";
+
+    @Inject
+    private BundleContext context;
+
+    @Inject
+    private ConfigurationAdmin configurationAdmin;
+
+    private List<String> heldBefore;
+
+    @Before
+    public void countVfioResources() {
+        heldBefore = vfioResources();
+    }
+
+    @After
+    public void nothingLeaked() throws Exception {
+        for (Configuration c : configurations()) {
+            c.delete();
+        }
+        waitFor("every device service withdrawn", () -> services(VfioDevice.class, null).isEmpty(), 5000);
+        waitFor("VFIO descriptors and mappings released", () -> vfioResources().size() == heldBefore.size(), 5000);
+        System.out.println("VFIO descriptors and mappings held before and after the test: " + heldBefore.size()
+                + " / " + vfioResources().size());
+    }
+
+    private Configuration[] configurations() throws Exception {
+        Configuration[] all = configurationAdmin.listConfigurations("(service.factoryPid=" + CLAIM_PID + ")");
+        return all == null ? new Configuration[0] : all;
+    }
+
+    private Configuration claim(String key, String... values) throws Exception {
+        Configuration config = configurationAdmin.createFactoryConfiguration(CLAIM_PID, "?");
+        Dictionary<String, Object> properties = new Hashtable<>();
+        properties.put(key, values);
+        config.update(properties);
+        return config;
+    }
+
+    private <S> Collection<ServiceReference<S>> services(Class<S> type, String filter) {
+        try {
+            return context.getServiceReferences(type, filter);
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    private EduService edu(String address) {
+        // a service being withdrawn right now gives null
+        return services(EduService.class, "(vfio.pci.address=" + address + ")").stream().map(context::getService)
+                .filter(java.util.Objects::nonNull).findFirst().orElse(null);
+    }
+
+    /** Polls {@code condition}; returns the milliseconds it took. */
+    private static long waitFor(String what, BooleanSupplier condition, long timeoutMillis) throws InterruptedException {
+        long start = System.nanoTime();
+        while (!condition.getAsBoolean()) {
+            if ((System.nanoTime() - start) / 1_000_000 > timeoutMillis) {
+                throw new AssertionError("timed out after " + timeoutMillis + " ms waiting for: " + what);
+            }
+            Thread.sleep(10);
+        }
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+
+    @Test
+    public void withoutConfigurationNothingIsClaimed() throws Exception {
+        Thread.sleep(500); // several passes of every claim component that might exist
+        assertTrue(services(VfioDevice.class, null).isEmpty());
+        assertTrue(services(VfioGroup.class, null).isEmpty());
+        assertEquals(heldBefore.size(), vfioResources().size());
+    }
+
+    @Test
+    public void aClaimPublishesTheDeviceAndTheSampleDriverUsesIt() throws Exception {
+        Configuration config = claim("ids", EDU_ID);
+        long appeared = waitFor("edu's driver service", () -> edu("0000:00:01.0") != null, 10_000);
+        System.out.println("edu device and driver services appeared " + appeared + " ms after the configuration");
+        ServiceReference<VfioDevice> ref = services(VfioDevice.class, "(vfio.pci.id=" + EDU_ID + ")").iterator().next();
+        assertEquals("0000:00:01.0", ref.getProperty("vfio.pci.address"));
+        assertEquals("00ff00", ref.getProperty("vfio.pci.class"));
+        assertEquals(1, services(VfioGroup.class, "(vfio.group=" + ref.getProperty("vfio.group") + ")").size());
+        assertTrue("the NVMe controller is not named: not claimed", services(VfioDevice.class,
+                "(vfio.pci.id=1b36:0010)").isEmpty());
+
+        EduService edu = edu("0000:00:01.0");
+        assertEquals(120, edu.factorial(5));
+        byte[] data = "through the IOMMU and back".getBytes();
+        assertArrayEquals(data, edu.dmaRoundTrip(data));
+        waitFor("the DMA-done interrupt counted", () -> edu.interrupts() > 0, 5000);
+
+        config.delete();
+        long gone = waitFor("services withdrawn", () -> edu("0000:00:01.0") == null
+                && services(VfioDevice.class, null).isEmpty(), 5000);
+        System.out.println("services withdrawn " + gone + " ms after the configuration was deleted");
+    }
+
+    @Test
+    public void hotPluggedDeviceIsPublishedAndReleasedOnUnplug() throws Exception {
+        claim("ids", EDU_ID);
+        waitFor("the boot edu published", () -> edu("0000:00:01.0") != null, 10_000);
+        Path sysfs = Path.of("/sys/bus/pci/devices/0000:01:00.0");
+        try (GuestQmp qmp = new GuestQmp()) {
+            long t0 = System.nanoTime();
+            qmp.execute("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"edu\",\"id\":\"hp-edu\","
+                    + "\"bus\":\"hp1\"}}");
+            long inSysfs = waitFor("the hot-plugged device in sysfs", () -> Files.exists(sysfs), 10_000);
+            long published = waitFor("the hot-plugged edu's driver", () -> edu("0000:01:00.0") != null, 10_000);
+            System.out.printf("hot-plug: in sysfs after %d ms, driver service after %d ms (%d ms after sysfs)%n",
+                    inSysfs, (System.nanoTime() - t0) / 1_000_000, published);
+            assertEquals(3628800, edu("0000:01:00.0").factorial(10));
+            byte[] data = new byte[2000];
+            new java.util.Random(7).nextBytes(data);
+            assertArrayEquals(data, edu("0000:01:00.0").dmaRoundTrip(data));
+
+            long t1 = System.nanoTime();
+            qmp.execute("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"hp-edu\"}}");
+            long withdrawn = waitFor("the unplugged device's services withdrawn",
+                    () -> edu("0000:01:00.0") == null, 30_000);
+            long removed = waitFor("the unplug to complete", () -> !Files.exists(sysfs), 30_000);
+            System.out.printf("hot-unplug: services withdrawn after %d ms, device removed after %d ms%n", withdrawn,
+                    (System.nanoTime() - t1) / 1_000_000);
+            assertTrue("the boot edu is untouched", edu("0000:00:01.0") != null);
+            assertEquals(120, edu("0000:00:01.0").factorial(5));
+            assertTrue(removed >= 0);
+        }
+    }
+
+    @Test
+    public void restartingTheProviderFiftyTimesLeaksNothing() throws Exception {
+        claim("ids", EDU_ID);
+        Bundle provider = List.of(context.getBundles()).stream()
+                .filter(b -> "org.vfioosgi.vfio.pci".equals(b.getSymbolicName())).findFirst().orElseThrow();
+        waitFor("edu published", () -> services(VfioDevice.class, null).size() == 1, 10_000);
+        waitFor("its driver active", () -> edu("0000:00:01.0") != null, 10_000);
+        int held = vfioResources().size();
+        long start = System.nanoTime();
+        for (int i = 0; i < 50; i++) {
+            provider.stop();
+            assertTrue(services(VfioDevice.class, null).isEmpty());
+            assertEquals("round " + i + ": descriptors after stop", heldBefore.size(), vfioResources().size());
+            provider.start();
+            waitFor("edu published again", () -> services(VfioDevice.class, null).size() == 1, 10_000);
+        }
+        waitFor("the driver active again", () -> edu("0000:00:01.0") != null, 10_000);
+        assertEquals("descriptors and mappings with the device claimed", held, vfioResources().size());
+        System.out.printf("50 provider restarts in %d ms; VFIO descriptors and mappings while claimed: %d%n",
+                (System.nanoTime() - start) / 1_000_000, held);
+    }
+}

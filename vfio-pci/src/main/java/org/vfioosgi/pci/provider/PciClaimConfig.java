@@ -1,0 +1,27 @@
+package org.vfioosgi.pci.provider;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/** One claim of PCI devices for VFIO: which devices, and what the provider may do to get them. */
+@ObjectClassDefinition(name = "VFIO PCI claim",
+        description = "PCI devices to hand to VFIO. Devices not named here are never touched.")
+@interface PciClaimConfig {
+
+    @AttributeDefinition(name = "PCI addresses", description = "Devices by address, e.g. 0000:00:01.0", required = false)
+    String[] addresses() default {};
+
+    @AttributeDefinition(name = "Vendor:device IDs", description = "Devices by ID, e.g. 1234:11e8", required = false)
+    String[] ids() default {};
+
+    @AttributeDefinition(name = "Class codes",
+            description = "Devices by class: 6 hex digits (e.g. 010802), or 4 (class and subclass)", required = false)
+    String[] classes() default {};
+
+    @AttributeDefinition(name = "Take from host driver",
+            description = "Unbind a matching device from its host driver to give it to vfio-pci")
+    boolean take_from_host_driver() default false;
+
+    @AttributeDefinition(name = "Restore driver", description = "On release, give a taken device back to its driver")
+    boolean restore_driver() default true;
+}

@@ -1,0 +1,87 @@
+package org.vfioosgi.pci.provider;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.vfioosgi.pci.PciDevice;
+import org.vfioosgi.pci.PciDevices;
+
+/**
+ * Moves PCI devices between drivers through sysfs: {@code driver/unbind}, {@code driver_override} and {@code
+ * drivers_probe}. Refuses what would hurt the host: taking a device from its driver unless allowed, and binding a
+ * device whose IOMMU group holds devices of host drivers (the group could never be viable).
+ */
+final class PciDriverBinder {
+
+    static final String VFIO_PCI = "vfio-pci";
+    /** Drivers that may share a group with a VFIO device (bridges; pci-stub holds devices for nobody). */
+    private static final List<String> HARMLESS = List.of(VFIO_PCI, "pcieport", "pci-stub");
+
+    private final Path sysfs;
+    private final PciDevices devices;
+
+    PciDriverBinder(Path sysfs) {
+        this.sysfs = sysfs;
+        this.devices = new PciDevices(sysfs);
+    }
+
+    /**
+     * Binds {@code device} to vfio-pci.
+     *
+     * @return why it was not bound, or empty when it is bound now
+     */
+    Optional<String> bindToVfio(PciDevice device, boolean takeFromHostDriver) throws IOException {
+        if (device.boundToVfio()) {
+            return Optional.empty();
+        }
+        if (device.driver().isPresent() && !takeFromHostDriver) {
+            return Optional.of(device.address() + " is bound to " + device.driver().get()
+                    + " and the claim does not allow taking it from its host driver");
+        }
+        Optional<String> blockers = groupBlockers(device);
+        if (blockers.isPresent()) {
+            return blockers;
+        }
+        Path dir = deviceDir(device);
+        if (device.driver().isPresent()) {
+            write(dir.resolve("driver/unbind"), device.address().toString());
+        }
+        write(dir.resolve("driver_override"), VFIO_PCI);
+        write(sysfs.resolve("bus/pci/drivers_probe"), device.address().toString());
+        return Optional.empty();
+    }
+
+    /** Unbinds {@code device} from vfio-pci and lets the kernel bind its own driver again. */
+    void restore(PciDevice device) throws IOException {
+        Path dir = deviceDir(device);
+        if (Files.exists(dir.resolve("driver"))) {
+            write(dir.resolve("driver/unbind"), device.address().toString());
+        }
+        write(dir.resolve("driver_override"), "\n"); // an empty override clears it
+        write(sysfs.resolve("bus/pci/drivers_probe"), device.address().toString());
+    }
+
+    /** The other devices of the device's group that are bound to host drivers, if any. */
+    private Optional<String> groupBlockers(PciDevice device) {
+        if (device.iommuGroup().isEmpty()) {
+            return Optional.of(device.address() + " has no IOMMU group: VFIO needs an IOMMU");
+        }
+        List<String> blockers = devices.list().stream()
+                .filter(d -> !d.address().equals(device.address()) && d.iommuGroup().equals(device.iommuGroup()))
+                .filter(d -> d.driver().isPresent() && !HARMLESS.contains(d.driver().get()))
+                .map(d -> d.address() + " (" + d.driver().get() + ")").toList();
+        return blockers.isEmpty() ? Optional.empty() : Optional.of("IOMMU group " + device.iommuGroup().getAsInt()
+                + " of " + device.address() + " also holds devices of host drivers: " + String.join(", ", blockers)
+                + "; claim them too or leave the group alone");
+    }
+
+    private Path deviceDir(PciDevice device) {
+        return sysfs.resolve("bus/pci/devices").resolve(device.address().toString());
+    }
+
+    private static void write(Path attribute, String value) throws IOException {
+        Files.writeString(attribute, value);
+    }
+}
