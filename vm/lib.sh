@@ -11,9 +11,10 @@ KERNEL_PKG=${VFIO_VM_KERNEL_PKG:-linux-image-6.12.95+deb12-amd64}
 KERNEL_FALLBACK_RE='^linux-image-6\.12\.[0-9]+\+deb12-amd64$'
 
 # Modules loaded in the guest (their dependencies are resolved from the modules' own modinfo).
-GUEST_MODULES="9p 9pnet_virtio vfio-pci vfio_iommu_type1 overlay"
+# nvme: so tests can show a device on its host driver is left alone unless a claim may take it
+GUEST_MODULES="9p 9pnet_virtio vfio-pci vfio_iommu_type1 overlay nvme"
 # Kernel directories the modules above (and their dependencies) live in: only these are extracted.
-KERNEL_MODULE_DIRS="fs/netfs fs/9p net/9p fs/overlayfs drivers/vfio virt/lib"
+KERNEL_MODULE_DIRS="fs/netfs fs/9p net/9p fs/overlayfs drivers/vfio virt/lib drivers/nvme"
 
 HOST_PACKAGES="qemu-system-x86 busybox-static xz-utils cpio gcc libc6-dev linux-libc-dev"
 GUEST_JAVA_HOME=${VFIO_VM_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}

@@ -67,11 +67,24 @@ public class PciProviderIT extends InGuestTestSupport {
     }
 
     private Configuration claim(String key, String... values) throws Exception {
+        return claim(false, key, values);
+    }
+
+    private Configuration claim(boolean takeFromHostDriver, String key, String... values) throws Exception {
         Configuration config = configurationAdmin.createFactoryConfiguration(CLAIM_PID, "?");
         Dictionary<String, Object> properties = new Hashtable<>();
         properties.put(key, values);
+        properties.put("takeFromHostDriver", takeFromHostDriver);
         config.update(properties);
         return config;
+    }
+
+    private static String driverOf(Path device) {
+        try {
+            return Files.readSymbolicLink(device.resolve("driver")).getFileName().toString();
+        } catch (java.io.IOException unbound) {
+            return "";
+        }
     }
 
     private <S> Collection<ServiceReference<S>> services(Class<S> type, String filter) {
@@ -160,6 +173,40 @@ public class PciProviderIT extends InGuestTestSupport {
             assertTrue("the boot edu is untouched", edu("0000:00:01.0") != null);
             assertEquals(120, edu("0000:00:01.0").factorial(5));
             assertTrue(removed >= 0);
+        }
+    }
+
+    @Test
+    public void aDeviceOnItsHostDriverIsTakenOnlyWhenAllowedAndGivenBack() throws Exception {
+        String address = "0000:02:00.0";
+        Path sysfs = Path.of("/sys/bus/pci/devices", address);
+        try (GuestQmp qmp = new GuestQmp()) {
+            qmp.execute("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"nvme\",\"id\":\"hp-nvme\","
+                    + "\"bus\":\"hp2\",\"serial\":\"hotplug\",\"drive\":\"nvm-hotplug\"}}");
+            waitFor("the kernel's nvme driver to take the new controller", () -> driverOf(sysfs).equals("nvme"),
+                    10_000);
+            try {
+                Configuration polite = claim("addresses", address);
+                Thread.sleep(1000); // ten passes of the claim
+                assertEquals("not taken without takeFromHostDriver", "nvme", driverOf(sysfs));
+                assertTrue(services(VfioDevice.class, null).isEmpty());
+                polite.delete();
+
+                Configuration taking = claim(true, "addresses", address);
+                long published = waitFor("the controller published", () -> !services(VfioDevice.class,
+                        "(vfio.pci.address=" + address + ")").isEmpty(), 10_000);
+                assertEquals("vfio-pci", driverOf(sysfs));
+                System.out.println("taken from nvme and published in " + published + " ms");
+                assertTrue("the boot NVMe is not named: not published",
+                        services(VfioDevice.class, "(vfio.pci.address=0000:00:02.0)").isEmpty());
+
+                taking.delete();
+                long restored = waitFor("the controller back on nvme", () -> driverOf(sysfs).equals("nvme"), 10_000);
+                System.out.println("given back to nvme " + restored + " ms after the claim was deleted");
+            } finally {
+                qmp.execute("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"hp-nvme\"}}");
+                waitFor("the controller unplugged", () -> !Files.exists(sysfs), 30_000);
+            }
         }
     }
 

@@ -48,6 +48,8 @@ final class PciClaim implements AutoCloseable {
     private final Map<PciAddress, PciDevice> taken = new HashMap<>();
     /** Devices already reported as refused, so the log says it once. */
     private final Set<PciAddress> refused = new HashSet<>();
+    /** Devices the kernel asked back: not claimed again while they are still going. */
+    private final Set<PciAddress> requestedBack = new HashSet<>();
 
     private record OpenGroup(VfioGroup group, ServicePublisher.Publication publication) {
     }
@@ -79,17 +81,22 @@ final class PciClaim implements AutoCloseable {
         List<PciDevice> present = pci.list();
         Set<PciAddress> presentAddresses = new HashSet<>();
         present.forEach(d -> presentAddresses.add(d.address()));
+        requestedBack.retainAll(presentAddresses);
         for (OpenDevice open : List.copyOf(devices.values())) {
             boolean gone = !presentAddresses.contains(open.pci().address());
             boolean requested = !gone && open.request().poll() > 0;
             if (gone || requested) {
                 LOG.log(Level.INFO, "{0}: releasing {1} ({2})", name, open.pci().address(),
                         gone ? "removed" : "the kernel requested it back");
+                if (requested) {
+                    requestedBack.add(open.pci().address());
+                }
                 release(open, !gone);
             }
         }
         for (PciDevice device : present) {
-            if (matcher.matches(device) && !devices.containsKey(device.address())) {
+            if (matcher.matches(device) && !devices.containsKey(device.address())
+                    && !requestedBack.contains(device.address())) {
                 try {
                     claim(device);
                 } catch (IOException | RuntimeException e) {

@@ -52,7 +52,7 @@ public final class PciClaimComponent {
                 };
             }
         };
-        this.claim = new PciClaim(name, matcher, config.take_from_host_driver(), config.restore_driver(), vfio,
+        this.claim = new PciClaim(name, matcher, config.takeFromHostDriver(), config.restoreDriver(), vfio,
                 publisher, Path.of("/sys"), Path.of("/dev/vfio"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "vfio-pci claim " + name);

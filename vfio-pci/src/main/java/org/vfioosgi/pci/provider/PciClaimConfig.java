@@ -20,8 +20,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Take from host driver",
             description = "Unbind a matching device from its host driver to give it to vfio-pci")
-    boolean take_from_host_driver() default false;
+    boolean takeFromHostDriver() default false;
 
     @AttributeDefinition(name = "Restore driver", description = "On release, give a taken device back to its driver")
-    boolean restore_driver() default true;
+    boolean restoreDriver() default true;
 }
