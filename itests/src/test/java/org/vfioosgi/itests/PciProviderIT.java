@@ -25,6 +25,7 @@ import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
+import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.examples.EduService;
@@ -118,6 +119,7 @@ public class PciProviderIT extends InGuestTestSupport {
         Thread.sleep(500); // several passes of every claim component that might exist
         assertTrue(services(VfioDevice.class, null).isEmpty());
         assertTrue(services(VfioGroup.class, null).isEmpty());
+        assertTrue(services(VfioContainer.class, null).isEmpty());
         assertEquals(heldBefore.size(), vfioResources().size());
     }
 
@@ -130,6 +132,7 @@ public class PciProviderIT extends InGuestTestSupport {
         assertEquals("0000:00:01.0", ref.getProperty("vfio.pci.address"));
         assertEquals("00ff00", ref.getProperty("vfio.pci.class"));
         assertEquals(1, services(VfioGroup.class, "(vfio.group=" + ref.getProperty("vfio.group") + ")").size());
+        assertEquals(1, services(VfioContainer.class, "(vfio.claim=" + config.getPid() + ")").size());
         assertTrue("the NVMe controller is not named: not claimed", services(VfioDevice.class,
                 "(vfio.pci.id=1b36:0010)").isEmpty());
 

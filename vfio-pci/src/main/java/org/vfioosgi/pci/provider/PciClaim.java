@@ -22,7 +22,8 @@ import org.vfioosgi.pci.PciDevices;
 
 /**
  * The devices one claim holds: finds the devices it names, binds them to vfio-pci where allowed, opens them in one
- * container and publishes a {@link VfioGroup} service per group and a {@link VfioDevice} service per device. {@link
+ * container and publishes it as a {@link VfioContainer} service, a {@link VfioGroup} service per group and a {@link
+ * VfioDevice} service per device (consumers use them; the claim alone closes them). {@link
  * #reconcile()} brings this in line with the system: called periodically, it picks up devices that appear (hot-plug)
  * and releases devices that go, or that the kernel asks back through their REQ interrupt (hot-unplug).
  * Not thread-safe: one thread calls reconcile and close.
@@ -42,6 +43,7 @@ final class PciClaim implements AutoCloseable {
     private final Path devVfio;
 
     private VfioContainer container;
+    private ServicePublisher.Publication containerPublication;
     private final Map<Integer, OpenGroup> groups = new HashMap<>();
     private final Map<PciAddress, OpenDevice> devices = new LinkedHashMap<>();
     /** Devices this claim took from a host driver: given back on release when so configured. */
@@ -128,6 +130,7 @@ final class PciClaim implements AutoCloseable {
         }
         if (container == null) {
             container = vfio.openContainer();
+            containerPublication = publisher.publish(VfioContainer.class, container, Map.of("vfio.claim", name));
         }
         OpenGroup group = groups.get(groupNumber);
         if (group == null) {
@@ -175,9 +178,8 @@ final class PciClaim implements AutoCloseable {
                 group.group().close();
             }
         }
-        if (groups.isEmpty() && container != null) {
-            container.close();
-            container = null;
+        if (groups.isEmpty()) {
+            closeContainer();
         }
         PciDevice original = taken.remove(open.pci().address());
         if (original != null && restoreDriver && stillPresent) {
@@ -196,7 +198,12 @@ final class PciClaim implements AutoCloseable {
         for (OpenDevice open : List.copyOf(devices.values())) {
             release(open, true);
         }
+        closeContainer();
+    }
+
+    private void closeContainer() {
         if (container != null) {
+            containerPublication.close();
             container.close();
             container = null;
         }
