@@ -73,6 +73,10 @@ public class EduDeviceIT extends DeviceTestSupport {
             assertEquals(3628800, edu.driver().factorial(10, TIMEOUT));
             assertEquals(479001600, edu.driver().factorial(12, TIMEOUT));
             assertEquals(~0xcafe, edu.driver().liveness(0xcafe));
+            // the same driver over pread/pwrite instead of MMIO
+            EduDevice viaFile = new EduDevice(edu.device().region(PciRegion.BAR0.index()));
+            assertEquals(EduDevice.IDENT, viaFile.ident());
+            assertEquals(720, viaFile.factorial(6, TIMEOUT));
         }
     }
 

@@ -11,25 +11,10 @@ import org.osgi.annotation.versioning.ProviderType;
  * @see MappedRegion for memory-mapped access to mappable regions
  */
 @ProviderType
-public interface DeviceRegion {
+public interface DeviceRegion extends RegisterAccess {
 
     RegionInfo info();
 
-    byte read8(long offset);
-
-    short read16(long offset);
-
-    int read32(long offset);
-
-    long read64(long offset);
-
-    void write8(long offset, byte value);
-
-    void write16(long offset, short value);
-
-    void write32(long offset, int value);
-
-    void write64(long offset, long value);
 
     /** Reads {@code destination.byteSize()} bytes from {@code offset} into {@code destination} (heap or native). */
     void read(long offset, MemorySegment destination);

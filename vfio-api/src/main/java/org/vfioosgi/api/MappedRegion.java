@@ -12,7 +12,7 @@ import org.osgi.annotation.versioning.ProviderType;
  * unmapped page.
  */
 @ProviderType
-public interface MappedRegion extends AutoCloseable {
+public interface MappedRegion extends RegisterAccess, AutoCloseable {
 
     /** The region index this mapping was made from. */
     int index();
@@ -23,21 +23,6 @@ public interface MappedRegion extends AutoCloseable {
     /** The mapping's size in bytes. */
     long size();
 
-    byte read8(long offset);
-
-    short read16(long offset);
-
-    int read32(long offset);
-
-    long read64(long offset);
-
-    void write8(long offset, byte value);
-
-    void write16(long offset, short value);
-
-    void write32(long offset, int value);
-
-    void write64(long offset, long value);
 
     /**
      * The mapping as a memory segment, for bulk copies. It becomes inaccessible when this mapping is closed.

@@ -2,10 +2,10 @@ package org.vfioosgi.examples;
 
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
-import org.vfioosgi.api.MappedRegion;
+import org.vfioosgi.api.RegisterAccess;
 
 /**
- * A driver for QEMU's educational PCI device ({@code edu}, 1234:11e8), over its BAR0 mapping.
+ * A driver for QEMU's educational PCI device ({@code edu}, 1234:11e8), over its BAR0.
  *
  * @see <a href="https://www.qemu.org/docs/master/specs/edu.html">QEMU edu device specification</a>
  */
@@ -40,9 +40,10 @@ public final class EduDevice {
     private static final long REG_STATUS = 0x20;
     private static final int STATUS_COMPUTING = 0x01;
 
-    private final MappedRegion bar0;
+    private final RegisterAccess bar0;
 
-    public EduDevice(MappedRegion bar0) {
+    /** @param bar0 BAR0, mapped (fast) or through the device file (works without mmap) */
+    public EduDevice(RegisterAccess bar0) {
         this.bar0 = bar0;
     }
 

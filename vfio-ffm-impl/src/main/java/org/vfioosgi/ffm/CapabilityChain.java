@@ -29,6 +29,25 @@ final class CapabilityChain {
     private CapabilityChain() {
     }
 
+    /** Checks that a capability's body holds its fixed part. */
+    static void requireSize(MemorySegment body, long size, String what) {
+        if (body.byteSize() < size) {
+            throw new MalformedInfoException(what + " capability is " + body.byteSize() + " bytes, expected " + size);
+        }
+    }
+
+    /**
+     * Checks that {@code count} entries of {@code entrySize} bytes fit after the {@code fixed} part of a capability
+     * whose body is {@code body}: the kernel's count is not trusted to stay within the buffer.
+     */
+    static void requireEntries(MemorySegment body, long fixed, long entrySize, long count, String what) {
+        requireSize(body, fixed, what);
+        if (count > (body.byteSize() - fixed) / entrySize) {
+            throw new MalformedInfoException(what + " capability claims " + count + " entries in " + body.byteSize()
+                    + " bytes");
+        }
+    }
+
     /**
      * @param info        the info buffer as the kernel filled it
      * @param firstOffset the info's {@code cap_offset}; 0 means no capabilities

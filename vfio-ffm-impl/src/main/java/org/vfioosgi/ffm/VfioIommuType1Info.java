@@ -57,11 +57,11 @@ final class VfioIommuType1Info {
                 switch (cap.id()) {
                     case CAP_IOVA_RANGE -> ranges = iovaRanges(body);
                     case CAP_MIGRATION -> {
-                        require(body, Structs.CAP_MIGRATION.byteSize(), "migration");
+                        CapabilityChain.requireSize(body, Structs.CAP_MIGRATION.byteSize(), "migration");
                         dirtyPageSizes = body.get(JAVA_LONG_UNALIGNED, Structs.offset(Structs.CAP_MIGRATION, "pgsize_bitmap"));
                     }
                     case CAP_DMA_AVAIL -> {
-                        require(body, Structs.CAP_DMA_AVAIL.byteSize(), "DMA available");
+                        CapabilityChain.requireSize(body, Structs.CAP_DMA_AVAIL.byteSize(), "DMA available");
                         available = OptionalInt.of(body.get(JAVA_INT_UNALIGNED, 8));
                     }
                     default -> { }
@@ -74,12 +74,9 @@ final class VfioIommuType1Info {
     private static List<IovaRange> iovaRanges(MemorySegment body) {
         long fixed = Structs.CAP_IOVA_RANGE.byteSize();
         long rangeSize = Structs.IOVA_RANGE.byteSize();
-        require(body, fixed, "IOVA range");
+        CapabilityChain.requireSize(body, fixed, "IOVA range");
         long count = Integer.toUnsignedLong(body.get(JAVA_INT_UNALIGNED, 8));
-        if (count > (body.byteSize() - fixed) / rangeSize) {
-            throw new MalformedInfoException("IOVA range capability claims " + count + " ranges in "
-                    + body.byteSize() + " bytes");
-        }
+        CapabilityChain.requireEntries(body, fixed, rangeSize, count, "IOVA range");
         List<IovaRange> ranges = new ArrayList<>();
         for (long i = 0; i < count; i++) {
             long start = body.get(JAVA_LONG_UNALIGNED, fixed + i * rangeSize);
@@ -91,11 +88,5 @@ final class VfioIommuType1Info {
             ranges.add(new IovaRange(start, end));
         }
         return ranges;
-    }
-
-    private static void require(MemorySegment body, long size, String what) {
-        if (body.byteSize() < size) {
-            throw new MalformedInfoException(what + " capability is " + body.byteSize() + " bytes, expected " + size);
-        }
     }
 }

@@ -73,7 +73,7 @@ final class VfioRegionInfo {
                 switch (cap.id()) {
                     case CAP_SPARSE_MMAP -> areas = sparseAreas(cap.body(), size);
                     case CAP_TYPE -> {
-                        require(cap.body(), Structs.CAP_TYPE.byteSize(), "type");
+                        CapabilityChain.requireSize(cap.body(), Structs.CAP_TYPE.byteSize(), "type");
                         type = Optional.of(new RegionType(cap.body().get(JAVA_INT_UNALIGNED, 8), cap.body().get(JAVA_INT_UNALIGNED, 12)));
                     }
                     case CAP_MSIX_MAPPABLE -> msixMappable = true;
@@ -87,12 +87,9 @@ final class VfioRegionInfo {
     private static List<SparseMmapArea> sparseAreas(MemorySegment body, long regionSize) {
         long fixed = Structs.CAP_SPARSE_MMAP.byteSize();
         long areaSize = Structs.SPARSE_MMAP_AREA.byteSize();
-        require(body, fixed, "sparse mmap");
+        CapabilityChain.requireSize(body, fixed, "sparse mmap");
         long count = Integer.toUnsignedLong(body.get(JAVA_INT_UNALIGNED, 8));
-        if (count > (body.byteSize() - fixed) / areaSize) {
-            throw new MalformedInfoException("sparse mmap capability claims " + count + " areas in "
-                    + body.byteSize() + " bytes");
-        }
+        CapabilityChain.requireEntries(body, fixed, areaSize, count, "sparse mmap");
         List<SparseMmapArea> areas = new ArrayList<>();
         for (long i = 0; i < count; i++) {
             long offset = body.get(JAVA_LONG_UNALIGNED, fixed + i * areaSize);
@@ -104,12 +101,6 @@ final class VfioRegionInfo {
             areas.add(new SparseMmapArea(offset, size));
         }
         return areas;
-    }
-
-    private static void require(MemorySegment body, long size, String what) {
-        if (body.byteSize() < size) {
-            throw new MalformedInfoException(what + " capability is " + body.byteSize() + " bytes, expected " + size);
-        }
     }
 
     static int flags(MemorySegment s) {

@@ -121,7 +121,7 @@ class CapabilityChainTest {
         header(s, 32, VfioRegionInfo.CAP_SPARSE_MMAP, 0);
         s.set(JAVA_INT, 40, 1000);
         MalformedInfoException e = assertThrows(MalformedInfoException.class, () -> VfioRegionInfo.decode(0, s));
-        assertTrue(e.getMessage().contains("1000 areas"), e.getMessage());
+        assertTrue(e.getMessage().contains("1000 entries"), e.getMessage());
 
         // a type capability cut short by the next one
         MemorySegment t = regionInfo(32 + 24, 0x1000, 32);
