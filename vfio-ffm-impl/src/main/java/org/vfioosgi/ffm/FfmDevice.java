@@ -2,6 +2,7 @@ package org.vfioosgi.ffm;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -257,7 +258,7 @@ final class FfmDevice implements VfioDevice {
                 for (int i = 0; i < Math.min(reported, count); i++) {
                     MemorySegment d = s.asSlice(fixed + entry * i, entry);
                     devices.add(new PciDependentDevice(d.get(JAVA_INT, 0),
-                            Short.toUnsignedInt(d.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 4)),
+                            Short.toUnsignedInt(d.get(JAVA_SHORT, 4)),
                             Byte.toUnsignedInt(d.get(JAVA_BYTE, 6)), Byte.toUnsignedInt(d.get(JAVA_BYTE, 7))));
                 }
                 return devices;

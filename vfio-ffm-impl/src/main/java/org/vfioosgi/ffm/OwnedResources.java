@@ -21,10 +21,6 @@ final class OwnedResources<T extends AutoCloseable> {
         open.remove(resource);
     }
 
-    synchronized int size() {
-        return open.size();
-    }
-
     /** Calls {@code action} on a snapshot of the open resources. */
     void forEach(java.util.function.Consumer<T> action) {
         List<T> snapshot;

@@ -58,7 +58,8 @@ final class VfioIommuType1Info {
                     case CAP_IOVA_RANGE -> ranges = iovaRanges(body);
                     case CAP_MIGRATION -> {
                         CapabilityChain.requireSize(body, Structs.CAP_MIGRATION.byteSize(), "migration");
-                        dirtyPageSizes = body.get(JAVA_LONG_UNALIGNED, Structs.offset(Structs.CAP_MIGRATION, "pgsize_bitmap"));
+                        dirtyPageSizes = body.get(JAVA_LONG_UNALIGNED,
+                                Structs.offset(Structs.CAP_MIGRATION, "pgsize_bitmap"));
                     }
                     case CAP_DMA_AVAIL -> {
                         CapabilityChain.requireSize(body, Structs.CAP_DMA_AVAIL.byteSize(), "DMA available");
