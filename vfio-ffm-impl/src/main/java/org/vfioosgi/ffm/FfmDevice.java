@@ -59,6 +59,11 @@ final class FfmDevice implements VfioDevice {
         }
     }
 
+    /** The descriptor, for calls that bracket their use with acquire and release. */
+    FileDescriptor descriptor() {
+        return fd;
+    }
+
     /** The descriptor, for calls on this device; throws once the device is closed. */
     int fd() {
         if (!fd.isOpen()) {
@@ -225,7 +230,13 @@ final class FfmDevice implements VfioDevice {
     }
 
     private void setIrqs(MemorySegment irqSet, String what, int index, int start, int count) {
-        int r = Syscalls.ioctl(fd(), Ioctls.VFIO_DEVICE_SET_IRQS, irqSet);
+        int r;
+        int f = fd.acquire("device " + name());
+        try {
+            r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_SET_IRQS, irqSet);
+        } finally {
+            fd.release();
+        }
         if (r < 0) {
             throw Failures.syscall(Operation.SET_IRQS, "ioctl(VFIO_DEVICE_SET_IRQS, " + what + ", index " + index
                     + ", start " + start + ", count " + count + ")", name(), -r);
@@ -234,7 +245,12 @@ final class FfmDevice implements VfioDevice {
 
     @Override
     public void reset() {
-        check(Syscalls.ioctl(fd(), Ioctls.VFIO_DEVICE_RESET, 0L), Operation.RESET, "ioctl(VFIO_DEVICE_RESET)");
+        int f = fd.acquire("device " + name());
+        try {
+            check(Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_RESET, 0L), Operation.RESET, "ioctl(VFIO_DEVICE_RESET)");
+        } finally {
+            fd.release();
+        }
     }
 
     @Override

@@ -43,7 +43,13 @@ final class FfmEventFd implements EventFd {
     public void signal() {
         MemorySegment buf = SCRATCH.get();
         buf.set(JAVA_LONG, 0, 1L);
-        long r = Syscalls.write(open(), buf, 8);
+        long r;
+        int f = fd.acquire("eventfd");
+        try {
+            r = Syscalls.write(f, buf, 8);
+        } finally {
+            fd.release();
+        }
         if (r < 0 && r != -Errno.EAGAIN) { // EAGAIN: the counter is at its maximum, a waiter has plenty to take
             throw Failures.syscall(Operation.EVENTFD, "write", "eventfd " + fd.fd(), (int) -r);
         }
@@ -81,10 +87,16 @@ final class FfmEventFd implements EventFd {
                 remaining = (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(left));
             }
             MemorySegment pollfd = SCRATCH.get();
-            pollfd.set(JAVA_INT, 0, open());
-            pollfd.set(JAVA_SHORT, 4, Syscalls.POLLIN);
-            pollfd.set(JAVA_SHORT, 6, (short) 0);
-            int r = Syscalls.poll(pollfd, 1, remaining);
+            int r;
+            int f = fd.acquire("eventfd");
+            try {
+                pollfd.set(JAVA_INT, 0, f);
+                pollfd.set(JAVA_SHORT, 4, Syscalls.POLLIN);
+                pollfd.set(JAVA_SHORT, 6, (short) 0);
+                r = Syscalls.poll(pollfd, 1, remaining);
+            } finally {
+                fd.release();
+            }
             if (r < 0 && r != -Errno.EINTR) {
                 throw Failures.syscall(Operation.EVENTFD, "poll", "eventfd " + fd.fd(), -r);
             }
@@ -94,7 +106,16 @@ final class FfmEventFd implements EventFd {
     @Override
     public long poll() {
         MemorySegment buf = SCRATCH.get();
-        long r = Syscalls.read(open(), buf, 8);
+        if (closing) {
+            throw new IllegalStateException("eventfd is closed");
+        }
+        long r;
+        int f = fd.acquire("eventfd");
+        try {
+            r = Syscalls.read(f, buf, 8);
+        } finally {
+            fd.release();
+        }
         if (r == -Errno.EAGAIN) {
             return 0;
         }

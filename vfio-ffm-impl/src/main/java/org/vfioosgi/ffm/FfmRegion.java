@@ -111,9 +111,15 @@ final class FfmRegion implements DeviceRegion {
             throw new UnsupportedOperationException("region " + info.index() + " of " + device.name() + " is not "
                     + (read ? "readable" : "writable"));
         }
-        int fd = device.fd();
-        long r = read ? Syscalls.pread(fd, buffer, size, info.offset() + offset)
-                : Syscalls.pwrite(fd, buffer, size, info.offset() + offset);
+        FileDescriptor descriptor = device.descriptor();
+        int fd = descriptor.acquire("device " + device.name());
+        long r;
+        try {
+            r = read ? Syscalls.pread(fd, buffer, size, info.offset() + offset)
+                    : Syscalls.pwrite(fd, buffer, size, info.offset() + offset);
+        } finally {
+            descriptor.release();
+        }
         if (r != size) {
             String call = (read ? "pread" : "pwrite") + "(region " + info.index() + ", offset " + offset + ", " + size
                     + " bytes)";
