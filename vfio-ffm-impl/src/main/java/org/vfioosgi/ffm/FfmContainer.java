@@ -74,12 +74,17 @@ final class FfmContainer implements VfioContainer {
 
     @Override
     public boolean supports(IommuType type) {
-        ensureOpen();
-        int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_CHECK_EXTENSION, type.code());
-        if (r < 0) {
-            throw Failures.syscall(Operation.CHECK_EXTENSION, "ioctl(VFIO_CHECK_EXTENSION)", fd.path(), -r);
+        int f = fd.acquire("container " + fd.path());
+        try {
+            ensureOpen();
+            int r = Syscalls.ioctl(f, Ioctls.VFIO_CHECK_EXTENSION, type.code());
+            if (r < 0) {
+                throw Failures.syscall(Operation.CHECK_EXTENSION, "ioctl(VFIO_CHECK_EXTENSION)", fd.path(), -r);
+            }
+            return r > 0;
+        } finally {
+            fd.release();
         }
-        return r > 0;
     }
 
     @Override
@@ -94,55 +99,70 @@ final class FfmContainer implements VfioContainer {
 
     @Override
     public synchronized VfioGroup attachGroup(Path path) {
-        ensureOpen();
-        FfmGroup group = FfmGroup.open(path, this, groups::remove);
+        int f = fd.acquire("container " + fd.path());
         try {
-            group.setContainer(fd.fd());
-            if (iommuType == null) {
-                setIommu(supports(IommuType.TYPE1V2) ? IommuType.TYPE1V2 : IommuType.TYPE1);
+            ensureOpen();
+            FfmGroup group = FfmGroup.open(path, this, groups::remove);
+            try {
+                group.setContainer(f);
+                if (iommuType == null) {
+                    setIommu(supports(IommuType.TYPE1V2) ? IommuType.TYPE1V2 : IommuType.TYPE1);
+                }
+            } catch (RuntimeException e) {
+                group.close();
+                throw e;
             }
-        } catch (RuntimeException e) {
-            group.close();
-            throw e;
+            groups.add(group);
+            return group;
+        } finally {
+            fd.release();
         }
-        groups.add(group);
-        return group;
     }
 
     private void setIommu(IommuType type) {
-        int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_SET_IOMMU, type.code());
-        if (r < 0) {
-            throw Failures.syscall(Operation.SET_IOMMU, "ioctl(VFIO_SET_IOMMU, " + type + ")", fd.path(), -r);
+        int f = fd.acquire("container " + fd.path());
+        try {
+            int r = Syscalls.ioctl(f, Ioctls.VFIO_SET_IOMMU, type.code());
+            if (r < 0) {
+                throw Failures.syscall(Operation.SET_IOMMU, "ioctl(VFIO_SET_IOMMU, " + type + ")", fd.path(), -r);
+            }
+            iommuType = type;
+        } finally {
+            fd.release();
         }
-        iommuType = type;
     }
 
     @Override
     public IommuInfo iommuInfo() {
-        ensureOpen();
-        requireIommu();
-        try (Arena arena = Arena.ofConfined()) {
-            long argsz = VfioIommuType1Info.LAYOUT.byteSize();
-            MemorySegment s = VfioIommuType1Info.allocate(arena, argsz);
-            for (int attempt = 0; ; attempt++) {
-                int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_IOMMU_GET_INFO, s);
-                if (r < 0) {
-                    throw Failures.syscall(Operation.IOMMU_INFO, "ioctl(VFIO_IOMMU_GET_INFO)", fd.path(), -r);
+        int f = fd.acquire("container " + fd.path());
+        try {
+            ensureOpen();
+            requireIommu();
+            try (Arena arena = Arena.ofConfined()) {
+                long argsz = VfioIommuType1Info.LAYOUT.byteSize();
+                MemorySegment s = VfioIommuType1Info.allocate(arena, argsz);
+                for (int attempt = 0; ; attempt++) {
+                    int r = Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_GET_INFO, s);
+                    if (r < 0) {
+                        throw Failures.syscall(Operation.IOMMU_INFO, "ioctl(VFIO_IOMMU_GET_INFO)", fd.path(), -r);
+                    }
+                    long needed = VfioIommuType1Info.argsz(s);
+                    if (needed <= argsz || attempt == 1) {
+                        break;
+                    }
+                    if (needed > MAX_INFO_SIZE) {
+                        throw Failures.library(Operation.IOMMU_INFO, fd.path(), "IOMMU info claims " + needed
+                                + " bytes: refusing");
+                    }
+                    argsz = needed;
+                    s = VfioIommuType1Info.allocate(arena, argsz);
                 }
-                long needed = VfioIommuType1Info.argsz(s);
-                if (needed <= argsz || attempt == 1) {
-                    break;
-                }
-                if (needed > MAX_INFO_SIZE) {
-                    throw Failures.library(Operation.IOMMU_INFO, fd.path(), "IOMMU info claims " + needed
-                            + " bytes: refusing");
-                }
-                argsz = needed;
-                s = VfioIommuType1Info.allocate(arena, argsz);
+                return VfioIommuType1Info.decode(s);
+            } catch (MalformedInfoException e) {
+                throw Failures.library(Operation.IOMMU_INFO, fd.path(), "malformed IOMMU info: " + e.getMessage());
             }
-            return VfioIommuType1Info.decode(s);
-        } catch (MalformedInfoException e) {
-            throw Failures.library(Operation.IOMMU_INFO, fd.path(), "malformed IOMMU info: " + e.getMessage());
+        } finally {
+            fd.release();
         }
     }
 
@@ -236,28 +256,33 @@ final class FfmContainer implements VfioContainer {
     }
 
     private FfmDmaMapping map(MemorySegment memory, long iova, DmaAccess access, boolean allocated) {
-        requireIommu();
-        int flags = switch (access) {
-            case READ -> Ioctls.VFIO_DMA_MAP_FLAG_READ;
-            case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
-            case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
-        };
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment s = arena.allocate(Structs.DMA_MAP);
-            s.set(JAVA_INT, 0, (int) Structs.DMA_MAP.byteSize());
-            s.set(JAVA_INT, 4, flags);
-            s.set(JAVA_LONG, 8, memory.address());
-            s.set(JAVA_LONG, 16, iova);
-            s.set(JAVA_LONG, 24, memory.byteSize());
-            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_IOMMU_MAP_DMA, s);
-            if (r < 0) {
-                throw Failures.syscall(Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova)
-                        + ", " + memory.byteSize() + " bytes)", fd.path(), -r);
+        int f = fd.acquire("container " + fd.path());
+        try {
+            requireIommu();
+            int flags = switch (access) {
+                case READ -> Ioctls.VFIO_DMA_MAP_FLAG_READ;
+                case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
+                case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
+            };
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment s = arena.allocate(Structs.DMA_MAP);
+                s.set(JAVA_INT, 0, (int) Structs.DMA_MAP.byteSize());
+                s.set(JAVA_INT, 4, flags);
+                s.set(JAVA_LONG, 8, memory.address());
+                s.set(JAVA_LONG, 16, iova);
+                s.set(JAVA_LONG, 24, memory.byteSize());
+                int r = Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_MAP_DMA, s);
+                if (r < 0) {
+                    throw Failures.syscall(Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova)
+                            + ", " + memory.byteSize() + " bytes)", fd.path(), -r);
+                }
             }
+            FfmDmaMapping mapping = new FfmDmaMapping(this, iova, memory.byteSize(), allocated);
+            dmaMappings.add(mapping);
+            return mapping;
+        } finally {
+            fd.release();
         }
-        FfmDmaMapping mapping = new FfmDmaMapping(this, iova, memory.byteSize(), allocated);
-        dmaMappings.add(mapping);
-        return mapping;
     }
 
     /** Called by a mapping's close: unmaps its range and, for allocated buffers, returns the IOVAs. */
@@ -299,18 +324,23 @@ final class FfmContainer implements VfioContainer {
     }
 
     private long unmap(long iova, long size, int flags) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment s = arena.allocate(Structs.DMA_UNMAP);
-            s.set(JAVA_INT, 0, (int) Structs.DMA_UNMAP.byteSize());
-            s.set(JAVA_INT, 4, flags);
-            s.set(JAVA_LONG, 8, iova);
-            s.set(JAVA_LONG, 16, size);
-            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_IOMMU_UNMAP_DMA, s);
-            if (r < 0) {
-                throw Failures.syscall(Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x"
-                        + Long.toHexString(iova) + ", " + size + " bytes)", fd.path(), -r);
+        int f = fd.acquire("container " + fd.path());
+        try {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment s = arena.allocate(Structs.DMA_UNMAP);
+                s.set(JAVA_INT, 0, (int) Structs.DMA_UNMAP.byteSize());
+                s.set(JAVA_INT, 4, flags);
+                s.set(JAVA_LONG, 8, iova);
+                s.set(JAVA_LONG, 16, size);
+                int r = Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_UNMAP_DMA, s);
+                if (r < 0) {
+                    throw Failures.syscall(Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x"
+                            + Long.toHexString(iova) + ", " + size + " bytes)", fd.path(), -r);
+                }
+                return s.get(JAVA_LONG, 16); // the kernel reports what it unmapped in size
             }
-            return s.get(JAVA_LONG, 16); // the kernel reports what it unmapped in size
+        } finally {
+            fd.release();
         }
     }
 

@@ -64,14 +64,6 @@ final class FfmDevice implements VfioDevice {
         return fd;
     }
 
-    /** The descriptor, for calls on this device; throws once the device is closed. */
-    int fd() {
-        if (!fd.isOpen()) {
-            throw new IllegalStateException("device " + name() + " is closed");
-        }
-        return fd.fd();
-    }
-
     @Override
     public String name() {
         return fd.path();
@@ -84,40 +76,46 @@ final class FfmDevice implements VfioDevice {
 
     @Override
     public DeviceInfo info() {
-        fd();
+        if (!fd.isOpen()) {
+            throw new IllegalStateException("device " + name() + " is closed");
+        }
         return info;
     }
 
     @Override
     public RegionInfo regionInfo(int index) {
-        int fd = fd();
-        Objects.checkIndex(index, info.regions());
-        try (Arena arena = Arena.ofConfined()) {
-            long argsz = VfioRegionInfo.LAYOUT.byteSize();
-            MemorySegment s = VfioRegionInfo.allocate(arena, index, argsz);
-            // a buffer too small for the capability chain comes back with argsz saying how much is needed
-            for (int attempt = 0; ; attempt++) {
-                int r = Syscalls.ioctl(fd, Ioctls.VFIO_DEVICE_GET_REGION_INFO, s);
-                if (r == -Errno.EINVAL) {
-                    // an index below num_regions the device does not implement (vfio-pci: VGA on a non-VGA device)
-                    return new RegionInfo(index, 0, 0, 0);
+        int f = fd.acquire("device " + name());
+        try {
+            Objects.checkIndex(index, info.regions());
+            try (Arena arena = Arena.ofConfined()) {
+                long argsz = VfioRegionInfo.LAYOUT.byteSize();
+                MemorySegment s = VfioRegionInfo.allocate(arena, index, argsz);
+                // a buffer too small for the capability chain comes back with argsz saying how much is needed
+                for (int attempt = 0; ; attempt++) {
+                    int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_REGION_INFO, s);
+                    if (r == -Errno.EINVAL) {
+                        // an index below num_regions the device does not implement (vfio-pci: VGA on a non-VGA device)
+                        return new RegionInfo(index, 0, 0, 0);
+                    }
+                    check(r, Operation.REGION_INFO, "ioctl(VFIO_DEVICE_GET_REGION_INFO, " + index + ")");
+                    long needed = VfioRegionInfo.argsz(s);
+                    if (needed <= argsz || attempt == 1) {
+                        break;
+                    }
+                    if (needed > MAX_INFO_SIZE) {
+                        throw Failures.library(Operation.REGION_INFO, name(), "region " + index + " info claims "
+                                + needed + " bytes: refusing");
+                    }
+                    argsz = needed;
+                    s = VfioRegionInfo.allocate(arena, index, argsz);
                 }
-                check(r, Operation.REGION_INFO, "ioctl(VFIO_DEVICE_GET_REGION_INFO, " + index + ")");
-                long needed = VfioRegionInfo.argsz(s);
-                if (needed <= argsz || attempt == 1) {
-                    break;
-                }
-                if (needed > MAX_INFO_SIZE) {
-                    throw Failures.library(Operation.REGION_INFO, name(), "region " + index + " info claims "
-                            + needed + " bytes: refusing");
-                }
-                argsz = needed;
-                s = VfioRegionInfo.allocate(arena, index, argsz);
+                return VfioRegionInfo.decode(index, s);
+            } catch (MalformedInfoException e) {
+                throw Failures.library(Operation.REGION_INFO, name(), "malformed info for region " + index + " of "
+                        + name() + ": " + e.getMessage());
             }
-            return VfioRegionInfo.decode(index, s);
-        } catch (MalformedInfoException e) {
-            throw Failures.library(Operation.REGION_INFO, name(), "malformed info for region " + index + " of "
-                    + name() + ": " + e.getMessage());
+        } finally {
+            fd.release();
         }
     }
 
@@ -134,25 +132,29 @@ final class FfmDevice implements VfioDevice {
 
     /** Maps part of a region after checking it against the region's flags, size and sparse areas. */
     synchronized MappedRegion map(RegionInfo region, long offset, long size) {
-        fd();
-        Objects.checkFromIndexSize(offset, size, region.size());
-        if (!region.mappable() || size == 0) {
-            throw Failures.library(Operation.MAP_REGION, name(), "region " + region.index() + " of " + name()
-                    + " cannot be mapped (size " + region.size() + ", flags 0x" + Integer.toHexString(region.flags())
-                    + "): use region(" + region.index() + ") to read and write it");
+        int f = fd.acquire("device " + name());
+        try {
+            Objects.checkFromIndexSize(offset, size, region.size());
+            if (!region.mappable() || size == 0) {
+                throw Failures.library(Operation.MAP_REGION, name(), "region " + region.index() + " of " + name()
+                        + " cannot be mapped (size " + region.size() + ", flags 0x" + Integer.toHexString(region.flags())
+                        + "): use region(" + region.index() + ") to read and write it");
+            }
+            if (offset % pageSize != 0) {
+                throw new IllegalArgumentException("mapping offset " + offset + " is not page-aligned");
+            }
+            if (!region.sparseMmapAreas().isEmpty() && region.sparseMmapAreas().stream()
+                    .noneMatch(a -> offset >= a.offset() && offset + size <= a.offset() + a.size())) {
+                throw Failures.library(Operation.MAP_REGION, name(), "[" + offset + ", +" + size + ") of region "
+                        + region.index() + " is not inside one of its mappable areas " + describe(region.sparseMmapAreas())
+                        + ": map an area, or read and write the rest through region(" + region.index() + ")");
+            }
+            FfmMappedRegion mapping = FfmMappedRegion.map(fd, region, offset, size, mappings::remove);
+            mappings.add(mapping);
+            return mapping;
+        } finally {
+            fd.release();
         }
-        if (offset % pageSize != 0) {
-            throw new IllegalArgumentException("mapping offset " + offset + " is not page-aligned");
-        }
-        if (!region.sparseMmapAreas().isEmpty() && region.sparseMmapAreas().stream()
-                .noneMatch(a -> offset >= a.offset() && offset + size <= a.offset() + a.size())) {
-            throw Failures.library(Operation.MAP_REGION, name(), "[" + offset + ", +" + size + ") of region "
-                    + region.index() + " is not inside one of its mappable areas " + describe(region.sparseMmapAreas())
-                    + ": map an area, or read and write the rest through region(" + region.index() + ")");
-        }
-        FfmMappedRegion mapping = FfmMappedRegion.map(fd, region, offset, size, mappings::remove);
-        mappings.add(mapping);
-        return mapping;
     }
 
     private static String describe(List<SparseMmapArea> areas) {
@@ -161,15 +163,19 @@ final class FfmDevice implements VfioDevice {
 
     @Override
     public IrqInfo irqInfo(int index) {
-        int fd = fd();
-        Objects.checkIndex(index, info.irqs());
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment s = arena.allocate(Structs.IRQ_INFO);
-            s.set(JAVA_INT, 0, (int) Structs.IRQ_INFO.byteSize());
-            s.set(JAVA_INT, 8, index);
-            check(Syscalls.ioctl(fd, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, s), Operation.IRQ_INFO,
-                    "ioctl(VFIO_DEVICE_GET_IRQ_INFO, " + index + ")");
-            return new IrqInfo(index, s.get(JAVA_INT, 4), s.get(JAVA_INT, 12));
+        int f = fd.acquire("device " + name());
+        try {
+            Objects.checkIndex(index, info.irqs());
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment s = arena.allocate(Structs.IRQ_INFO);
+                s.set(JAVA_INT, 0, (int) Structs.IRQ_INFO.byteSize());
+                s.set(JAVA_INT, 8, index);
+                check(Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, s), Operation.IRQ_INFO,
+                        "ioctl(VFIO_DEVICE_GET_IRQ_INFO, " + index + ")");
+                return new IrqInfo(index, s.get(JAVA_INT, 4), s.get(JAVA_INT, 12));
+            }
+        } finally {
+            fd.release();
         }
     }
 
@@ -255,55 +261,63 @@ final class FfmDevice implements VfioDevice {
 
     @Override
     public List<PciDependentDevice> pciHotResetDependents() {
-        int fd = fd();
-        long fixed = Structs.PCI_HOT_RESET_INFO.byteSize();
-        long entry = Structs.PCI_DEPENDENT_DEVICE.byteSize();
-        try (Arena arena = Arena.ofConfined()) {
-            int count = 0;
-            for (int attempt = 0; attempt < 3; attempt++) {
-                MemorySegment s = arena.allocate(fixed + entry * count, 8);
-                s.set(JAVA_INT, 0, (int) s.byteSize());
-                int r = Syscalls.ioctl(fd, Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, s);
-                int reported = s.get(JAVA_INT, 8);
-                if (r == -Errno.ENOSPC && reported > count && reported <= MAX_INFO_SIZE / entry) {
-                    count = reported; // the kernel said how many devices there are: ask again with room for them
-                    continue;
+        int f = fd.acquire("device " + name());
+        try {
+            long fixed = Structs.PCI_HOT_RESET_INFO.byteSize();
+            long entry = Structs.PCI_DEPENDENT_DEVICE.byteSize();
+            try (Arena arena = Arena.ofConfined()) {
+                int count = 0;
+                for (int attempt = 0; attempt < 3; attempt++) {
+                    MemorySegment s = arena.allocate(fixed + entry * count, 8);
+                    s.set(JAVA_INT, 0, (int) s.byteSize());
+                    int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, s);
+                    int reported = s.get(JAVA_INT, 8);
+                    if (r == -Errno.ENOSPC && reported > count && reported <= MAX_INFO_SIZE / entry) {
+                        count = reported; // the kernel said how many devices there are: ask again with room for them
+                        continue;
+                    }
+                    check(r, Operation.HOT_RESET_INFO, "ioctl(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)");
+                    List<PciDependentDevice> devices = new ArrayList<>();
+                    for (int i = 0; i < Math.min(reported, count); i++) {
+                        MemorySegment d = s.asSlice(fixed + entry * i, entry);
+                        devices.add(new PciDependentDevice(d.get(JAVA_INT, 0),
+                                Short.toUnsignedInt(d.get(JAVA_SHORT, 4)),
+                                Byte.toUnsignedInt(d.get(JAVA_BYTE, 6)), Byte.toUnsignedInt(d.get(JAVA_BYTE, 7))));
+                    }
+                    return devices;
                 }
-                check(r, Operation.HOT_RESET_INFO, "ioctl(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)");
-                List<PciDependentDevice> devices = new ArrayList<>();
-                for (int i = 0; i < Math.min(reported, count); i++) {
-                    MemorySegment d = s.asSlice(fixed + entry * i, entry);
-                    devices.add(new PciDependentDevice(d.get(JAVA_INT, 0),
-                            Short.toUnsignedInt(d.get(JAVA_SHORT, 4)),
-                            Byte.toUnsignedInt(d.get(JAVA_BYTE, 6)), Byte.toUnsignedInt(d.get(JAVA_BYTE, 7))));
-                }
-                return devices;
+                throw Failures.library(Operation.HOT_RESET_INFO, name(), "the device count kept changing");
             }
-            throw Failures.library(Operation.HOT_RESET_INFO, name(), "the device count kept changing");
+        } finally {
+            fd.release();
         }
     }
 
     @Override
     public boolean supportsFeature(int feature) {
-        int fd = fd();
-        if (feature < 0 || feature > 0xffff) {
-            throw new IllegalArgumentException("feature " + feature + " is not a 16-bit feature index");
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment s = arena.allocate(Structs.DEVICE_FEATURE);
-            s.set(JAVA_INT, 0, (int) s.byteSize());
-            for (int access : new int[] {Ioctls.VFIO_DEVICE_FEATURE_GET, Ioctls.VFIO_DEVICE_FEATURE_SET}) {
-                s.set(JAVA_INT, 4, feature | Ioctls.VFIO_DEVICE_FEATURE_PROBE | access);
-                int r = Syscalls.ioctl(fd, Ioctls.VFIO_DEVICE_FEATURE, s);
-                if (r >= 0) {
-                    return true;
-                }
-                if (r != -Errno.EINVAL && r != -Errno.ENOTTY && r != -Errno.EOPNOTSUPP) {
-                    throw Failures.syscall(Operation.DEVICE_FEATURE, "ioctl(VFIO_DEVICE_FEATURE, PROBE " + feature
-                            + ")", name(), -r);
-                }
+        int f = fd.acquire("device " + name());
+        try {
+            if (feature < 0 || feature > 0xffff) {
+                throw new IllegalArgumentException("feature " + feature + " is not a 16-bit feature index");
             }
-            return false;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment s = arena.allocate(Structs.DEVICE_FEATURE);
+                s.set(JAVA_INT, 0, (int) s.byteSize());
+                for (int access : new int[] {Ioctls.VFIO_DEVICE_FEATURE_GET, Ioctls.VFIO_DEVICE_FEATURE_SET}) {
+                    s.set(JAVA_INT, 4, feature | Ioctls.VFIO_DEVICE_FEATURE_PROBE | access);
+                    int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_FEATURE, s);
+                    if (r >= 0) {
+                        return true;
+                    }
+                    if (r != -Errno.EINVAL && r != -Errno.ENOTTY && r != -Errno.EOPNOTSUPP) {
+                        throw Failures.syscall(Operation.DEVICE_FEATURE, "ioctl(VFIO_DEVICE_FEATURE, PROBE " + feature
+                                + ")", name(), -r);
+                    }
+                }
+                return false;
+            }
+        } finally {
+            fd.release();
         }
     }
 

@@ -102,44 +102,59 @@ final class FfmGroup implements VfioGroup {
 
     @Override
     public GroupStatus status() {
-        ensureOpen();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment status = VfioGroupStatus.allocate(arena);
-            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_GROUP_GET_STATUS, status);
-            if (r < 0) {
-                throw Failures.syscall(Operation.GROUP_STATUS, "ioctl(VFIO_GROUP_GET_STATUS)", fd.path(), -r);
+        int f = fd.acquire("IOMMU group " + number);
+        try {
+            ensureOpen();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment status = VfioGroupStatus.allocate(arena);
+                int r = Syscalls.ioctl(f, Ioctls.VFIO_GROUP_GET_STATUS, status);
+                if (r < 0) {
+                    throw Failures.syscall(Operation.GROUP_STATUS, "ioctl(VFIO_GROUP_GET_STATUS)", fd.path(), -r);
+                }
+                int flags = VfioGroupStatus.flags(status);
+                return new GroupStatus((flags & VfioGroupStatus.FLAG_VIABLE) != 0,
+                        (flags & VfioGroupStatus.FLAG_CONTAINER_SET) != 0);
             }
-            int flags = VfioGroupStatus.flags(status);
-            return new GroupStatus((flags & VfioGroupStatus.FLAG_VIABLE) != 0,
-                    (flags & VfioGroupStatus.FLAG_CONTAINER_SET) != 0);
+        } finally {
+            fd.release();
         }
     }
 
     void setContainer(int containerFd) {
-        try (Arena arena = Arena.ofConfined()) {
-            // the argument is a pointer to the container's descriptor
-            MemorySegment arg = arena.allocateFrom(ValueLayout.JAVA_INT, containerFd);
-            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_GROUP_SET_CONTAINER, arg);
-            if (r < 0) {
-                throw Failures.syscall(Operation.SET_CONTAINER, "ioctl(VFIO_GROUP_SET_CONTAINER)", fd.path(), -r);
+        int f = fd.acquire("IOMMU group " + number);
+        try {
+            try (Arena arena = Arena.ofConfined()) {
+                // the argument is a pointer to the container's descriptor
+                MemorySegment arg = arena.allocateFrom(ValueLayout.JAVA_INT, containerFd);
+                int r = Syscalls.ioctl(f, Ioctls.VFIO_GROUP_SET_CONTAINER, arg);
+                if (r < 0) {
+                    throw Failures.syscall(Operation.SET_CONTAINER, "ioctl(VFIO_GROUP_SET_CONTAINER)", fd.path(), -r);
+                }
             }
+        } finally {
+            fd.release();
         }
     }
 
     @Override
     public synchronized VfioDevice openDevice(String name) {
-        ensureOpen();
-        FfmDevice device;
-        try (Arena arena = Arena.ofConfined()) {
-            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_GROUP_GET_DEVICE_FD, arena.allocateFrom(name));
-            if (r < 0) {
-                throw Failures.syscall(Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD)",
-                        name + " (group " + number + ")", -r);
+        int f = fd.acquire("IOMMU group " + number);
+        try {
+            ensureOpen();
+            FfmDevice device;
+            try (Arena arena = Arena.ofConfined()) {
+                int r = Syscalls.ioctl(f, Ioctls.VFIO_GROUP_GET_DEVICE_FD, arena.allocateFrom(name));
+                if (r < 0) {
+                    throw Failures.syscall(Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD)",
+                            name + " (group " + number + ")", -r);
+                }
+                device = new FfmDevice(new FileDescriptor(r, name), this, devices::remove);
             }
-            device = new FfmDevice(new FileDescriptor(r, name), this, devices::remove);
+            devices.add(device);
+            return device;
+        } finally {
+            fd.release();
         }
-        devices.add(device);
-        return device;
     }
 
     private void ensureOpen() {
