@@ -31,6 +31,22 @@ public interface VfioDevice extends AutoCloseable {
     RegionInfo regionInfo(int index);
 
     /**
+     * A region-info call for region {@code index} prepared for repeated use without allocation; valid while the
+     * device is open.
+     *
+     * @throws IndexOutOfBoundsException if the device has no such region
+     */
+    PreparedRegionInfo prepareRegionInfo(int index);
+
+    /**
+     * An IRQ-info call for IRQ index {@code index} prepared for repeated use without allocation; valid while the
+     * device is open.
+     *
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index
+     */
+    PreparedIrqInfo prepareIrqInfo(int index);
+
+    /**
      * Region {@code index} for reads and writes through the device file.
      *
      * @throws IndexOutOfBoundsException if the device has no such region

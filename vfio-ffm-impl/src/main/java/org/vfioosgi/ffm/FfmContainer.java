@@ -38,6 +38,9 @@ final class FfmContainer implements VfioContainer {
     private static final long HUGE_PAGE = 2L << 20;
     /** IOVAs below this are never handed out, so a device that DMAs to address 0 hits no buffer. */
     private static final long LOWEST_IOVA = 1L << 20;
+    /** The MAP_DMA and UNMAP_DMA structures of this thread: DMA map and unmap allocate nothing for the kernel call. */
+    private static final ThreadLocal<MemorySegment> DMA_SCRATCH =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Structs.DMA_MAP));
     /** Info buffers larger than this are refused. */
     private static final long MAX_INFO_SIZE = 1 << 16;
 
@@ -264,8 +267,8 @@ final class FfmContainer implements VfioContainer {
                 case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
                 case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
             };
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment s = arena.allocate(Structs.DMA_MAP);
+            {
+                MemorySegment s = DMA_SCRATCH.get();
                 s.set(JAVA_INT, 0, (int) Structs.DMA_MAP.byteSize());
                 s.set(JAVA_INT, 4, flags);
                 s.set(JAVA_LONG, 8, memory.address());
@@ -326,8 +329,8 @@ final class FfmContainer implements VfioContainer {
     private long unmap(long iova, long size, int flags) {
         int f = fd.acquire("container " + fd.path());
         try {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment s = arena.allocate(Structs.DMA_UNMAP);
+            {
+                MemorySegment s = DMA_SCRATCH.get();
                 s.set(JAVA_INT, 0, (int) Structs.DMA_UNMAP.byteSize());
                 s.set(JAVA_INT, 4, flags);
                 s.set(JAVA_LONG, 8, iova);

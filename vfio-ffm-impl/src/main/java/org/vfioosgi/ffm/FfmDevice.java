@@ -18,6 +18,8 @@ import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.IrqInfo;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciDependentDevice;
+import org.vfioosgi.api.PreparedIrqInfo;
+import org.vfioosgi.api.PreparedRegionInfo;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
@@ -37,6 +39,8 @@ final class FfmDevice implements VfioDevice {
     private final OwnedResources<FfmMappedRegion> mappings = new OwnedResources<>();
     private final Set<Integer> enabledIrqs = ConcurrentHashMap.newKeySet();
     private final long pageSize = Syscalls.pageSize();
+    /** Prepared structures live here, and die with the device. */
+    private final Arena structures = Arena.ofShared();
 
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
         this.fd = fd;
@@ -117,6 +121,23 @@ final class FfmDevice implements VfioDevice {
         } finally {
             fd.release();
         }
+    }
+
+    @Override
+    public PreparedRegionInfo prepareRegionInfo(int index) {
+        Objects.checkIndex(index, info.regions());
+        FfmPreparedRegionInfo prepared = new FfmPreparedRegionInfo(this, index,
+                VfioRegionInfo.allocate(structures, index));
+        prepared.refresh();
+        return prepared;
+    }
+
+    @Override
+    public PreparedIrqInfo prepareIrqInfo(int index) {
+        Objects.checkIndex(index, info.irqs());
+        FfmPreparedIrqInfo prepared = new FfmPreparedIrqInfo(this, index, structures.allocate(Structs.IRQ_INFO));
+        prepared.refresh();
+        return prepared;
     }
 
     @Override
@@ -344,6 +365,11 @@ final class FfmDevice implements VfioDevice {
             mappings.closeAll();
         } finally {
             fd.close();
+            try {
+                structures.close();
+            } catch (IllegalStateException inUse) {
+                // a prepared call is still inside the kernel on another thread: its memory goes with the GC
+            }
             onClose.accept(this);
         }
     }

@@ -13,12 +13,12 @@ import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.VfioException.Operation;
 
 /**
- * An eventfd, non-blocking at the descriptor so that waits are poll(2) with a timeout followed by a read that never
- * blocks. Per-thread scratch buffers keep signal and waits free of allocation.
+ * An eventfd in blocking mode: {@link #await()} is one read(2), as in C; timed and non-blocking waits poll(2) first and
+ * read only when the counter is set. Per-thread scratch buffers keep every operation free of allocation. Meant for one
+ * waiting thread at a time.
  */
 final class FfmEventFd implements EventFd {
 
-    private static final long POLLFD_SIZE = 8; // struct pollfd { int fd; short events; short revents; }
     private static final ThreadLocal<MemorySegment> SCRATCH =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16, 8));
 
@@ -32,7 +32,7 @@ final class FfmEventFd implements EventFd {
     }
 
     static FfmEventFd create(Consumer<FfmEventFd> onClose) {
-        int r = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC | Syscalls.EFD_NONBLOCK);
+        int r = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC);
         if (r < 0) {
             throw Failures.syscall(Operation.EVENTFD, "eventfd", "a new eventfd", -r);
         }
@@ -44,20 +44,38 @@ final class FfmEventFd implements EventFd {
         MemorySegment buf = SCRATCH.get();
         buf.set(JAVA_LONG, 0, 1L);
         long r;
-        int f = fd.acquire("eventfd");
+        int f = acquire();
         try {
             r = Syscalls.write(f, buf, 8);
         } finally {
             fd.release();
         }
-        if (r < 0 && r != -Errno.EAGAIN) { // EAGAIN: the counter is at its maximum, a waiter has plenty to take
+        if (r < 0) {
             throw Failures.syscall(Operation.EVENTFD, "write", "eventfd " + fd.fd(), (int) -r);
         }
     }
 
     @Override
     public long await() {
-        return awaitMillis(-1);
+        while (true) {
+            MemorySegment buf = SCRATCH.get();
+            long r;
+            int f = acquire();
+            try {
+                r = Syscalls.read(f, buf, 8);
+            } finally {
+                fd.release();
+            }
+            if (closing) {
+                throw new IllegalStateException("eventfd closed while waiting");
+            }
+            if (r == 8) {
+                return buf.get(JAVA_LONG, 0);
+            }
+            if (r != -Errno.EINTR) {
+                throw Failures.syscall(Operation.EVENTFD, "read", "eventfd " + fd.fd(), (int) -r);
+            }
+        }
     }
 
     @Override
@@ -67,77 +85,66 @@ final class FfmEventFd implements EventFd {
 
     @Override
     public long awaitNanos(long timeoutNanos) {
-        long millis = TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999);
-        return awaitMillis((int) Math.min(Integer.MAX_VALUE, Math.max(0, millis)));
-    }
-
-    private long awaitMillis(int timeoutMillis) {
-        long deadline = timeoutMillis < 0 ? 0 : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        long deadline = System.nanoTime() + Math.max(0, timeoutNanos);
         while (true) {
-            long value = poll();
-            if (value != 0) {
-                return value;
-            }
-            int remaining = timeoutMillis;
-            if (timeoutMillis >= 0) {
-                long left = deadline - System.nanoTime();
+            long left = deadline - System.nanoTime();
+            int millis = left <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left + 999_999));
+            if (!readable(millis)) {
                 if (left <= 0) {
                     return 0;
                 }
-                remaining = (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(left));
+                continue; // woken early (EINTR): wait for the rest
             }
-            MemorySegment pollfd = SCRATCH.get();
-            int r;
-            int f = fd.acquire("eventfd");
-            try {
-                pollfd.set(JAVA_INT, 0, f);
-                pollfd.set(JAVA_SHORT, 4, Syscalls.POLLIN);
-                pollfd.set(JAVA_SHORT, 6, (short) 0);
-                r = Syscalls.poll(pollfd, 1, remaining);
-            } finally {
-                fd.release();
-            }
-            if (r < 0 && r != -Errno.EINTR) {
-                throw Failures.syscall(Operation.EVENTFD, "poll", "eventfd " + fd.fd(), -r);
+            long value = poll();
+            if (value != 0 || left <= 0) {
+                return value;
             }
         }
     }
 
     @Override
     public long poll() {
-        MemorySegment buf = SCRATCH.get();
-        if (closing) {
-            throw new IllegalStateException("eventfd is closed");
-        }
-        long r;
-        int f = fd.acquire("eventfd");
+        return readable(0) ? await() : 0;
+    }
+
+    /** poll(2) for readability within {@code timeoutMillis}. */
+    private boolean readable(int timeoutMillis) {
+        MemorySegment pollfd = SCRATCH.get();
+        int r;
+        int f = acquire();
         try {
-            r = Syscalls.read(f, buf, 8);
+            pollfd.set(JAVA_INT, 0, f);
+            pollfd.set(JAVA_SHORT, 4, Syscalls.POLLIN);
+            pollfd.set(JAVA_SHORT, 6, (short) 0);
+            r = Syscalls.poll(pollfd, 1, timeoutMillis);
         } finally {
             fd.release();
         }
-        if (r == -Errno.EAGAIN) {
-            return 0;
+        if (closing) {
+            throw new IllegalStateException("eventfd closed while waiting");
         }
-        if (r < 0) {
-            throw Failures.syscall(Operation.EVENTFD, "read", "eventfd " + fd.fd(), (int) -r);
+        if (r < 0 && r != -Errno.EINTR) {
+            throw Failures.syscall(Operation.EVENTFD, "poll", "eventfd " + fd.fd(), -r);
         }
-        return buf.get(JAVA_LONG, 0);
+        return r > 0;
     }
 
     @Override
     public int fd() {
-        return open();
-    }
-
-    private int open() {
-        if (closing || !fd.isOpen()) {
+        if (closing) {
             throw new IllegalStateException("eventfd is closed");
         }
         return fd.fd();
     }
 
-    /** Wakes a waiter first (it then finds the eventfd closed and throws), then closes. */
+    private int acquire() {
+        if (closing) {
+            throw new IllegalStateException("eventfd is closed");
+        }
+        return fd.acquire("eventfd");
+    }
+
+    /** Wakes a waiter first (it then throws), then closes; the descriptor goes when the waiter has left read(2). */
     @Override
     public synchronized void close() {
         if (closing) {

@@ -1,0 +1,168 @@
+/*
+ * The C baseline of the benchmarks: the same operations as HotPathBenchmarks on the same edu device, timed like
+ * JMH's AverageTime mode (warm-up, then 5 iterations of about 1 s; the score is their mean).
+ * Prints one line per operation: "operation ns_per_op".   Usage: vfio-bench GROUP_NUMBER PCI_ADDRESS
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define IOVA (1ULL << 24)
+
+static int container, group, device, msi_fd, event_fd;
+static volatile uint8_t *bar0;
+static uint64_t bar0_offset, config_offset;
+static struct vfio_region_info region_info = { .argsz = sizeof region_info, .index = VFIO_PCI_BAR0_REGION_INDEX };
+static struct vfio_irq_info irq_info = { .argsz = sizeof irq_info, .index = VFIO_PCI_MSI_IRQ_INDEX };
+static void *small, *large;
+static uint8_t buffer64[64];
+static volatile uint64_t sink;
+
+static void fail(const char *what) {
+	fprintf(stderr, "vfio-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static double now(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void map_unmap(void *memory, uint64_t size) {
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof map, .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)memory, .iova = IOVA, .size = size };
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof unmap, .iova = IOVA, .size = size };
+	if (ioctl(container, VFIO_IOMMU_MAP_DMA, &map)) fail("VFIO_IOMMU_MAP_DMA");
+	if (ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap)) fail("VFIO_IOMMU_UNMAP_DMA");
+}
+
+static void op_mmio_read32(void) { sink = *(volatile uint32_t *)(bar0 + 0x00); }
+static void op_mmio_read64(void) { sink = *(volatile uint64_t *)(bar0 + 0x80); }
+static void op_mmio_write32(void) { *(volatile uint32_t *)(bar0 + 0x04) = 0x12345678; }
+static void op_mmio_write64(void) { *(volatile uint64_t *)(bar0 + 0x80) = 0x1000; }
+static void op_config_pread32(void) {
+	uint32_t v;
+	if (pread(device, &v, 4, config_offset) != 4) fail("pread config");
+	sink = v;
+}
+static void op_region_read_64b(void) { if (pread(device, buffer64, 64, config_offset) != 64) fail("pread 64"); }
+static void op_region_pwrite32(void) {
+	uint32_t v = 0x12345678;
+	if (pwrite(device, &v, 4, bar0_offset + 0x04) != 4) fail("pwrite");
+}
+static void op_ioctl_region_info(void) {
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &region_info)) fail("GET_REGION_INFO");
+	sink = region_info.size;
+}
+static void op_ioctl_irq_info(void) {
+	if (ioctl(device, VFIO_DEVICE_GET_IRQ_INFO, &irq_info)) fail("GET_IRQ_INFO");
+	sink = irq_info.count;
+}
+static void op_dma_map_unmap_4k(void) { map_unmap(small, 4096); }
+static void op_dma_map_unmap_2m(void) { map_unmap(large, 2 << 20); }
+static void op_msi_round_trip(void) {
+	uint64_t n;
+	*(volatile uint32_t *)(bar0 + 0x60) = 1;
+	if (read(msi_fd, &n, 8) != 8) fail("read msi eventfd");
+	*(volatile uint32_t *)(bar0 + 0x64) = 1;
+	sink = n;
+}
+static void op_eventfd_signal_wait(void) {
+	uint64_t one = 1, n;
+	if (write(event_fd, &one, 8) != 8) fail("write eventfd");
+	if (read(event_fd, &n, 8) != 8) fail("read eventfd");
+	sink = n;
+}
+
+/* Warm-up 1 s, then 5 iterations of ~1 s; prints the mean ns per operation. */
+static void measure(const char *name, void (*op)(void)) {
+	long batch = 1;
+	double start = now();
+	while (now() - start < 1e9) {
+		double t = now();
+		for (long i = 0; i < batch; i++) op();
+		if (now() - t < 1e6) batch *= 2;   /* batches of at least 1 ms keep the clock out of the result */
+	}
+	double total = 0;
+	long count = 0;
+	for (int iteration = 0; iteration < 5; iteration++) {
+		double t0 = now(), t;
+		long n = 0;
+		do {
+			for (long i = 0; i < batch; i++) op();
+			n += batch;
+			t = now();
+		} while (t - t0 < 1e9);
+		total += t - t0;
+		count += n;
+	}
+	printf("%s %.2f\n", name, total / count);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s GROUP_NUMBER PCI_ADDRESS\n", argv[0]);
+		return 2;
+	}
+	char path[64];
+	snprintf(path, sizeof path, "/dev/vfio/%s", argv[1]);
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (container < 0) fail("open container");
+	group = open(path, O_RDWR | O_CLOEXEC);
+	if (group < 0) fail(path);
+	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container)) fail("SET_CONTAINER");
+	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) fail("SET_IOMMU");
+	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, argv[2]);
+	if (device < 0) fail("GET_DEVICE_FD");
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &region_info)) fail("BAR0 info");
+	bar0_offset = region_info.offset;
+	bar0 = mmap(NULL, region_info.size, PROT_READ | PROT_WRITE, MAP_SHARED, device, region_info.offset);
+	if (bar0 == MAP_FAILED) fail("mmap BAR0");
+	struct vfio_region_info config = { .argsz = sizeof config, .index = VFIO_PCI_CONFIG_REGION_INDEX };
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &config)) fail("config info");
+	config_offset = config.offset;
+	uint16_t command;
+	if (pread(device, &command, 2, config_offset + 4) != 2) fail("read command");
+	command |= 0x4; /* bus master: MSI */
+	if (pwrite(device, &command, 2, config_offset + 4) != 2) fail("write command");
+
+	msi_fd = eventfd(0, EFD_CLOEXEC);
+	event_fd = eventfd(0, EFD_CLOEXEC);
+	char set_buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)set_buf;
+	*set = (struct vfio_irq_set){ .argsz = sizeof set_buf, .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+		.index = VFIO_PCI_MSI_IRQ_INDEX, .start = 0, .count = 1 };
+	memcpy(set->data, &msi_fd, sizeof msi_fd);
+	if (ioctl(device, VFIO_DEVICE_SET_IRQS, set)) fail("SET_IRQS MSI");
+
+	if (posix_memalign(&small, 4096, 4096) || posix_memalign(&large, 2 << 20, 2 << 20)) fail("posix_memalign");
+	memset(small, 1, 4096);
+	memset(large, 1, 2 << 20);
+
+	measure("mmio_read32", op_mmio_read32);
+	measure("mmio_read64", op_mmio_read64);
+	measure("mmio_write32", op_mmio_write32);
+	measure("mmio_write64", op_mmio_write64);
+	measure("config_pread32", op_config_pread32);
+	measure("region_read_64b", op_region_read_64b);
+	measure("region_pwrite32", op_region_pwrite32);
+	measure("ioctl_region_info", op_ioctl_region_info);
+	measure("ioctl_irq_info", op_ioctl_irq_info);
+	measure("dma_map_unmap_4k", op_dma_map_unmap_4k);
+	measure("dma_map_unmap_2m", op_dma_map_unmap_2m);
+	measure("msi_round_trip", op_msi_round_trip);
+	measure("eventfd_signal_wait", op_eventfd_signal_wait);
+	return 0;
+}

@@ -1,0 +1,150 @@
+package org.vfioosgi.benchmarks;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.vfioosgi.api.DmaAccess;
+import org.vfioosgi.api.DmaMapping;
+import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.PciIrq;
+import org.vfioosgi.api.PciRegion;
+import org.vfioosgi.api.PreparedIrqInfo;
+import org.vfioosgi.api.PreparedRegionInfo;
+
+/**
+ * The hot paths on edu, named as the C baseline (src/main/c/vfio_bench.c) names the same operations. Each fork opens
+ * the device once; every benchmark does exactly what its C twin does.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class HotPathBenchmarks {
+
+    private static final long IOVA = 1L << 24;
+    private static final long SMALL = 4096;
+    private static final long LARGE = 2L << 20;
+
+    private EduFixture edu;
+    private MemorySegment buffer64;
+    private PreparedRegionInfo regionInfo;
+    private PreparedIrqInfo irqInfo;
+    private Arena dmaArena;
+    private MemorySegment small;
+    private MemorySegment large;
+    private EventFd msi;
+    private EventFd event;
+
+    @Setup(Level.Trial)
+    public void open() {
+        edu = new EduFixture();
+        buffer64 = Arena.ofAuto().allocate(64, 8);
+        regionInfo = edu.device.prepareRegionInfo(PciRegion.BAR0.index());
+        irqInfo = edu.device.prepareIrqInfo(PciIrq.MSI.index());
+        dmaArena = Arena.ofShared();
+        small = dmaArena.allocate(SMALL, 4096).fill((byte) 1);
+        large = dmaArena.allocate(LARGE, LARGE).fill((byte) 1);
+        msi = edu.vfio.newEventFd();
+        edu.device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(msi));
+        event = edu.vfio.newEventFd();
+    }
+
+    @TearDown(Level.Trial)
+    public void close() {
+        edu.close();
+        msi.close();
+        event.close();
+        dmaArena.close();
+    }
+
+    @Benchmark
+    public int mmio_read32() {
+        return edu.bar0.read32(EduFixture.IDENT);
+    }
+
+    @Benchmark
+    public long mmio_read64() {
+        return edu.bar0.read64(EduFixture.DMA_SOURCE);
+    }
+
+    @Benchmark
+    public void mmio_write32() {
+        edu.bar0.write32(EduFixture.LIVENESS, 0x12345678);
+    }
+
+    @Benchmark
+    public void mmio_write64() {
+        edu.bar0.write64(EduFixture.DMA_SOURCE, 0x1000L);
+    }
+
+    @Benchmark
+    public int config_pread32() {
+        return edu.config.read32(0);
+    }
+
+    @Benchmark
+    public MemorySegment region_read_64b() {
+        edu.config.read(0, buffer64);
+        return buffer64;
+    }
+
+    @Benchmark
+    public void region_pwrite32() {
+        edu.bar0File.write32(EduFixture.LIVENESS, 0x12345678);
+    }
+
+    @Benchmark
+    public long ioctl_region_info() {
+        regionInfo.refresh();
+        return regionInfo.size();
+    }
+
+    @Benchmark
+    public int ioctl_irq_info() {
+        irqInfo.refresh();
+        return irqInfo.count();
+    }
+
+    @Benchmark
+    public void dma_map_unmap_4k() {
+        try (DmaMapping mapping = edu.container.mapDma(small, IOVA, DmaAccess.READ_WRITE)) {
+            // mapped and unmapped
+        }
+    }
+
+    @Benchmark
+    public void dma_map_unmap_2m() {
+        try (DmaMapping mapping = edu.container.mapDma(large, IOVA, DmaAccess.READ_WRITE)) {
+            // mapped and unmapped
+        }
+    }
+
+    @Benchmark
+    public long msi_round_trip() {
+        edu.bar0.write32(EduFixture.IRQ_RAISE, 1);
+        long n = msi.await();
+        edu.bar0.write32(EduFixture.IRQ_ACK, 1);
+        return n;
+    }
+
+    @Benchmark
+    public long eventfd_signal_wait() {
+        event.signal();
+        return event.await();
+    }
+}
