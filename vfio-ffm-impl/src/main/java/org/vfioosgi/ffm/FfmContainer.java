@@ -77,7 +77,7 @@ final class FfmContainer implements VfioContainer {
 
     @Override
     public boolean supports(IommuType type) {
-        int f = fd.acquire("container " + fd.path());
+        int f = fd.acquire();
         try {
             ensureOpen();
             int r = Syscalls.ioctl(f, Ioctls.VFIO_CHECK_EXTENSION, type.code());
@@ -102,7 +102,7 @@ final class FfmContainer implements VfioContainer {
 
     @Override
     public synchronized VfioGroup attachGroup(Path path) {
-        int f = fd.acquire("container " + fd.path());
+        int f = fd.acquire();
         try {
             ensureOpen();
             FfmGroup group = FfmGroup.open(path, this, groups::remove);
@@ -123,7 +123,7 @@ final class FfmContainer implements VfioContainer {
     }
 
     private void setIommu(IommuType type) {
-        int f = fd.acquire("container " + fd.path());
+        int f = fd.acquire();
         try {
             int r = Syscalls.ioctl(f, Ioctls.VFIO_SET_IOMMU, type.code());
             if (r < 0) {
@@ -137,7 +137,7 @@ final class FfmContainer implements VfioContainer {
 
     @Override
     public IommuInfo iommuInfo() {
-        int f = fd.acquire("container " + fd.path());
+        int f = fd.acquire();
         try {
             ensureOpen();
             requireIommu();
@@ -259,7 +259,7 @@ final class FfmContainer implements VfioContainer {
     }
 
     private FfmDmaMapping map(MemorySegment memory, long iova, DmaAccess access, boolean allocated) {
-        int f = fd.acquire("container " + fd.path());
+        int f = fd.acquire();
         try {
             requireIommu();
             int flags = switch (access) {
@@ -327,7 +327,7 @@ final class FfmContainer implements VfioContainer {
     }
 
     private long unmap(long iova, long size, int flags) {
-        int f = fd.acquire("container " + fd.path());
+        int f = fd.acquire();
         try {
             {
                 MemorySegment s = DMA_SCRATCH.get();

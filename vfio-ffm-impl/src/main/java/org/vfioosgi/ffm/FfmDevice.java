@@ -88,7 +88,7 @@ final class FfmDevice implements VfioDevice {
 
     @Override
     public RegionInfo regionInfo(int index) {
-        int f = fd.acquire("device " + name());
+        int f = fd.acquire();
         try {
             Objects.checkIndex(index, info.regions());
             try (Arena arena = Arena.ofConfined()) {
@@ -153,7 +153,7 @@ final class FfmDevice implements VfioDevice {
 
     /** Maps part of a region after checking it against the region's flags, size and sparse areas. */
     synchronized MappedRegion map(RegionInfo region, long offset, long size) {
-        int f = fd.acquire("device " + name());
+        int f = fd.acquire();
         try {
             Objects.checkFromIndexSize(offset, size, region.size());
             if (!region.mappable() || size == 0) {
@@ -184,7 +184,7 @@ final class FfmDevice implements VfioDevice {
 
     @Override
     public IrqInfo irqInfo(int index) {
-        int f = fd.acquire("device " + name());
+        int f = fd.acquire();
         try {
             Objects.checkIndex(index, info.irqs());
             try (Arena arena = Arena.ofConfined()) {
@@ -253,14 +253,21 @@ final class FfmDevice implements VfioDevice {
     /** Mask, unmask and loopback are on the interrupt path: a per-thread buffer keeps them allocation-free. */
     private void setIrqsNoData(int action, String what, int index, int start, int count) {
         Objects.checkIndex(index, info.irqs());
-        setIrqs(VfioIrqSet.noData(VfioIrqSet.DATA_NONE | action, index, start, count), what, index, start, count);
+        setIrqs(VfioIrqSet.noData(VfioIrqSet.DATA_NONE | action, index, start, count), what, index, start, count,
+                count > 0); // count 0 disables the index: that frees vectors and may sleep
     }
 
     private void setIrqs(MemorySegment irqSet, String what, int index, int start, int count) {
+        setIrqs(irqSet, what, index, start, count, false);
+    }
+
+    /** @param fast DATA_NONE mask/unmask/trigger: the kernel answers at once, so the call is linked as critical */
+    private void setIrqs(MemorySegment irqSet, String what, int index, int start, int count, boolean fast) {
         int r;
-        int f = fd.acquire("device " + name());
+        int f = fd.acquire();
         try {
-            r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_SET_IRQS, irqSet);
+            r = fast ? Syscalls.ioctlFast(f, Ioctls.VFIO_DEVICE_SET_IRQS, irqSet)
+                    : Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_SET_IRQS, irqSet);
         } finally {
             fd.release();
         }
@@ -272,7 +279,7 @@ final class FfmDevice implements VfioDevice {
 
     @Override
     public void reset() {
-        int f = fd.acquire("device " + name());
+        int f = fd.acquire();
         try {
             check(Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_RESET, 0L), Operation.RESET, "ioctl(VFIO_DEVICE_RESET)");
         } finally {
@@ -282,7 +289,7 @@ final class FfmDevice implements VfioDevice {
 
     @Override
     public List<PciDependentDevice> pciHotResetDependents() {
-        int f = fd.acquire("device " + name());
+        int f = fd.acquire();
         try {
             long fixed = Structs.PCI_HOT_RESET_INFO.byteSize();
             long entry = Structs.PCI_DEPENDENT_DEVICE.byteSize();
@@ -316,7 +323,7 @@ final class FfmDevice implements VfioDevice {
 
     @Override
     public boolean supportsFeature(int feature) {
-        int f = fd.acquire("device " + name());
+        int f = fd.acquire();
         try {
             if (feature < 0 || feature > 0xffff) {
                 throw new IllegalArgumentException("feature " + feature + " is not a 16-bit feature index");

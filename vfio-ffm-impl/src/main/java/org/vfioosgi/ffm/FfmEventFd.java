@@ -141,7 +141,7 @@ final class FfmEventFd implements EventFd {
         if (closing) {
             throw new IllegalStateException("eventfd is closed");
         }
-        return fd.acquire("eventfd");
+        return fd.acquire();
     }
 
     /** Wakes a waiter first (it then throws), then closes; the descriptor goes when the waiter has left read(2). */

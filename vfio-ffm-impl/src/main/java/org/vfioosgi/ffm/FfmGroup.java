@@ -102,7 +102,7 @@ final class FfmGroup implements VfioGroup {
 
     @Override
     public GroupStatus status() {
-        int f = fd.acquire("IOMMU group " + number);
+        int f = fd.acquire();
         try {
             ensureOpen();
             try (Arena arena = Arena.ofConfined()) {
@@ -121,7 +121,7 @@ final class FfmGroup implements VfioGroup {
     }
 
     void setContainer(int containerFd) {
-        int f = fd.acquire("IOMMU group " + number);
+        int f = fd.acquire();
         try {
             try (Arena arena = Arena.ofConfined()) {
                 // the argument is a pointer to the container's descriptor
@@ -138,7 +138,7 @@ final class FfmGroup implements VfioGroup {
 
     @Override
     public synchronized VfioDevice openDevice(String name) {
-        int f = fd.acquire("IOMMU group " + number);
+        int f = fd.acquire();
         try {
             ensureOpen();
             FfmDevice device;

@@ -24,10 +24,10 @@ final class FfmPreparedIrqInfo implements PreparedIrqInfo {
     @Override
     public void refresh() {
         FileDescriptor fd = device.descriptor();
-        int f = fd.acquire("device " + device.name());
+        int f = fd.acquire();
         int r;
         try {
-            r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, info);
+            r = Syscalls.ioctlFast(f, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, info);
         } finally {
             fd.release();
         }

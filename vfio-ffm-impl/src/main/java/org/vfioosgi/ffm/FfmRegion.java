@@ -112,7 +112,7 @@ final class FfmRegion implements DeviceRegion {
                     + (read ? "readable" : "writable"));
         }
         FileDescriptor descriptor = device.descriptor();
-        int fd = descriptor.acquire("device " + device.name());
+        int fd = descriptor.acquire();
         long r;
         try {
             r = read ? Syscalls.pread(fd, buffer, size, info.offset() + offset)

@@ -31,11 +31,11 @@ final class FileDescriptor implements AutoCloseable {
      *
      * @throws IllegalStateException once closing began
      */
-    int acquire(String what) {
+    int acquire() {
         while (true) {
             int s = state.get();
             if ((s & CLOSED) != 0) {
-                throw new IllegalStateException(what + " is closed");
+                throw new IllegalStateException(path + " is closed");
             }
             if (state.compareAndSet(s, s + 1)) {
                 return fd;

@@ -39,6 +39,10 @@ final class Syscalls {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle ioctlPtr$mh = LinkerSupport.downcallWithErrno("ioctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), VARIADIC_AFTER_2);
+    // for ioctls that return at once (info queries, interrupt triggers): no thread-state transition
+    private static final MethodHandle ioctlCritical$mh = LinkerSupport.downcallWithErrno("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), VARIADIC_AFTER_2,
+            Linker.Option.critical(false));
     private static final MethodHandle ioctlLong$mh = LinkerSupport.downcallWithErrno("ioctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), VARIADIC_AFTER_2);
     private static final MethodHandle pread$mh = LinkerSupport.downcallWithErrno("pread",
@@ -91,6 +95,20 @@ final class Syscalls {
         try {
             MemorySegment state = LinkerSupport.callState();
             int r = (int) ioctlPtr$mh.invokeExact(state, fd, request, arg);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * ioctl(2) with a structure, for requests the kernel answers at once without sleeping long (info queries,
+     * interrupt mask/unmask/trigger): linked as a critical call, which skips the thread-state transition.
+     */
+    static int ioctlFast(int fd, long request, MemorySegment arg) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            int r = (int) ioctlCritical$mh.invokeExact(state, fd, request, arg);
             return r < 0 ? -LinkerSupport.errno(state) : r;
         } catch (Throwable t) {
             throw unexpected(t);

@@ -22,11 +22,11 @@ class FileDescriptorTest {
         assertTrue(raw >= 0);
         FileDescriptor fd = new FileDescriptor(raw, "eventfd");
 
-        assertEquals(raw, fd.acquire("eventfd"));
-        assertEquals(raw, fd.acquire("eventfd"));
+        assertEquals(raw, fd.acquire());
+        assertEquals(raw, fd.acquire());
         fd.close();
         assertFalse(fd.isOpen());
-        assertThrows(IllegalStateException.class, () -> fd.acquire("eventfd"));
+        assertThrows(IllegalStateException.class, () -> fd.acquire());
         assertTrue(open(raw), "closed while two calls are inside it");
         fd.release();
         assertTrue(open(raw), "closed while one call is inside it");
@@ -39,7 +39,7 @@ class FileDescriptorTest {
     void closeWithoutUsersClosesAtOnce() {
         int raw = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC);
         FileDescriptor fd = new FileDescriptor(raw, "eventfd");
-        fd.acquire("eventfd");
+        fd.acquire();
         fd.release();
         assertTrue(open(raw));
         fd.close();
