@@ -197,6 +197,7 @@ public class EduDeviceIT extends DeviceTestSupport {
         Edu edu = open();
         try (VfioContainer c = edu.container(); EventFd irq = vfio.newEventFd()) {
             IrqInfo msi = edu.device().irqInfo(PciIrq.MSI.index());
+            assertEquals("edu is conventional PCI: no ERR interrupt", 0, edu.device().irqInfo(PciIrq.ERR.index()).count());
             assertEquals(1, msi.count());
             assertTrue(msi.eventfd());
             enableBusMaster(edu.device());

@@ -57,7 +57,8 @@ public interface VfioDevice extends AutoCloseable {
     MappedRegion map(int index);
 
     /**
-     * Describes IRQ index {@code index} ({@code VFIO_DEVICE_GET_IRQ_INFO}).
+     * Describes IRQ index {@code index} ({@code VFIO_DEVICE_GET_IRQ_INFO}). An index the device does not have (for
+     * vfio-pci, ERR on a conventional PCI device) has count 0.
      *
      * @throws IndexOutOfBoundsException if the device has no such IRQ index
      */

@@ -191,8 +191,12 @@ final class FfmDevice implements VfioDevice {
                 MemorySegment s = arena.allocate(Structs.IRQ_INFO);
                 s.set(JAVA_INT, 0, (int) Structs.IRQ_INFO.byteSize());
                 s.set(JAVA_INT, 8, index);
-                check(Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, s), Operation.IRQ_INFO,
-                        "ioctl(VFIO_DEVICE_GET_IRQ_INFO, " + index + ")");
+                int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, s);
+                if (r == -Errno.EINVAL) {
+                    // an index below num_irqs the device does not have (vfio-pci: ERR on a conventional PCI device)
+                    return new IrqInfo(index, 0, 0);
+                }
+                check(r, Operation.IRQ_INFO, "ioctl(VFIO_DEVICE_GET_IRQ_INFO, " + index + ")");
                 return new IrqInfo(index, s.get(JAVA_INT, 4), s.get(JAVA_INT, 12));
             }
         } finally {

@@ -1,4 +1,4 @@
-package org.vfioosgi.itests;
+package org.vfioosgi.examples;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -17,7 +17,7 @@ import java.util.stream.Stream;
  * QEMU's monitor (QMP) from inside the guest: vm/run connects a virtio-serial port named "qmp" to it, so a test can
  * hot-plug devices into the machine it runs in.
  */
-final class GuestQmp implements AutoCloseable {
+public final class GuestQmp implements AutoCloseable {
 
     private final RandomAccessFile port;
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
@@ -28,7 +28,7 @@ final class GuestQmp implements AutoCloseable {
      * do not lock against each other (a FileChannel's would: a blocked read would hold up every write), and the
      * blocking read runs on a platform thread so it never pins a virtual thread's carrier.
      */
-    GuestQmp() throws IOException, InterruptedException {
+    public GuestQmp() throws IOException, InterruptedException {
         port = new RandomAccessFile(findPort().toFile(), "rw");
         BufferedReader in = new BufferedReader(new InputStreamReader(new InputStream() {
             @Override
@@ -61,6 +61,16 @@ final class GuestQmp implements AutoCloseable {
         }
     }
 
+    /** Whether this machine has the port, that is, runs under vm/run. */
+    public static boolean available() {
+        try {
+            findPort();
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private static Path findPort() throws IOException {
         try (Stream<Path> ports = Files.list(Path.of("/sys/class/virtio-ports"))) {
             for (Path p : ports.toList()) {
@@ -69,11 +79,11 @@ final class GuestQmp implements AutoCloseable {
                 }
             }
         }
-        throw new AssertionError("no virtio-serial port named qmp: not running under vm/run?");
+        throw new IOException("no virtio-serial port named qmp: not running under vm/run?");
     }
 
     /** Sends one command and returns its answer, skipping the greeting and events. */
-    String execute(String command) throws IOException, InterruptedException {
+    public String execute(String command) throws IOException, InterruptedException {
         port.write((command + "\n").getBytes(StandardCharsets.UTF_8));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {

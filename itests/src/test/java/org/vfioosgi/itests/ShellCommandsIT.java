@@ -1,0 +1,81 @@
+package org.vfioosgi.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.lang.reflect.Method;
+import java.util.Collection;
+import java.util.List;
+import javax.inject.Inject;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerSuite;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
+import org.vfioosgi.api.VfioDevice;
+
+/**
+ * The vfio: shell commands, called as Gogo calls them: through the service registered with osgi.command.scope=vfio.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerSuite.class)
+public class ShellCommandsIT extends InGuestTestSupport {
+
+    @Inject
+    private BundleContext context;
+
+    private String command(String name, String... args) throws Exception {
+        ServiceReference<?>[] refs = context.getServiceReferences((String) null, "(osgi.command.scope=vfio)");
+        assertTrue("no vfio: commands registered", refs != null && refs.length == 1);
+        List<?> functions = List.of((String[]) refs[0].getProperty("osgi.command.function"));
+        assertTrue(name + " is not among " + functions, functions.contains(name));
+        Object commands = context.getService(refs[0]);
+        try {
+            Class<?>[] types = new Class<?>[args.length];
+            java.util.Arrays.fill(types, String.class);
+            Method m = commands.getClass().getMethod(name, types);
+            return String.valueOf(m.invoke(commands, (Object[]) args));
+        } finally {
+            context.ungetService(refs[0]);
+        }
+    }
+
+    private Collection<ServiceReference<VfioDevice>> devices() throws Exception {
+        return context.getServiceReferences(VfioDevice.class, null);
+    }
+
+    private void waitFor(String what, java.util.concurrent.Callable<Boolean> condition) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!condition.call()) {
+            assertTrue("timed out waiting for " + what, System.nanoTime() < deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    public void listInfoClaimAndRelease() throws Exception {
+        String list = command("list");
+        System.out.print(list);
+        assertTrue(list, list.lines().anyMatch(l -> l.matches("0000:00:01.0 +1234:11e8 +00ff00 +\\d+ +vfio-pci +yes +no")));
+        assertTrue(list, list.lines().anyMatch(l -> l.matches("0000:00:02.0 +1b36:0010 +010802 +\\d+ +vfio-pci +yes +no")));
+
+        String info = command("info", "0000:00:02.0");
+        System.out.print(info);
+        assertTrue(info, info.contains("0000:00:02.0: PCI, 9 regions, 5 IRQ indexes, reset yes"));
+        assertTrue(info, info.lines().anyMatch(l -> l.matches(" +BAR0 +16384 bytes +rw mmap msix-mappable")));
+        assertTrue(info, info.lines().anyMatch(l -> l.matches(" +MSIX +65 vectors +eventfd.*")));
+
+        System.out.println(command("claim", "1234:11e8"));
+        waitFor("the claimed edu's service", () -> devices().size() == 1);
+        String claimed = command("list");
+        assertTrue(claimed, claimed.lines().anyMatch(l -> l.matches("0000:00:01.0 .* yes +yes")));
+        String infoClaimed = command("info", "0000:00:01.0");
+        assertTrue(infoClaimed, infoClaimed.contains("0000:00:01.0: PCI, 9 regions, 5 IRQ indexes, reset no"));
+
+        assertEquals("released 1 claim for 1234:11e8", command("release", "1234:11e8"));
+        waitFor("the services withdrawn", () -> devices().isEmpty());
+        assertTrue(command("list").lines().anyMatch(l -> l.matches("0000:00:01.0 .* yes +no")));
+    }
+}

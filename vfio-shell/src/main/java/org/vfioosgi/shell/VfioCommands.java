@@ -1,0 +1,145 @@
+package org.vfioosgi.shell;
+
+import java.io.IOException;
+import java.util.Collection;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.Locale;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.vfioosgi.api.DeviceInfo;
+import org.vfioosgi.api.IrqInfo;
+import org.vfioosgi.api.PciIrq;
+import org.vfioosgi.api.PciRegion;
+import org.vfioosgi.api.RegionInfo;
+import org.vfioosgi.api.Vfio;
+import org.vfioosgi.api.VfioContainer;
+import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.pci.PciAddress;
+import org.vfioosgi.pci.PciDevice;
+import org.vfioosgi.pci.PciDevices;
+
+/**
+ * The {@code vfio:} shell commands. Claims and releases go through Configuration Admin (the claim provider does the
+ * binding), never through a side door.
+ */
+@Component(service = VfioCommands.class, property = {"osgi.command.scope=vfio", "osgi.command.function=list",
+        "osgi.command.function=info", "osgi.command.function=claim", "osgi.command.function=release"})
+public final class VfioCommands {
+
+    private static final String CLAIM_PID = "org.vfioosgi.pci.claim";
+
+    private final BundleContext context;
+    private final ConfigurationAdmin configurationAdmin;
+    private final Vfio vfio;
+    private final PciDevices pci = new PciDevices();
+
+    @Activate
+    public VfioCommands(BundleContext context, @Reference ConfigurationAdmin configurationAdmin,
+            @Reference Vfio vfio) {
+        this.context = context;
+        this.configurationAdmin = configurationAdmin;
+        this.vfio = vfio;
+    }
+
+    /** Groups and devices: driver, viability, claimed or not. */
+    public String list() {
+        return DeviceTable.render(pci.list(), d -> !deviceServices(d.address()).isEmpty());
+    }
+
+    /** Regions (size, flags, capabilities) and IRQ indexes (count, flags) of a device given by address. */
+    public String info(String device) {
+        PciAddress address = PciAddress.parse(device);
+        Collection<ServiceReference<VfioDevice>> claimed = deviceServices(address);
+        if (!claimed.isEmpty()) {
+            ServiceReference<VfioDevice> ref = claimed.iterator().next();
+            try {
+                return describe(context.getService(ref));
+            } finally {
+                context.ungetService(ref);
+            }
+        }
+        PciDevice found = pci.find(address).orElseThrow(() -> new IllegalArgumentException("no PCI device " + device));
+        if (!found.boundToVfio()) {
+            return device + " is bound to " + found.driver().orElse("no driver") + ", not vfio-pci: vfio:claim it first";
+        }
+        try (VfioContainer container = vfio.openContainer()) {
+            return describe(container.attachGroup(found.iommuGroup().getAsInt()).openDevice(address.toString()));
+        }
+    }
+
+    /** Claims devices by address ({@code 0000:00:01.0}) or vendor:device ({@code 1234:11e8}); returns the claim's PID. */
+    public String claim(String what) throws IOException {
+        Configuration config = configurationAdmin.createFactoryConfiguration(CLAIM_PID, "?");
+        Dictionary<String, Object> properties = new Hashtable<>();
+        properties.put(key(what), new String[] {what.toLowerCase(Locale.ROOT)});
+        config.update(properties);
+        return "claim " + config.getPid() + " for " + what;
+    }
+
+    /** Deletes every claim naming {@code what}; returns how many. */
+    public String release(String what) throws IOException, InvalidSyntaxException {
+        Configuration[] configs = configurationAdmin.listConfigurations("(&(service.factoryPid=" + CLAIM_PID + ")("
+                + key(what) + "=" + what.toLowerCase(Locale.ROOT) + "))");
+        int n = 0;
+        for (Configuration c : configs == null ? new Configuration[0] : configs) {
+            c.delete();
+            n++;
+        }
+        return "released " + n + " claim" + (n == 1 ? "" : "s") + " for " + what;
+    }
+
+    private static String key(String what) {
+        if (what.matches("(?i)[0-9a-f]{4}:[0-9a-f]{4}")) {
+            return "ids";
+        }
+        PciAddress.parse(what); // throws with a clear message if neither
+        return "addresses";
+    }
+
+    private Collection<ServiceReference<VfioDevice>> deviceServices(PciAddress address) {
+        try {
+            return context.getServiceReferences(VfioDevice.class, "(vfio.pci.address=" + address + ")");
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String describe(VfioDevice device) {
+        DeviceInfo info = device.info();
+        StringBuilder out = new StringBuilder(String.format("%s: %s, %d regions, %d IRQ indexes, reset %s%n",
+                device.name(), info.isPci() ? "PCI" : "platform", info.regions(), info.irqs(),
+                info.supportsReset() ? "yes" : "no"));
+        for (int i = 0; i < info.regions(); i++) {
+            RegionInfo r = device.regionInfo(i);
+            if (r.size() == 0) {
+                continue;
+            }
+            String name = info.isPci() && i < PciRegion.values().length ? PciRegion.values()[i].name() : "region " + i;
+            out.append(String.format("  %-7s %10d bytes  %s%s%s%s%s%s%n", name, r.size(), r.readable() ? "r" : "-",
+                    r.writable() ? "w" : "-", r.mappable() ? " mmap" : "",
+                    r.sparseMmapAreas().isEmpty() ? "" : " sparse" + r.sparseMmapAreas(),
+                    r.msixMappable() ? " msix-mappable" : "",
+                    r.type().map(t -> " type " + Integer.toHexString(t.type()) + "/" + t.subtype()).orElse("")));
+        }
+        for (int i = 0; i < info.irqs(); i++) {
+            IrqInfo irq = device.irqInfo(i);
+            String name = info.isPci() && i < PciIrq.values().length ? PciIrq.values()[i].name() : "irq " + i;
+            out.append(String.format("  %-7s %3d vectors  %s%s%s%n", name, irq.count(),
+                    irq.eventfd() ? "eventfd" : "", irq.maskable() ? " maskable" : "",
+                    irq.automasked() ? " automasked" : ""));
+        }
+        return out.toString();
+    }
+
+    @Override
+    public String toString() {
+        return "vfio commands: list, info, claim, release";
+    }
+}

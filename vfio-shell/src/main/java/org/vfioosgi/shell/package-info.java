@@ -1,0 +1,2 @@
+/** The vfio: shell commands (private implementation). */
+package org.vfioosgi.shell;
