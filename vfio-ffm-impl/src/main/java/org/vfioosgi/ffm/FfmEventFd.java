@@ -46,7 +46,7 @@ final class FfmEventFd implements EventFd {
         long r;
         int f = acquire();
         try {
-            r = Syscalls.write(f, buf, 8);
+            r = Syscalls.writeFast(f, buf, 8);
         } finally {
             fd.release();
         }

@@ -53,6 +53,9 @@ final class Syscalls {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle write$mh = LinkerSupport.downcallWithErrno("write",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    // an 8-byte write to an eventfd returns at once (the counter cannot overflow in practice)
+    private static final MethodHandle writeCritical$mh = LinkerSupport.downcallWithErrno("write",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.critical(false));
     private static final MethodHandle poll$mh = LinkerSupport.downcallWithErrno("poll",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle eventfd$mh = LinkerSupport.downcallWithErrno("eventfd",
@@ -170,6 +173,17 @@ final class Syscalls {
         }
     }
 
+    /** write(2) that returns at once (an eventfd's counter), linked as a critical call. */
+    static long writeFast(int fd, MemorySegment buffer, long count) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            long r = (long) writeCritical$mh.invokeExact(state, fd, buffer, count);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     /** poll(2) on an array of {@code struct pollfd}. */
     static int poll(MemorySegment pollfds, long count, int timeoutMillis) {
         try {
@@ -191,10 +205,18 @@ final class Syscalls {
         }
     }
 
-    /** The system's page size. */
+    /** The system's page size (asked once: it does not change while the system runs). */
     static long pageSize() {
+        return PageSize.VALUE;
+    }
+
+    private static final class PageSize {
+        static final long VALUE = sysconf(SC_PAGESIZE);
+    }
+
+    private static long sysconf(int name) {
         try {
-            return (long) sysconf$mh.invokeExact(SC_PAGESIZE);
+            return (long) sysconf$mh.invokeExact(name);
         } catch (Throwable t) {
             throw unexpected(t);
         }
