@@ -267,18 +267,16 @@ final class FfmContainer implements VfioContainer {
                 case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
                 case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
             };
-            {
-                MemorySegment s = DMA_SCRATCH.get();
-                s.set(JAVA_INT, 0, (int) Structs.DMA_MAP.byteSize());
-                s.set(JAVA_INT, 4, flags);
-                s.set(JAVA_LONG, 8, memory.address());
-                s.set(JAVA_LONG, 16, iova);
-                s.set(JAVA_LONG, 24, memory.byteSize());
-                int r = Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_MAP_DMA, s);
-                if (r < 0) {
-                    throw Failures.syscall(Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova)
-                            + ", " + memory.byteSize() + " bytes)", fd.path(), -r);
-                }
+            MemorySegment s = DMA_SCRATCH.get();
+            s.set(JAVA_INT, 0, (int) Structs.DMA_MAP.byteSize());
+            s.set(JAVA_INT, 4, flags);
+            s.set(JAVA_LONG, 8, memory.address());
+            s.set(JAVA_LONG, 16, iova);
+            s.set(JAVA_LONG, 24, memory.byteSize());
+            int r = Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_MAP_DMA, s);
+            if (r < 0) {
+                throw Failures.syscall(Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova)
+                        + ", " + memory.byteSize() + " bytes)", fd.path(), -r);
             }
             FfmDmaMapping mapping = new FfmDmaMapping(this, iova, memory.byteSize(), allocated);
             dmaMappings.add(mapping);
@@ -329,19 +327,17 @@ final class FfmContainer implements VfioContainer {
     private long unmap(long iova, long size, int flags) {
         int f = fd.acquire();
         try {
-            {
-                MemorySegment s = DMA_SCRATCH.get();
-                s.set(JAVA_INT, 0, (int) Structs.DMA_UNMAP.byteSize());
-                s.set(JAVA_INT, 4, flags);
-                s.set(JAVA_LONG, 8, iova);
-                s.set(JAVA_LONG, 16, size);
-                int r = Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_UNMAP_DMA, s);
-                if (r < 0) {
-                    throw Failures.syscall(Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x"
-                            + Long.toHexString(iova) + ", " + size + " bytes)", fd.path(), -r);
-                }
-                return s.get(JAVA_LONG, 16); // the kernel reports what it unmapped in size
+            MemorySegment s = DMA_SCRATCH.get();
+            s.set(JAVA_INT, 0, (int) Structs.DMA_UNMAP.byteSize());
+            s.set(JAVA_INT, 4, flags);
+            s.set(JAVA_LONG, 8, iova);
+            s.set(JAVA_LONG, 16, size);
+            int r = Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_UNMAP_DMA, s);
+            if (r < 0) {
+                throw Failures.syscall(Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x"
+                        + Long.toHexString(iova) + ", " + size + " bytes)", fd.path(), -r);
             }
+            return s.get(JAVA_LONG, 16); // the kernel reports what it unmapped in size
         } finally {
             fd.release();
         }

@@ -7,34 +7,13 @@ import org.vfioosgi.api.PreparedIrqInfo;
 import org.vfioosgi.api.VfioException.Operation;
 
 /** An IRQ-info structure allocated once in the device's arena and refilled by each {@link #refresh()}. */
-final class FfmPreparedIrqInfo implements PreparedIrqInfo {
-
-    private final FfmDevice device;
-    private final int index;
-    private final MemorySegment info;
+final class FfmPreparedIrqInfo extends PreparedInfoCall implements PreparedIrqInfo {
 
     FfmPreparedIrqInfo(FfmDevice device, int index, MemorySegment info) {
-        this.device = device;
-        this.index = index;
-        this.info = info;
+        super(device, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, Operation.IRQ_INFO,
+                "ioctl(VFIO_DEVICE_GET_IRQ_INFO, " + index + ")", info);
         info.set(JAVA_INT, 0, (int) Structs.IRQ_INFO.byteSize());
         info.set(JAVA_INT, 8, index);
-    }
-
-    @Override
-    public void refresh() {
-        FileDescriptor fd = device.descriptor();
-        int f = fd.acquire();
-        int r;
-        try {
-            r = Syscalls.ioctlFast(f, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, info);
-        } finally {
-            fd.release();
-        }
-        if (r < 0) {
-            throw Failures.syscall(Operation.IRQ_INFO, "ioctl(VFIO_DEVICE_GET_IRQ_INFO, " + index + ")",
-                    device.name(), -r);
-        }
     }
 
     @Override
