@@ -1,11 +1,14 @@
 package org.vfioosgi.ffm;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongFunction;
+import java.util.function.ToIntFunction;
 
 /**
  * Walks a VFIO capability chain: {@code struct vfio_info_cap_header} entries inside an info buffer, linked by byte
@@ -27,6 +30,55 @@ final class CapabilityChain {
     }
 
     private CapabilityChain() {
+    }
+
+    /** Info buffers larger than this are refused: the kernel's chains are a few hundred bytes. */
+    static final long MAX_INFO_SIZE = 1 << 16;
+
+    /** The result of an info ioctl and the buffer it filled. */
+    record Answer(int result, MemorySegment info) {
+    }
+
+    /**
+     * Issues an info ioctl whose structure (with {@code argsz} as its first field) may be followed by a capability
+     * chain: a buffer too small for the chain comes back with {@code argsz} saying how much is needed, and the call
+     * is made once more with that much. A failed call returns at once with its result.
+     *
+     * @param allocate makes a buffer of the given size, {@code argsz} filled in
+     * @param call     the ioctl, returning its result or the negated errno
+     * @throws MalformedInfoException if the kernel asks for more than {@link #MAX_INFO_SIZE} bytes
+     */
+    static Answer query(long fixedSize, LongFunction<MemorySegment> allocate, ToIntFunction<MemorySegment> call) {
+        long argsz = fixedSize;
+        MemorySegment info = allocate.apply(argsz);
+        for (int attempt = 0; ; attempt++) {
+            int r = call.applyAsInt(info);
+            long needed = Integer.toUnsignedLong(info.get(JAVA_INT_UNALIGNED, 0));
+            if (r < 0 || needed <= argsz || attempt == 1) {
+                return new Answer(r, info);
+            }
+            if (needed > MAX_INFO_SIZE) {
+                throw new MalformedInfoException("the info claims " + needed + " bytes, more than "
+                        + MAX_INFO_SIZE);
+            }
+            argsz = needed;
+            info = allocate.apply(argsz);
+        }
+    }
+
+    /**
+     * The entries of a capability made of a count (u32 at offset 8) and that many pairs of u64 after its {@code fixed}
+     * part (sparse mmap areas, IOVA ranges), checked to lie within the body: {first0, second0, first1, ...}.
+     */
+    static long[] u64Pairs(MemorySegment body, long fixed, String what) {
+        requireSize(body, fixed, what);
+        long count = Integer.toUnsignedLong(body.get(JAVA_INT_UNALIGNED, 8));
+        requireEntries(body, fixed, 16, count, what);
+        long[] values = new long[(int) count * 2];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = body.get(JAVA_LONG_UNALIGNED, fixed + 8L * i);
+        }
+        return values;
     }
 
     /** Checks that a capability's body holds its fixed part. */

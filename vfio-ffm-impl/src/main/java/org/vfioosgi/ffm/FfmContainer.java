@@ -41,8 +41,6 @@ final class FfmContainer implements VfioContainer {
     /** The MAP_DMA and UNMAP_DMA structures of this thread: DMA map and unmap allocate nothing for the kernel call. */
     private static final ThreadLocal<MemorySegment> DMA_SCRATCH =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Structs.DMA_MAP));
-    /** Info buffers larger than this are refused. */
-    private static final long MAX_INFO_SIZE = 1 << 16;
 
     private FfmContainer(FileDescriptor fd, Path devVfio, int apiVersion, Consumer<FfmContainer> onClose) {
         this.fd = fd;
@@ -142,24 +140,14 @@ final class FfmContainer implements VfioContainer {
             ensureOpen();
             requireIommu();
             try (Arena arena = Arena.ofConfined()) {
-                long argsz = VfioIommuType1Info.LAYOUT.byteSize();
-                MemorySegment s = VfioIommuType1Info.allocate(arena, argsz);
-                for (int attempt = 0; ; attempt++) {
-                    int r = Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_GET_INFO, s);
-                    if (r < 0) {
-                        throw Failures.syscall(Operation.IOMMU_INFO, "ioctl(VFIO_IOMMU_GET_INFO)", fd.path(), -r);
-                    }
-                    long needed = VfioIommuType1Info.argsz(s);
-                    if (needed <= argsz || attempt == 1) {
-                        break;
-                    }
-                    if (needed > MAX_INFO_SIZE) {
-                        throw Failures.library(Operation.IOMMU_INFO, fd.path(), "IOMMU info claims " + needed
-                                + " bytes: refusing");
-                    }
-                    argsz = needed;
-                    s = VfioIommuType1Info.allocate(arena, argsz);
+                CapabilityChain.Answer answer = CapabilityChain.query(VfioIommuType1Info.LAYOUT.byteSize(),
+                        size -> VfioIommuType1Info.allocate(arena, size),
+                        s -> Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_GET_INFO, s));
+                if (answer.result() < 0) {
+                    throw Failures.syscall(Operation.IOMMU_INFO, "ioctl(VFIO_IOMMU_GET_INFO)", fd.path(),
+                            -answer.result());
                 }
+                MemorySegment s = answer.info();
                 return VfioIommuType1Info.decode(s);
             } catch (MalformedInfoException e) {
                 throw Failures.library(Operation.IOMMU_INFO, fd.path(), "malformed IOMMU info: " + e.getMessage());

@@ -29,9 +29,6 @@ import org.vfioosgi.api.VfioException.Operation;
 /** A device file descriptor, the region mappings made from it and the IRQ indexes it enabled. */
 final class FfmDevice implements VfioDevice {
 
-    /** Info buffers larger than this are refused: the kernel's chains are a few hundred bytes. */
-    private static final long MAX_INFO_SIZE = 1 << 16;
-
     private final FileDescriptor fd;
     private final FfmGroup group;
     private final Consumer<FfmDevice> onClose;
@@ -92,27 +89,15 @@ final class FfmDevice implements VfioDevice {
         try {
             Objects.checkIndex(index, info.regions());
             try (Arena arena = Arena.ofConfined()) {
-                long argsz = VfioRegionInfo.LAYOUT.byteSize();
-                MemorySegment s = VfioRegionInfo.allocate(arena, index, argsz);
-                // a buffer too small for the capability chain comes back with argsz saying how much is needed
-                for (int attempt = 0; ; attempt++) {
-                    int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_REGION_INFO, s);
-                    if (r == -Errno.EINVAL) {
-                        // an index below num_regions the device does not implement (vfio-pci: VGA on a non-VGA device)
-                        return new RegionInfo(index, 0, 0, 0);
-                    }
-                    check(r, Operation.REGION_INFO, "ioctl(VFIO_DEVICE_GET_REGION_INFO, " + index + ")");
-                    long needed = VfioRegionInfo.argsz(s);
-                    if (needed <= argsz || attempt == 1) {
-                        break;
-                    }
-                    if (needed > MAX_INFO_SIZE) {
-                        throw Failures.library(Operation.REGION_INFO, name(), "region " + index + " info claims "
-                                + needed + " bytes: refusing");
-                    }
-                    argsz = needed;
-                    s = VfioRegionInfo.allocate(arena, index, argsz);
+                CapabilityChain.Answer answer = CapabilityChain.query(VfioRegionInfo.LAYOUT.byteSize(),
+                        size -> VfioRegionInfo.allocate(arena, index, size),
+                        s -> Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_REGION_INFO, s));
+                if (answer.result() == -Errno.EINVAL) {
+                    // an index below num_regions the device does not implement (vfio-pci: VGA on a non-VGA device)
+                    return new RegionInfo(index, 0, 0, 0);
                 }
+                check(answer.result(), Operation.REGION_INFO, "ioctl(VFIO_DEVICE_GET_REGION_INFO, " + index + ")");
+                MemorySegment s = answer.info();
                 return VfioRegionInfo.decode(index, s);
             } catch (MalformedInfoException e) {
                 throw Failures.library(Operation.REGION_INFO, name(), "malformed info for region " + index + " of "
@@ -304,7 +289,8 @@ final class FfmDevice implements VfioDevice {
                     s.set(JAVA_INT, 0, (int) s.byteSize());
                     int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, s);
                     int reported = s.get(JAVA_INT, 8);
-                    if (r == -Errno.ENOSPC && reported > count && reported <= MAX_INFO_SIZE / entry) {
+                    if (r == -Errno.ENOSPC && reported > count
+                            && reported <= CapabilityChain.MAX_INFO_SIZE / entry) {
                         count = reported; // the kernel said how many devices there are: ask again with room for them
                         continue;
                     }

@@ -73,15 +73,11 @@ final class VfioIommuType1Info {
     }
 
     private static List<IovaRange> iovaRanges(MemorySegment body) {
-        long fixed = Structs.CAP_IOVA_RANGE.byteSize();
-        long rangeSize = Structs.IOVA_RANGE.byteSize();
-        CapabilityChain.requireSize(body, fixed, "IOVA range");
-        long count = Integer.toUnsignedLong(body.get(JAVA_INT_UNALIGNED, 8));
-        CapabilityChain.requireEntries(body, fixed, rangeSize, count, "IOVA range");
+        long[] pairs = CapabilityChain.u64Pairs(body, Structs.CAP_IOVA_RANGE.byteSize(), "IOVA range");
         List<IovaRange> ranges = new ArrayList<>();
-        for (long i = 0; i < count; i++) {
-            long start = body.get(JAVA_LONG_UNALIGNED, fixed + i * rangeSize);
-            long end = body.get(JAVA_LONG_UNALIGNED, fixed + i * rangeSize + 8);
+        for (int i = 0; i < pairs.length; i += 2) {
+            long start = pairs[i];
+            long end = pairs[i + 1];
             if (Long.compareUnsigned(end, start) < 0) {
                 throw new MalformedInfoException("IOVA range ends (" + Long.toHexString(end) + ") before it starts ("
                         + Long.toHexString(start) + ")");

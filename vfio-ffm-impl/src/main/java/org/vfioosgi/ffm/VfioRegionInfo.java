@@ -85,15 +85,11 @@ final class VfioRegionInfo {
     }
 
     private static List<SparseMmapArea> sparseAreas(MemorySegment body, long regionSize) {
-        long fixed = Structs.CAP_SPARSE_MMAP.byteSize();
-        long areaSize = Structs.SPARSE_MMAP_AREA.byteSize();
-        CapabilityChain.requireSize(body, fixed, "sparse mmap");
-        long count = Integer.toUnsignedLong(body.get(JAVA_INT_UNALIGNED, 8));
-        CapabilityChain.requireEntries(body, fixed, areaSize, count, "sparse mmap");
+        long[] pairs = CapabilityChain.u64Pairs(body, Structs.CAP_SPARSE_MMAP.byteSize(), "sparse mmap");
         List<SparseMmapArea> areas = new ArrayList<>();
-        for (long i = 0; i < count; i++) {
-            long offset = body.get(JAVA_LONG_UNALIGNED, fixed + i * areaSize);
-            long size = body.get(JAVA_LONG_UNALIGNED, fixed + i * areaSize + 8);
+        for (int i = 0; i < pairs.length; i += 2) {
+            long offset = pairs[i];
+            long size = pairs[i + 1];
             if (offset < 0 || size < 0 || offset + size < 0 || offset + size > regionSize) {
                 throw new MalformedInfoException("sparse mmap area [" + offset + ", +" + size + ") lies outside the "
                         + regionSize + "-byte region");
