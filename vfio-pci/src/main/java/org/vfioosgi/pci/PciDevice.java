@@ -2,6 +2,7 @@ package org.vfioosgi.pci;
 
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 
 /**
  * A PCI device as sysfs describes it.
@@ -17,6 +18,14 @@ import java.util.OptionalInt;
  */
 public record PciDevice(PciAddress address, int vendor, int device, int subsystemVendor, int subsystemDevice,
         int classCode, OptionalInt iommuGroup, Optional<String> driver) {
+
+    /** Drivers a device may be bound to without making its IOMMU group unusable for VFIO (bridges, stubs). */
+    private static final Set<String> VIABLE_DRIVERS = Set.of("vfio-pci", "pcieport", "pci-stub");
+
+    /** Whether the device's driver (or its having none) leaves its IOMMU group usable for VFIO. */
+    public boolean keepsGroupViable() {
+        return driver.map(VIABLE_DRIVERS::contains).orElse(true);
+    }
 
     /** Whether the device is bound to vfio-pci, so a VFIO group can hand it out. */
     public boolean boundToVfio() {

@@ -1,15 +1,11 @@
 package org.vfioosgi.shell;
 
 import java.util.List;
-import java.util.Set;
 import java.util.function.Predicate;
 import org.vfioosgi.pci.PciDevice;
 
 /** The text of {@code vfio:list}: one line per PCI device that has an IOMMU group. */
 final class DeviceTable {
-
-    /** Drivers that leave a group viable. */
-    private static final Set<String> VIABLE = Set.of("vfio-pci", "pcieport", "pci-stub");
 
     private DeviceTable() {
     }
@@ -23,7 +19,7 @@ final class DeviceTable {
             }
             int group = d.iommuGroup().getAsInt();
             boolean viable = devices.stream().filter(o -> o.iommuGroup().equals(d.iommuGroup()))
-                    .allMatch(o -> o.driver().map(VIABLE::contains).orElse(true));
+                    .allMatch(PciDevice::keepsGroupViable);
             out.append(String.format("%-13s %-9s %06x %5d %-14s %-7s %s%n", d.address(), d.vendorDevice(),
                     d.classCode(), group, d.driver().orElse("-"), viable ? "yes" : "no",
                     claimed.test(d) ? "yes" : "no"));

@@ -16,8 +16,6 @@ import org.vfioosgi.pci.PciDevices;
 final class PciDriverBinder {
 
     static final String VFIO_PCI = "vfio-pci";
-    /** Drivers that may share a group with a VFIO device (bridges; pci-stub holds devices for nobody). */
-    private static final List<String> HARMLESS = List.of(VFIO_PCI, "pcieport", "pci-stub");
 
     private final Path sysfs;
     private final PciDevices devices;
@@ -70,7 +68,7 @@ final class PciDriverBinder {
         }
         List<String> blockers = devices.list().stream()
                 .filter(d -> !d.address().equals(device.address()) && d.iommuGroup().equals(device.iommuGroup()))
-                .filter(d -> d.driver().isPresent() && !HARMLESS.contains(d.driver().get()))
+                .filter(d -> !d.keepsGroupViable())
                 .map(d -> d.address() + " (" + d.driver().get() + ")").toList();
         return blockers.isEmpty() ? Optional.empty() : Optional.of("IOMMU group " + device.iommuGroup().getAsInt()
                 + " of " + device.address() + " also holds devices of host drivers: " + String.join(", ", blockers)
