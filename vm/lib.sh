@@ -16,7 +16,7 @@ GUEST_MODULES="9p 9pnet_virtio vfio-pci vfio_iommu_type1 overlay nvme"
 # Kernel directories the modules above (and their dependencies) live in: only these are extracted.
 KERNEL_MODULE_DIRS="fs/netfs fs/9p net/9p fs/overlayfs drivers/vfio virt/lib drivers/nvme"
 
-HOST_PACKAGES="qemu-system-x86 busybox-static xz-utils cpio gcc libc6-dev linux-libc-dev"
+HOST_PACKAGES="qemu-system-x86 busybox-static xz-utils cpio gcc libc6-dev linux-libc-dev openssh-client"
 GUEST_JAVA_HOME=${VFIO_VM_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 
 say() { printf '[vm %s] %s\n' "$(date +%T)" "$*" >&2; }

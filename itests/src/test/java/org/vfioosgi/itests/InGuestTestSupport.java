@@ -65,8 +65,13 @@ public abstract class InGuestTestSupport {
      * descriptor count, the JVM's own activity (class loading, GC of jar files) does not change it.
      */
     protected static List<String> vfioResources() {
+        return vfioResources(Path.of("/proc/self"));
+    }
+
+    /** {@link #vfioResources()} of another process, given its {@code /proc/<pid>} directory. */
+    static List<String> vfioResources(Path proc) {
         List<String> held = new ArrayList<>();
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+        try (Stream<Path> fds = Files.list(proc.resolve("fd"))) {
             for (Path fd : fds.toList()) {
                 try {
                     String target = Files.readSymbolicLink(fd).toString();
@@ -78,8 +83,8 @@ public abstract class InGuestTestSupport {
                     // the descriptor used to list the directory itself
                 }
             }
-            for (String mapping : Files.readAllLines(Path.of("/proc/self/maps"))) {
-                if (mapping.contains("vfio")) {
+            for (String mapping : Files.readAllLines(proc.resolve("maps"))) {
+                if (mapping.contains("[vfio-device]") || mapping.contains(" /dev/vfio/")) {
                     held.add("mapping " + mapping);
                 }
             }
