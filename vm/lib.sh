@@ -17,7 +17,50 @@ GUEST_MODULES="9p 9pnet_virtio vfio-pci vfio_iommu_type1 overlay nvme"
 KERNEL_MODULE_DIRS="fs/netfs fs/9p net/9p fs/overlayfs drivers/vfio virt/lib drivers/nvme"
 
 HOST_PACKAGES="qemu-system-x86 busybox-static xz-utils cpio gcc libc6-dev linux-libc-dev openssh-client"
+# The arm64 guest (vfio-platform): Debian's arm64 kernel of the same version, vfio-platform built from Debian's
+# linux-source for it (no Debian kernel enables it), and an arm64 user space with Java 25 from trixie.
+ARM64_KERNEL_PKG=${VFIO_VM_ARM64_KERNEL_PKG:-linux-image-6.12.95+deb12-arm64}
+ARM64_KERNEL_FALLBACK_RE='^linux-image-6\.12\.[0-9]+\+deb12-arm64$'
+ARM64_USER_SUITE=trixie
+ARM64_USER_PACKAGES="openjdk-25-jre-headless bash coreutils busybox-static"
+ARM64_GUEST_MODULES="9p 9pnet_virtio overlay vfio_iommu_type1 vfio-platform virtio_mmio"
+ARM64_KERNEL_MODULE_DIRS="fs/netfs fs/9p net/9p fs/overlayfs drivers/vfio drivers/virtio"
+ARM64_HOST_PACKAGES="qemu-system-arm gcc-aarch64-linux-gnu make dwarves device-tree-compiler xz-utils cpio"
+ARM64_JAVA_HOME=/usr/lib/jvm/java-25-openjdk-arm64
+# QEMU virt with an SMMUv3; the device tree puts these platform devices behind it (stream IDs 0x1000, 0x1001)
+ARM64_MACHINE="virt,gic-version=3,iommu=smmuv3"
+ARM64_CPU="-cpu cortex-a57 -smp 2 -m 2G"
+
 GUEST_JAVA_HOME=${VFIO_VM_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 
 say() { printf '[vm %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { printf '[vm] error: %s\n' "$*" >&2; exit 2; }
+
+# Installs the named Debian packages that are missing (root needed only then).
+install_host_packages() {
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  [ ${#missing[@]} = 0 ] && return
+  [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})"
+  say "installing host packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+
+# Copies the named kernel modules and, from their modinfo, their dependencies out of MODDIR into OUT (uncompressed),
+# and writes OUT/order: the load order.
+collect_modules() {
+  local moddir=$1 out=$2; shift 2
+  declare -A seen=(); local order=()
+  add() {
+    local name=$1 f dep; [ -n "${seen[$name]:-}" ] && return; seen[$name]=1
+    f=$(find "$moddir" \( -name "$name.ko*" -o -name "${name//_/-}.ko*" -o -name "${name//-/_}.ko*" \) | head -1)
+    [ -n "$f" ] || die "module $name not found in $moddir (add its directory to the module directories)"
+    case $f in *.xz) xz -dc "$f";; *.zst) zstd -dcq "$f";; *) cat "$f";; esac > "$out/$name.ko"
+    for dep in $(strings -n 3 "$out/$name.ko" | sed -n 's/^depends=//p' | tr , ' '); do add "$dep"; done
+    order+=("$name")
+  }
+  for m in "$@"; do add "$m"; done
+  echo "${order[*]}" > "$out/order"
+}

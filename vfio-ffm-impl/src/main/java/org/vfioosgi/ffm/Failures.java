@@ -104,8 +104,9 @@ final class Failures {
             };
             case RESET -> switch (errno) {
                 case Errno.EINVAL, Errno.ENOTTY, Errno.ENODEV -> "The device has no reset method the kernel can use"
-                        + " (DeviceInfo.supportsReset() is false): reset it through its own registers, or with a PCI"
-                        + " hot reset of its slot or bus";
+                        + " (DeviceInfo.supportsReset() is false): reset it through its own registers; a PCI device can"
+                        + " also be reset with a hot reset of its slot or bus; vfio-platform resets only devices it"
+                        + " has a reset handler for";
                 case Errno.EBUSY, Errno.EAGAIN -> "Another user of the device's bus holds it: try again";
                 default -> "";
             };

@@ -1,5 +1,7 @@
 package org.vfioosgi.pci;
 
+import org.vfioosgi.claim.Sysfs;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -54,7 +56,7 @@ public final class PciDevices {
         try {
             PciAddress address = PciAddress.parse(dir.getFileName().toString());
             return new PciDevice(address, hex(dir, "vendor"), hex(dir, "device"), hex(dir, "subsystem_vendor"),
-                    hex(dir, "subsystem_device"), hex(dir, "class"), group(dir), link(dir.resolve("driver")));
+                    hex(dir, "subsystem_device"), hex(dir, "class"), group(dir), Sysfs.link(dir.resolve("driver")));
         } catch (NoSuchFileException gone) {
             return null;
         } catch (IOException e) {
@@ -68,15 +70,7 @@ public final class PciDevices {
     }
 
     private static OptionalInt group(Path dir) throws IOException {
-        return link(dir.resolve("iommu_group")).map(name -> OptionalInt.of(Integer.parseInt(name)))
+        return Sysfs.link(dir.resolve("iommu_group")).map(name -> OptionalInt.of(Integer.parseInt(name)))
                 .orElse(OptionalInt.empty());
-    }
-
-    /** The name a symbolic link points to (sysfs links driver and iommu_group this way). */
-    private static Optional<String> link(Path link) throws IOException {
-        if (!Files.isSymbolicLink(link)) {
-            return Optional.empty();
-        }
-        return Optional.of(Files.readSymbolicLink(link).getFileName().toString());
     }
 }

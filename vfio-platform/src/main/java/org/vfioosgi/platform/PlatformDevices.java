@@ -1,5 +1,7 @@
 package org.vfioosgi.platform;
 
+import org.vfioosgi.claim.Sysfs;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -48,9 +50,9 @@ public final class PlatformDevices {
     private static PlatformDevice readOrNull(Path dir) {
         try {
             return new PlatformDevice(dir.getFileName().toString(), compatible(dir),
-                    link(dir.resolve("iommu_group")).map(g -> OptionalInt.of(Integer.parseInt(g)))
+                    Sysfs.link(dir.resolve("iommu_group")).map(g -> OptionalInt.of(Integer.parseInt(g)))
                             .orElse(OptionalInt.empty()),
-                    link(dir.resolve("driver")));
+                    Sysfs.link(dir.resolve("driver")));
         } catch (NoSuchFileException gone) {
             return null;
         } catch (IOException e) {
@@ -66,12 +68,5 @@ public final class PlatformDevices {
         }
         String all = new String(Files.readAllBytes(file), StandardCharsets.US_ASCII);
         return Arrays.stream(all.split("\0")).filter(s -> !s.isEmpty()).toList();
-    }
-
-    private static Optional<String> link(Path link) throws IOException {
-        if (!Files.isSymbolicLink(link)) {
-            return Optional.empty();
-        }
-        return Optional.of(Files.readSymbolicLink(link).getFileName().toString());
     }
 }

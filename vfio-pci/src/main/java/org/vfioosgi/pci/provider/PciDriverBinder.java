@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import org.vfioosgi.claim.Sysfs;
 import org.vfioosgi.pci.PciDevice;
 import org.vfioosgi.pci.PciDevices;
 
@@ -80,6 +81,6 @@ final class PciDriverBinder {
     }
 
     private static void write(Path attribute, String value) throws IOException {
-        Files.writeString(attribute, value);
+        Sysfs.write(attribute, value);
     }
 }

@@ -1,9 +1,9 @@
-package org.vfioosgi.pci.provider;
+package org.vfioosgi.claim;
 
 import java.util.Map;
 
-/** Publishes services; the DS component backs it with its bundle context, tests with a list. */
-interface ServicePublisher {
+/** Publishes services; a DS component backs it with its bundle context, tests with a list. */
+public interface ServicePublisher {
 
     /** A published service; {@link #close()} withdraws it. */
     interface Publication extends AutoCloseable {

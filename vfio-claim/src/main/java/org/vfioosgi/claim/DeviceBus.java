@@ -1,0 +1,43 @@
+package org.vfioosgi.claim;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * What a claim needs to know about one bus (PCI, platform): its devices as sysfs shows them, how to hand one to its
+ * VFIO driver and back, and what to publish about it. {@code D} is the bus's own device type.
+ */
+public interface DeviceBus<D> {
+
+    /** The bus's devices now. */
+    List<D> list();
+
+    /** The device's name on the bus, which is also its name in its VFIO group. */
+    String name(D device);
+
+    OptionalInt iommuGroup(D device);
+
+    /** The driver the device is bound to, empty if none. */
+    Optional<String> driver(D device);
+
+    boolean boundToVfio(D device);
+
+    /**
+     * Binds the device to the bus's VFIO driver.
+     *
+     * @return why it was not bound, or empty when the kernel binds it now
+     */
+    Optional<String> bindToVfio(D device, boolean takeFromHostDriver) throws IOException;
+
+    /** Unbinds the device from VFIO and lets the kernel bind its own driver again. */
+    void restore(D device) throws IOException;
+
+    /** The IRQ index on which the kernel asks for the device back (PCI's REQ), if the bus has one. */
+    OptionalInt requestIrqIndex();
+
+    /** The service properties describing the device, besides those every claim adds. */
+    Map<String, Object> serviceProperties(D device);
+}

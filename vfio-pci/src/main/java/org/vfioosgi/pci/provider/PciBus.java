@@ -1,0 +1,74 @@
+package org.vfioosgi.pci.provider;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.vfioosgi.api.PciIrq;
+import org.vfioosgi.claim.DeviceBus;
+import org.vfioosgi.pci.PciDevice;
+import org.vfioosgi.pci.PciDevices;
+
+/** The PCI bus for the claim engine: devices from sysfs, vfio-pci binding, REQ, the vfio.pci.* properties. */
+final class PciBus implements DeviceBus<PciDevice> {
+
+    private final PciDevices devices;
+    private final PciDriverBinder binder;
+
+    PciBus(Path sysfs) {
+        this.devices = new PciDevices(sysfs);
+        this.binder = new PciDriverBinder(sysfs);
+    }
+
+    @Override
+    public List<PciDevice> list() {
+        return devices.list();
+    }
+
+    @Override
+    public String name(PciDevice device) {
+        return device.address().toString();
+    }
+
+    @Override
+    public OptionalInt iommuGroup(PciDevice device) {
+        return device.iommuGroup();
+    }
+
+    @Override
+    public Optional<String> driver(PciDevice device) {
+        return device.driver();
+    }
+
+    @Override
+    public boolean boundToVfio(PciDevice device) {
+        return device.boundToVfio();
+    }
+
+    @Override
+    public Optional<String> bindToVfio(PciDevice device, boolean takeFromHostDriver) throws IOException {
+        return binder.bindToVfio(device, takeFromHostDriver);
+    }
+
+    @Override
+    public void restore(PciDevice device) throws IOException {
+        binder.restore(device);
+    }
+
+    @Override
+    public OptionalInt requestIrqIndex() {
+        return OptionalInt.of(PciIrq.REQ.index());
+    }
+
+    @Override
+    public Map<String, Object> serviceProperties(PciDevice device) {
+        return Map.of(
+                "vfio.pci.address", device.address().toString(),
+                "vfio.pci.id", device.vendorDevice(),
+                "vfio.pci.vendor", String.format("%04x", device.vendor()),
+                "vfio.pci.device", String.format("%04x", device.device()),
+                "vfio.pci.class", String.format("%06x", device.classCode()));
+    }
+}
