@@ -24,11 +24,11 @@ public class KarafFeatureIT {
             long ready = System.nanoTime();
             System.out.printf("Karaf at start level 100 after %.1f s%n", (ready - t0) / 1e9);
 
-            String installed = karaf.client("feature:install vfio-pci vfio-examples",
+            String installed = karaf.client("feature:install vfio-pci vfio-platform vfio-examples",
                     "feature:list -i | grep vfio", "vfio:list | cat");
             System.out.print(installed);
             System.out.printf("feature:install + vfio:list in %.1f s%n", (System.nanoTime() - ready) / 1e9);
-            for (String feature : List.of("vfio ", "vfio-pci ", "vfio-examples ")) {
+            for (String feature : List.of("vfio ", "vfio-pci ", "vfio-platform ", "vfio-examples ")) {
                 assertTrue(installed, installed.lines().anyMatch(l -> l.startsWith(feature) && l.contains("Started")));
             }
             assertTrue(installed, installed.lines().anyMatch(
