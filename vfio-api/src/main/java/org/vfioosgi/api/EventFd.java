@@ -25,7 +25,7 @@ public interface EventFd extends AutoCloseable {
     /** Takes the counter if it is non-zero; returns 0 at once otherwise. */
     long poll();
 
-    /** The file descriptor, for passing to the kernel; valid while open. */
+    /** The file descriptor (in non-blocking mode), for passing to the kernel; valid while open. */
     int fd();
 
     /** Closes the eventfd; a thread waiting on it wakes and gets {@link IllegalStateException}. Idempotent. */

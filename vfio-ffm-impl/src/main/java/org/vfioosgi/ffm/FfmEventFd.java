@@ -13,9 +13,11 @@ import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.VfioException.Operation;
 
 /**
- * An eventfd in blocking mode: {@link #await()} is one read(2), as in C; timed and non-blocking waits poll(2) first and
- * read only when the counter is set. Per-thread scratch buffers keep every operation free of allocation. Meant for one
- * waiting thread at a time.
+ * An eventfd in non-blocking mode. Every wait starts with one read(2) linked as a critical call (no thread-state
+ * transition): when the counter is already set, as it usually is for an interrupt that was just raised, that read is
+ * the whole wait, as cheap as C's. Only an empty counter makes the thread block, in poll(2) (an ordinary call, so
+ * the JVM can reach safepoints meanwhile), and read again. Per-thread scratch buffers keep every operation free of
+ * allocation. Meant for one waiting thread at a time.
  */
 final class FfmEventFd implements EventFd {
 
@@ -32,7 +34,7 @@ final class FfmEventFd implements EventFd {
     }
 
     static FfmEventFd create(Consumer<FfmEventFd> onClose) {
-        int r = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC);
+        int r = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC | Syscalls.EFD_NONBLOCK);
         if (r < 0) {
             throw Failures.syscall(Operation.EVENTFD, "eventfd", "a new eventfd", -r);
         }
@@ -58,23 +60,11 @@ final class FfmEventFd implements EventFd {
     @Override
     public long await() {
         while (true) {
-            MemorySegment buf = SCRATCH.get();
-            long r;
-            int f = acquire();
-            try {
-                r = Syscalls.read(f, buf, 8);
-            } finally {
-                fd.release();
+            long value = poll();
+            if (value != 0) {
+                return value;
             }
-            if (closing) {
-                throw new IllegalStateException("eventfd closed while waiting");
-            }
-            if (r == 8) {
-                return buf.get(JAVA_LONG, 0);
-            }
-            if (r != -Errno.EINTR) {
-                throw Failures.syscall(Operation.EVENTFD, "read", "eventfd " + fd.fd(), (int) -r);
-            }
+            readable(-1);
         }
     }
 
@@ -85,29 +75,46 @@ final class FfmEventFd implements EventFd {
 
     @Override
     public long awaitNanos(long timeoutNanos) {
-        long deadline = System.nanoTime() + Math.max(0, timeoutNanos);
+        long value = poll();
+        if (value != 0 || timeoutNanos <= 0) {
+            return value;
+        }
+        long deadline = System.nanoTime() + timeoutNanos;
         while (true) {
             long left = deadline - System.nanoTime();
             int millis = left <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left + 999_999));
-            if (!readable(millis)) {
-                if (left <= 0) {
-                    return 0;
-                }
-                continue; // woken early (EINTR): wait for the rest
-            }
-            long value = poll();
+            readable(millis);
+            value = poll();
             if (value != 0 || left <= 0) {
                 return value;
             }
         }
     }
 
+    /** One non-blocking read: the counter (and resets it), or 0 when it is not set. */
     @Override
     public long poll() {
-        return readable(0) ? await() : 0;
+        MemorySegment buf = SCRATCH.get();
+        long r;
+        int f = acquire();
+        try {
+            r = Syscalls.readFast(f, buf, 8);
+        } finally {
+            fd.release();
+        }
+        if (r == 8) {
+            return buf.get(JAVA_LONG, 0);
+        }
+        if (closing) {
+            throw new IllegalStateException("eventfd closed while waiting");
+        }
+        if (r == -Errno.EAGAIN || r == -Errno.EINTR) {
+            return 0;
+        }
+        throw Failures.syscall(Operation.EVENTFD, "read", "eventfd " + fd.fd(), (int) -r);
     }
 
-    /** poll(2) for readability within {@code timeoutMillis}. */
+    /** poll(2) for readability within {@code timeoutMillis} (-1: no limit). */
     private boolean readable(int timeoutMillis) {
         MemorySegment pollfd = SCRATCH.get();
         int r;
@@ -144,7 +151,7 @@ final class FfmEventFd implements EventFd {
         return fd.acquire();
     }
 
-    /** Wakes a waiter first (it then throws), then closes; the descriptor goes when the waiter has left read(2). */
+    /** Wakes a waiter first (it then throws), then closes; the descriptor goes when the waiter has left poll(2). */
     @Override
     public synchronized void close() {
         if (closing) {

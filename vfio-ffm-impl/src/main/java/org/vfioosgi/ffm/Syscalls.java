@@ -56,6 +56,8 @@ final class Syscalls {
     // an 8-byte write to an eventfd returns at once (the counter cannot overflow in practice)
     private static final MethodHandle writeCritical$mh = LinkerSupport.downcallWithErrno("write",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.critical(false));
+    private static final MethodHandle readCritical$mh = LinkerSupport.downcallWithErrno("read",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.critical(false));
     private static final MethodHandle poll$mh = LinkerSupport.downcallWithErrno("poll",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle eventfd$mh = LinkerSupport.downcallWithErrno("eventfd",
@@ -167,6 +169,20 @@ final class Syscalls {
         try {
             MemorySegment state = LinkerSupport.callState();
             long r = (long) write$mh.invokeExact(state, fd, buffer, count);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * read(2) of a descriptor in non-blocking mode (it returns at once, with -EAGAIN when nothing is there), linked as
+     * a critical call: no thread-state transition. Never for a descriptor that can block.
+     */
+    static long readFast(int fd, MemorySegment buffer, long count) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            long r = (long) readCritical$mh.invokeExact(state, fd, buffer, count);
             return r < 0 ? -LinkerSupport.errno(state) : r;
         } catch (Throwable t) {
             throw unexpected(t);
