@@ -32,7 +32,9 @@ import org.vfioosgi.api.PreparedRegionInfo;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC"})
-@Warmup(iterations = 3, time = 1)
+// under TCG, C2 needs several seconds to finish the syscall paths: three warm-up seconds left the first measured
+// iteration at twice the steady state
+@Warmup(iterations = 6, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class HotPathBenchmarks {
 

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
@@ -92,5 +93,18 @@ public abstract class InGuestTestSupport {
             throw new UncheckedIOException(e);
         }
         return held;
+    }
+
+    /** Polls {@code condition} every 10 ms; returns the milliseconds it took, or fails after {@code timeoutMillis}. */
+    protected static long waitFor(String what, BooleanSupplier condition, long timeoutMillis)
+            throws InterruptedException {
+        long start = System.nanoTime();
+        while (!condition.getAsBoolean()) {
+            if ((System.nanoTime() - start) / 1_000_000 > timeoutMillis) {
+                throw new AssertionError("timed out after " + timeoutMillis + " ms waiting for: " + what);
+            }
+            Thread.sleep(10);
+        }
+        return (System.nanoTime() - start) / 1_000_000;
     }
 }

@@ -10,7 +10,6 @@ import java.util.Collection;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 import javax.inject.Inject;
 import org.junit.After;
 import org.junit.Before;
@@ -101,18 +100,6 @@ public class PciProviderIT extends InGuestTestSupport {
         // a service being withdrawn right now gives null
         return services(EduService.class, "(vfio.pci.address=" + address + ")").stream().map(context::getService)
                 .filter(java.util.Objects::nonNull).findFirst().orElse(null);
-    }
-
-    /** Polls {@code condition}; returns the milliseconds it took. */
-    private static long waitFor(String what, BooleanSupplier condition, long timeoutMillis) throws InterruptedException {
-        long start = System.nanoTime();
-        while (!condition.getAsBoolean()) {
-            if ((System.nanoTime() - start) / 1_000_000 > timeoutMillis) {
-                throw new AssertionError("timed out after " + timeoutMillis + " ms waiting for: " + what);
-            }
-            Thread.sleep(10);
-        }
-        return (System.nanoTime() - start) / 1_000_000;
     }
 
     @Test

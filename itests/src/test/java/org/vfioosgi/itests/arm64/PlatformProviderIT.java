@@ -12,7 +12,6 @@ import java.util.Collection;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 import javax.inject.Inject;
 import org.junit.After;
 import org.junit.Before;
@@ -237,16 +236,5 @@ public class PlatformProviderIT extends InGuestTestSupport {
         } catch (InvalidSyntaxException e) {
             throw new IllegalArgumentException(e);
         }
-    }
-
-    private static long waitFor(String what, BooleanSupplier condition, long timeoutMillis) throws InterruptedException {
-        long start = System.nanoTime();
-        while (!condition.getAsBoolean()) {
-            if ((System.nanoTime() - start) / 1_000_000 > timeoutMillis) {
-                throw new AssertionError("timed out after " + timeoutMillis + " ms waiting for: " + what);
-            }
-            Thread.sleep(10);
-        }
-        return (System.nanoTime() - start) / 1_000_000;
     }
 }

@@ -1,11 +1,10 @@
 package org.vfioosgi.pci.provider;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import org.vfioosgi.claim.Sysfs;
+import org.vfioosgi.claim.DriverOverride;
 import org.vfioosgi.pci.PciDevice;
 import org.vfioosgi.pci.PciDevices;
 
@@ -18,12 +17,12 @@ final class PciDriverBinder {
 
     static final String VFIO_PCI = "vfio-pci";
 
-    private final Path sysfs;
     private final PciDevices devices;
+    private final DriverOverride override;
 
     PciDriverBinder(Path sysfs) {
-        this.sysfs = sysfs;
         this.devices = new PciDevices(sysfs);
+        this.override = new DriverOverride(sysfs.resolve("bus/pci"));
     }
 
     /**
@@ -43,23 +42,13 @@ final class PciDriverBinder {
         if (blockers.isPresent()) {
             return blockers;
         }
-        Path dir = deviceDir(device);
-        if (device.driver().isPresent()) {
-            write(dir.resolve("driver/unbind"), device.address().toString());
-        }
-        write(dir.resolve("driver_override"), VFIO_PCI);
-        write(sysfs.resolve("bus/pci/drivers_probe"), device.address().toString());
+        override.bind(device.address().toString(), device.driver(), VFIO_PCI);
         return Optional.empty();
     }
 
     /** Unbinds {@code device} from vfio-pci and lets the kernel bind its own driver again. */
     void restore(PciDevice device) throws IOException {
-        Path dir = deviceDir(device);
-        if (Files.exists(dir.resolve("driver"))) {
-            write(dir.resolve("driver/unbind"), device.address().toString());
-        }
-        write(dir.resolve("driver_override"), "\n"); // an empty override clears it
-        write(sysfs.resolve("bus/pci/drivers_probe"), device.address().toString());
+        override.restore(device.address().toString());
     }
 
     /** The other devices of the device's group that are bound to host drivers, if any. */
@@ -76,11 +65,4 @@ final class PciDriverBinder {
                 + "; claim them too or leave the group alone");
     }
 
-    private Path deviceDir(PciDevice device) {
-        return sysfs.resolve("bus/pci/devices").resolve(device.address().toString());
-    }
-
-    private static void write(Path attribute, String value) throws IOException {
-        Sysfs.write(attribute, value);
-    }
 }

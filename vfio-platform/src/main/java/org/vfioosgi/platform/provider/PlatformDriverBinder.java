@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
-import org.vfioosgi.claim.Sysfs;
+import org.vfioosgi.claim.DriverOverride;
 import org.vfioosgi.platform.PlatformDevice;
 
 /**
@@ -17,10 +17,12 @@ final class PlatformDriverBinder {
 
     static final String VFIO_PLATFORM = "vfio-platform";
 
-    private final Path sysfs;
+    private final Path bus;
+    private final DriverOverride override;
 
     PlatformDriverBinder(Path sysfs) {
-        this.sysfs = sysfs;
+        this.bus = sysfs.resolve("bus/platform");
+        this.override = new DriverOverride(bus);
     }
 
     /**
@@ -36,30 +38,16 @@ final class PlatformDriverBinder {
             return Optional.of(device.name() + " is bound to " + device.driver().get()
                     + " and the claim does not allow taking it from its host driver");
         }
-        if (!Files.isDirectory(sysfs.resolve("bus/platform/drivers").resolve(VFIO_PLATFORM))) {
+        if (!Files.isDirectory(bus.resolve("drivers").resolve(VFIO_PLATFORM))) {
             return Optional.of("the vfio-platform driver is not loaded (modprobe vfio-platform; devices without a"
                     + " reset handler need its parameter reset_required=0)");
         }
-        Path dir = deviceDir(device);
-        if (device.driver().isPresent()) {
-            Sysfs.write(dir.resolve("driver/unbind"), device.name());
-        }
-        Sysfs.write(dir.resolve("driver_override"), VFIO_PLATFORM);
-        Sysfs.write(sysfs.resolve("bus/platform/drivers_probe"), device.name());
+        override.bind(device.name(), device.driver(), VFIO_PLATFORM);
         return Optional.empty();
     }
 
     /** Unbinds {@code device} from vfio-platform and lets the kernel bind its own driver again. */
     void restore(PlatformDevice device) throws IOException {
-        Path dir = deviceDir(device);
-        if (Files.exists(dir.resolve("driver"))) {
-            Sysfs.write(dir.resolve("driver/unbind"), device.name());
-        }
-        Sysfs.write(dir.resolve("driver_override"), "\n"); // an empty override clears it
-        Sysfs.write(sysfs.resolve("bus/platform/drivers_probe"), device.name());
-    }
-
-    private Path deviceDir(PlatformDevice device) {
-        return sysfs.resolve("bus/platform/devices").resolve(device.name());
+        override.restore(device.name());
     }
 }
