@@ -64,3 +64,43 @@ collect_modules() {
   for m in "$@"; do add "$m"; done
   echo "${order[*]}" > "$out/order"
 }
+
+# apt-get with its own state, cache and sources in DIR, for ARCH, over SUITES (Debian main): the system's apt sources
+# stay untouched. The dpkg status is empty, so that a download brings a package's whole closure.
+# Usage: papt DIR ARCH "SUITE..." apt-get|apt-cache ARGS...
+papt() {
+  local d=$1 arch=$2 suites=$3 s; shift 3
+  mkdir -p "$d/lists/partial" "$d/archives/partial"; touch "$d/status"
+  for s in $suites; do
+    echo "deb [arch=$arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $s main"
+  done > "$d/sources.list"
+  "$@" -o Dir::State="$d" -o Dir::State::status="$d/status" -o Dir::Cache="$d" \
+    -o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+    -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null -o Debug::NoLocking=1 \
+    -o APT::Architecture="$arch" -o APT::Architectures="$arch" -o Acquire::Languages=none -o APT::Sandbox::User=root \
+    -o APT::Install-Recommends=false
+}
+
+# The kernel image package to fetch: PIN while the suite still has it, else the newest one matching FALLBACK_RE
+# (bookworm-backports moves on). Usage: kernel_package DIR ARCH "SUITE..." PIN FALLBACK_RE
+kernel_package() {
+  local d=$1 arch=$2 suites=$3 pin=$4 re=$5 pkg
+  if papt "$d" "$arch" "$suites" apt-cache show "$pin" >/dev/null 2>&1; then echo "$pin"; return; fi
+  pkg=$(papt "$d" "$arch" "$suites" apt-cache pkgnames linux-image-6.12 | grep -E "$re" | sort -V | tail -1)
+  [ -n "$pkg" ] || die "no $arch 6.12 kernel image in $suites"
+  say "$pin is gone from $suites; using $pkg"
+  echo "$pkg"
+}
+
+# Unpacks vmlinuz and the modules under the kernel directories DIRS from the image package DEB into OUT/vmlinuz
+# and OUT/modules. Usage: extract_kernel DEB OUT "DIR..."
+extract_kernel() {
+  local deb=$1 out=$2 dirs=$3 d
+  local patterns=("./boot/vmlinuz-*")
+  for d in $dirs; do patterns+=("*/kernel/$d/*"); done
+  mkdir -p "$out/x"
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$out/x" --wildcards "${patterns[@]}"
+  mv "$out"/x/boot/vmlinuz-* "$out/vmlinuz"
+  mv "$(ls -d "$out"/x/lib/modules/* "$out"/x/usr/lib/modules/* 2>/dev/null | head -1)" "$out/modules"
+  rm -rf "$out/x"
+}
