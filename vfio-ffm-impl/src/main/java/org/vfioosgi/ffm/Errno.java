@@ -19,6 +19,7 @@ final class Errno {
     static final int EINVAL = 22;
     static final int ENOTTY = 25;
     static final int ENOSPC = 28;
+    static final int ESPIPE = 29;
     static final int ENOSYS = 38;
     static final int EOPNOTSUPP = 95;
 
@@ -48,6 +49,7 @@ final class Errno {
             case EINVAL -> "EINVAL";
             case ENOTTY -> "ENOTTY";
             case ENOSPC -> "ENOSPC";
+            case ESPIPE -> "ESPIPE";
             case ENOSYS -> "ENOSYS";
             case EOPNOTSUPP -> "EOPNOTSUPP";
             default -> "errno " + errno;

@@ -19,6 +19,7 @@ import org.vfioosgi.api.IommuType;
 import org.vfioosgi.api.IovaAllocator;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.LinkerSupport.CallFrame;
 import org.vfioosgi.api.VfioGroup;
 
 /** A container: {@code /dev/vfio/vfio} and the groups attached to it. */
@@ -38,9 +39,6 @@ final class FfmContainer implements VfioContainer {
     private static final long HUGE_PAGE = 2L << 20;
     /** IOVAs below this are never handed out, so a device that DMAs to address 0 hits no buffer. */
     private static final long LOWEST_IOVA = 1L << 20;
-    /** The MAP_DMA and UNMAP_DMA structures of this thread: DMA map and unmap allocate nothing for the kernel call. */
-    private static final ThreadLocal<MemorySegment> DMA_SCRATCH =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(Structs.DMA_MAP));
 
     private FfmContainer(FileDescriptor fd, Path devVfio, int apiVersion, Consumer<FfmContainer> onClose) {
         this.fd = fd;
@@ -255,13 +253,14 @@ final class FfmContainer implements VfioContainer {
                 case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
                 case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
             };
-            MemorySegment s = DMA_SCRATCH.get();
+            CallFrame frame = LinkerSupport.frame();
+            MemorySegment s = frame.scratch;
             s.set(JAVA_INT, 0, (int) Structs.DMA_MAP.byteSize());
             s.set(JAVA_INT, 4, flags);
             s.set(JAVA_LONG, 8, memory.address());
             s.set(JAVA_LONG, 16, iova);
             s.set(JAVA_LONG, 24, memory.byteSize());
-            int r = Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_MAP_DMA, s);
+            int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_MAP_DMA);
             if (r < 0) {
                 throw Failures.syscall(Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova)
                         + ", " + memory.byteSize() + " bytes)", fd.path(), -r);
@@ -315,12 +314,13 @@ final class FfmContainer implements VfioContainer {
     private long unmap(long iova, long size, int flags) {
         int f = fd.acquire();
         try {
-            MemorySegment s = DMA_SCRATCH.get();
+            CallFrame frame = LinkerSupport.frame();
+            MemorySegment s = frame.scratch;
             s.set(JAVA_INT, 0, (int) Structs.DMA_UNMAP.byteSize());
             s.set(JAVA_INT, 4, flags);
             s.set(JAVA_LONG, 8, iova);
             s.set(JAVA_LONG, 16, size);
-            int r = Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_UNMAP_DMA, s);
+            int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_UNMAP_DMA);
             if (r < 0) {
                 throw Failures.syscall(Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x"
                         + Long.toHexString(iova) + ", " + size + " bytes)", fd.path(), -r);

@@ -25,6 +25,7 @@ import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.LinkerSupport.CallFrame;
 
 /** A device file descriptor, the region mappings made from it and the IRQ indexes it enabled. */
 final class FfmDevice implements VfioDevice {
@@ -36,8 +37,6 @@ final class FfmDevice implements VfioDevice {
     private final OwnedResources<FfmMappedRegion> mappings = new OwnedResources<>();
     private final Set<Integer> enabledIrqs = ConcurrentHashMap.newKeySet();
     private final long pageSize = Syscalls.pageSize();
-    /** Prepared structures live here, and die with the device. */
-    private final Arena structures = Arena.ofShared();
 
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
         this.fd = fd;
@@ -112,7 +111,7 @@ final class FfmDevice implements VfioDevice {
     public PreparedRegionInfo prepareRegionInfo(int index) {
         Objects.checkIndex(index, info.regions());
         FfmPreparedRegionInfo prepared = new FfmPreparedRegionInfo(this, index,
-                VfioRegionInfo.allocate(structures, index));
+                VfioRegionInfo.allocate(Arena.ofAuto(), index));
         prepared.refresh();
         return prepared;
     }
@@ -120,7 +119,7 @@ final class FfmDevice implements VfioDevice {
     @Override
     public PreparedIrqInfo prepareIrqInfo(int index) {
         Objects.checkIndex(index, info.irqs());
-        FfmPreparedIrqInfo prepared = new FfmPreparedIrqInfo(this, index, structures.allocate(Structs.IRQ_INFO));
+        FfmPreparedIrqInfo prepared = new FfmPreparedIrqInfo(this, index, Arena.ofAuto().allocate(Structs.IRQ_INFO));
         prepared.refresh();
         return prepared;
     }
@@ -239,27 +238,44 @@ final class FfmDevice implements VfioDevice {
         }
     }
 
-    /** Mask, unmask and loopback are on the interrupt path: a per-thread buffer keeps them allocation-free. */
+    /**
+     * Mask, unmask and loopback are on the interrupt path: the structure goes in the thread's call frame, so they
+     * allocate nothing, and the call is linked as critical (the kernel answers at once), except with count 0, which
+     * disables the index: that frees vectors and may sleep.
+     */
     private void setIrqsNoData(int action, String what, int index, int start, int count) {
         Objects.checkIndex(index, info.irqs());
-        setIrqs(VfioIrqSet.noData(VfioIrqSet.DATA_NONE | action, index, start, count), what, index, start, count,
-                count > 0); // count 0 disables the index: that frees vectors and may sleep
-    }
-
-    private void setIrqs(MemorySegment irqSet, String what, int index, int start, int count) {
-        setIrqs(irqSet, what, index, start, count, false);
-    }
-
-    /** @param fast DATA_NONE mask/unmask/trigger: the kernel answers at once, so the call is linked as critical */
-    private void setIrqs(MemorySegment irqSet, String what, int index, int start, int count, boolean fast) {
+        if (count == 0) {
+            try (Arena arena = Arena.ofConfined()) {
+                setIrqs(VfioIrqSet.allocate(arena, VfioIrqSet.DATA_NONE | action, index, start, count, 0), what,
+                        index, start, count);
+            }
+            return;
+        }
+        CallFrame frame = LinkerSupport.frame();
+        VfioIrqSet.fill(frame.scratch, VfioIrqSet.DATA_NONE | action, index, start, count);
         int r;
         int f = fd.acquire();
         try {
-            r = fast ? Syscalls.ioctlFast(f, Ioctls.VFIO_DEVICE_SET_IRQS, irqSet)
-                    : Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_SET_IRQS, irqSet);
+            r = Syscalls.ioctlFast(f, Ioctls.VFIO_DEVICE_SET_IRQS, frame.scratchAddress);
         } finally {
             fd.release();
         }
+        checkSetIrqs(r, what, index, start, count);
+    }
+
+    private void setIrqs(MemorySegment irqSet, String what, int index, int start, int count) {
+        int r;
+        int f = fd.acquire();
+        try {
+            r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_SET_IRQS, irqSet);
+        } finally {
+            fd.release();
+        }
+        checkSetIrqs(r, what, index, start, count);
+    }
+
+    private void checkSetIrqs(int r, String what, int index, int start, int count) {
         if (r < 0) {
             throw Failures.syscall(Operation.SET_IRQS, "ioctl(VFIO_DEVICE_SET_IRQS, " + what + ", index " + index
                     + ", start " + start + ", count " + count + ")", name(), -r);
@@ -362,11 +378,6 @@ final class FfmDevice implements VfioDevice {
             mappings.closeAll();
         } finally {
             fd.close();
-            try {
-                structures.close();
-            } catch (IllegalStateException inUse) {
-                // a prepared call is still inside the kernel on another thread: its memory goes with the GC
-            }
             onClose.accept(this);
         }
     }

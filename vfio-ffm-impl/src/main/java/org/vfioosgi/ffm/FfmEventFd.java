@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.LinkerSupport.CallFrame;
 
 /**
  * An eventfd in non-blocking mode. Every wait starts with one read(2) linked as a critical call (no thread-state
@@ -21,8 +22,8 @@ import org.vfioosgi.api.VfioException.Operation;
  */
 final class FfmEventFd implements EventFd {
 
-    private static final ThreadLocal<MemorySegment> SCRATCH =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16, 8));
+    /** What a signal adds to the counter; the kernel only reads it, so all threads share it (and it never goes). */
+    private static final MemorySegment ONE = Arena.global().allocateFrom(JAVA_LONG, 1L);
 
     private final FileDescriptor fd;
     private final Consumer<FfmEventFd> onClose;
@@ -43,12 +44,10 @@ final class FfmEventFd implements EventFd {
 
     @Override
     public void signal() {
-        MemorySegment buf = SCRATCH.get();
-        buf.set(JAVA_LONG, 0, 1L);
         long r;
         int f = acquire();
         try {
-            r = Syscalls.writeFast(f, buf, 8);
+            r = Syscalls.writeFast(f, ONE.address(), 8);
         } finally {
             fd.release();
         }
@@ -94,16 +93,16 @@ final class FfmEventFd implements EventFd {
     /** One non-blocking read: the counter (and resets it), or 0 when it is not set. */
     @Override
     public long poll() {
-        MemorySegment buf = SCRATCH.get();
+        CallFrame frame = LinkerSupport.frame();
         long r;
         int f = acquire();
         try {
-            r = Syscalls.readFast(f, buf, 8);
+            r = Syscalls.readFast(frame, f, 8);
         } finally {
             fd.release();
         }
         if (r == 8) {
-            return buf.get(JAVA_LONG, 0);
+            return frame.scratch.get(JAVA_LONG, 0);
         }
         if (closing) {
             throw new IllegalStateException("eventfd closed while waiting");
@@ -116,7 +115,7 @@ final class FfmEventFd implements EventFd {
 
     /** poll(2) for readability within {@code timeoutMillis} (-1: no limit). */
     private boolean readable(int timeoutMillis) {
-        MemorySegment pollfd = SCRATCH.get();
+        MemorySegment pollfd = LinkerSupport.frame().scratch;
         int r;
         int f = acquire();
         try {
@@ -158,9 +157,9 @@ final class FfmEventFd implements EventFd {
             return;
         }
         closing = true;
-        MemorySegment buf = SCRATCH.get();
-        buf.set(JAVA_LONG, 0, 1L);
-        Syscalls.write(fd.fd(), buf, 8); // best effort: a full counter wakes the waiter just as well
+        CallFrame frame = LinkerSupport.frame();
+        frame.scratch.set(JAVA_LONG, 0, 1L);
+        Syscalls.write(frame, fd.fd(), 8); // best effort: a full counter wakes the waiter just as well
         fd.close();
         onClose.accept(this);
     }

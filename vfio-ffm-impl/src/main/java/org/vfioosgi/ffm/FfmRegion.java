@@ -5,7 +5,6 @@ import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -14,6 +13,7 @@ import org.vfioosgi.api.DeviceRegion;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.LinkerSupport.CallFrame;
 
 /** A region accessed with pread/pwrite on the device file, bounds-checked against the region's size. */
 final class FfmRegion implements DeviceRegion {
@@ -21,8 +21,6 @@ final class FfmRegion implements DeviceRegion {
     private static final ValueLayout.OfShort LE16 = JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt LE32 = JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LE64 = JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ThreadLocal<MemorySegment> SCRATCH =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(8, 8));
 
     private final FfmDevice device;
     private final RegionInfo info;
@@ -59,30 +57,30 @@ final class FfmRegion implements DeviceRegion {
 
     @Override
     public void write8(long offset, byte value) {
-        MemorySegment s = SCRATCH.get();
-        s.set(JAVA_BYTE, 0, value);
-        transfer(false, offset, s, 1);
+        CallFrame frame = LinkerSupport.frame();
+        frame.scratch.set(JAVA_BYTE, 0, value);
+        writeScratch(frame, offset, 1);
     }
 
     @Override
     public void write16(long offset, short value) {
-        MemorySegment s = SCRATCH.get();
-        s.set(LE16, 0, value);
-        transfer(false, offset, s, 2);
+        CallFrame frame = LinkerSupport.frame();
+        frame.scratch.set(LE16, 0, value);
+        writeScratch(frame, offset, 2);
     }
 
     @Override
     public void write32(long offset, int value) {
-        MemorySegment s = SCRATCH.get();
-        s.set(LE32, 0, value);
-        transfer(false, offset, s, 4);
+        CallFrame frame = LinkerSupport.frame();
+        frame.scratch.set(LE32, 0, value);
+        writeScratch(frame, offset, 4);
     }
 
     @Override
     public void write64(long offset, long value) {
-        MemorySegment s = SCRATCH.get();
-        s.set(LE64, 0, value);
-        transfer(false, offset, s, 8);
+        CallFrame frame = LinkerSupport.frame();
+        frame.scratch.set(LE64, 0, value);
+        writeScratch(frame, offset, 8);
     }
 
     @Override
@@ -90,46 +88,85 @@ final class FfmRegion implements DeviceRegion {
         if (destination.isReadOnly()) {
             throw new IllegalArgumentException("destination is read-only");
         }
-        transfer(true, offset, destination, destination.byteSize());
+        long size = destination.byteSize();
+        check(true, offset, size);
+        FileDescriptor descriptor = device.descriptor();
+        int fd = descriptor.acquire();
+        long r;
+        try {
+            r = Syscalls.pread(fd, destination, size, info.offset() + offset);
+        } finally {
+            descriptor.release();
+        }
+        checkTransferred(true, offset, size, r);
     }
 
     @Override
     public void write(long offset, MemorySegment source) {
-        transfer(false, offset, source, source.byteSize());
+        long size = source.byteSize();
+        check(false, offset, size);
+        FileDescriptor descriptor = device.descriptor();
+        int fd = descriptor.acquire();
+        long r;
+        try {
+            r = Syscalls.pwrite(fd, source, size, info.offset() + offset);
+        } finally {
+            descriptor.release();
+        }
+        checkTransferred(false, offset, size, r);
     }
 
+    /** One pread of {@code size} bytes into this thread's scratch space, which it returns. */
     private MemorySegment readScratch(long offset, int size) {
-        MemorySegment s = SCRATCH.get();
-        transfer(true, offset, s, size);
-        return s;
+        check(true, offset, size);
+        CallFrame frame = LinkerSupport.frame();
+        FileDescriptor descriptor = device.descriptor();
+        int fd = descriptor.acquire();
+        long r;
+        try {
+            r = Syscalls.pread(frame, fd, size, info.offset() + offset);
+        } finally {
+            descriptor.release();
+        }
+        checkTransferred(true, offset, size, r);
+        return frame.scratch;
     }
 
-    /** One pread or pwrite of exactly {@code size} bytes; a short transfer is an error (device regions are not files). */
-    private void transfer(boolean read, long offset, MemorySegment buffer, long size) {
+    /** One pwrite of {@code size} bytes from {@code frame}'s scratch space. */
+    private void writeScratch(CallFrame frame, long offset, int size) {
+        check(false, offset, size);
+        FileDescriptor descriptor = device.descriptor();
+        int fd = descriptor.acquire();
+        long r;
+        try {
+            r = Syscalls.pwrite(frame, fd, size, info.offset() + offset);
+        } finally {
+            descriptor.release();
+        }
+        checkTransferred(false, offset, size, r);
+    }
+
+    private void check(boolean read, long offset, long size) {
         Objects.checkFromIndexSize(offset, size, info.size());
         if (!(read ? info.readable() : info.writable())) {
             throw new UnsupportedOperationException("region " + info.index() + " of " + device.name() + " is not "
                     + (read ? "readable" : "writable"));
         }
-        FileDescriptor descriptor = device.descriptor();
-        int fd = descriptor.acquire();
-        long r;
-        try {
-            r = read ? Syscalls.pread(fd, buffer, size, info.offset() + offset)
-                    : Syscalls.pwrite(fd, buffer, size, info.offset() + offset);
-        } finally {
-            descriptor.release();
-        }
+    }
+
+    /** A transfer moves exactly {@code size} bytes; a short one is an error (device regions are not files). */
+    private void checkTransferred(boolean read, long offset, long size, long r) {
         if (r != size) {
-            String call = (read ? "pread" : "pwrite") + "(region " + info.index() + ", offset " + offset + ", " + size
-                    + " bytes)";
-            if (r < 0) {
-                throw Failures.syscall(read ? Operation.REGION_READ : Operation.REGION_WRITE, call, device.name(),
-                        (int) -r);
-            }
-            throw Failures.library(read ? Operation.REGION_READ : Operation.REGION_WRITE, device.name(),
-                    call + " transferred only " + r + " bytes");
+            throw transferFailure(read, offset, size, r);
         }
+    }
+
+    private RuntimeException transferFailure(boolean read, long offset, long size, long r) {
+        String call = (read ? "pread" : "pwrite") + "(region " + info.index() + ", offset " + offset + ", " + size
+                + " bytes)";
+        Operation operation = read ? Operation.REGION_READ : Operation.REGION_WRITE;
+        return r < 0 ? Failures.syscall(operation, call, device.name(), (int) -r)
+                : Failures.library(operation, device.name(), call + " transferred only " + r + " bytes");
     }
 
     @Override

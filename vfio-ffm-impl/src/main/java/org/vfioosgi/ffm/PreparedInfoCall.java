@@ -1,6 +1,7 @@
 package org.vfioosgi.ffm;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 import org.vfioosgi.api.VfioException.Operation;
 
 /**
@@ -13,8 +14,9 @@ abstract class PreparedInfoCall {
     private final long request;
     private final Operation operation;
     private final String call;
-    /** The structure the kernel fills in. */
+    /** The structure the kernel fills in, in memory the garbage collector frees with this object. */
     final MemorySegment info;
+    private final long address;
 
     PreparedInfoCall(FfmDevice device, long request, Operation operation, String call, MemorySegment info) {
         this.device = device;
@@ -22,6 +24,7 @@ abstract class PreparedInfoCall {
         this.operation = operation;
         this.call = call;
         this.info = info;
+        this.address = info.address();
     }
 
     public final void refresh() {
@@ -29,9 +32,11 @@ abstract class PreparedInfoCall {
         int f = fd.acquire();
         int r;
         try {
-            r = Syscalls.ioctlFast(f, request, info);
+            // by address: this object, and with it the structure, stays reachable until the call returned
+            r = Syscalls.ioctlFast(f, request, address);
         } finally {
             fd.release();
+            Reference.reachabilityFence(this);
         }
         if (r < 0) {
             throw Failures.syscall(operation, call, device.name(), -r);

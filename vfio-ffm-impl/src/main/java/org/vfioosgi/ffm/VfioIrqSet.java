@@ -2,7 +2,6 @@ package org.vfioosgi.ffm;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.StructLayout;
@@ -21,28 +20,23 @@ final class VfioIrqSet {
     static final int ACTION_UNMASK = Ioctls.VFIO_IRQ_SET_ACTION_UNMASK;
     static final int ACTION_TRIGGER = Ioctls.VFIO_IRQ_SET_ACTION_TRIGGER;
 
-    private static final ThreadLocal<MemorySegment> NO_DATA =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(LAYOUT));
-
     private VfioIrqSet() {
     }
 
     static MemorySegment allocate(SegmentAllocator allocator, int flags, int index, int start, int count,
             long dataSize) {
         MemorySegment s = allocator.allocate(DATA_OFFSET + dataSize, 8);
-        fill(s, flags, index, start, count);
+        fill(s, flags, index, start, count, s.byteSize());
         return s;
     }
 
-    /** This thread's buffer for a DATA_NONE call, filled in; valid until the thread's next call. */
-    static MemorySegment noData(int flags, int index, int start, int count) {
-        MemorySegment s = NO_DATA.get();
-        fill(s, flags, index, start, count);
-        return s;
+    /** Fills in the fixed part at the start of {@code s}, for a call with no data after it. */
+    static void fill(MemorySegment s, int flags, int index, int start, int count) {
+        fill(s, flags, index, start, count, DATA_OFFSET);
     }
 
-    private static void fill(MemorySegment s, int flags, int index, int start, int count) {
-        s.set(JAVA_INT, 0, (int) s.byteSize());
+    private static void fill(MemorySegment s, int flags, int index, int start, int count, long argsz) {
+        s.set(JAVA_INT, 0, (int) argsz);
         s.set(JAVA_INT, 4, flags);
         s.set(JAVA_INT, 8, index);
         s.set(JAVA_INT, 12, start);
