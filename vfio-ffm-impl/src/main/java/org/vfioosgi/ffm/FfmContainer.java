@@ -30,7 +30,7 @@ final class FfmContainer implements VfioContainer {
     private final int apiVersion;
     private final Consumer<FfmContainer> onClose;
     private final OwnedResources<FfmGroup> groups = new OwnedResources<>();
-    private final OwnedResources<FfmDmaMapping> dmaMappings = new OwnedResources<>();
+    private final DmaMappingList dmaMappings = new DmaMappingList();
     private final OwnedResources<FfmDmaBuffer> dmaBuffers = new OwnedResources<>();
     private volatile IommuType iommuType;
     private volatile FirstFitIovaAllocator allocator;
@@ -296,7 +296,7 @@ final class FfmContainer implements VfioContainer {
         long total;
         if (supports(IommuType.UNMAP_ALL)) {
             total = unmap(0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL);
-            dmaMappings.forEach(FfmDmaMapping::invalidate);
+            dmaMappings.drain().forEach(FfmDmaMapping::invalidate);
         } else {
             total = 0;
             for (FfmDmaMapping m : dmaMappings.drain()) {
@@ -357,7 +357,7 @@ final class FfmContainer implements VfioContainer {
         } finally {
             // closing the container's descriptor releases every DMA mapping in the kernel; the buffers' memory is ours
             fd.close();
-            dmaMappings.forEach(FfmDmaMapping::invalidate);
+            dmaMappings.drain().forEach(FfmDmaMapping::invalidate);
             dmaBuffers.closeAll();
             onClose.accept(this);
         }

@@ -1,16 +1,31 @@
 package org.vfioosgi.ffm;
 
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import org.vfioosgi.api.DmaMapping;
 
 /** A range of the container's IOMMU mapped to caller-owned memory; closing unmaps it. */
 final class FfmDmaMapping implements DmaMapping {
 
+    private static final VarHandle CLOSED;
+
+    static {
+        try {
+            CLOSED = MethodHandles.lookup().findVarHandle(FfmDmaMapping.class, "closed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final FfmContainer container;
     private final long iova;
     private final long size;
     private final boolean allocated;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile boolean closed;
+    // links of the container's DmaMappingList, guarded by that list
+    FfmDmaMapping older;
+    FfmDmaMapping newer;
+    boolean listed;
 
     /** @param allocated whether the IOVA came from the container's allocator (and goes back to it on close) */
     FfmDmaMapping(FfmContainer container, long iova, long size, boolean allocated) {
@@ -36,18 +51,18 @@ final class FfmDmaMapping implements DmaMapping {
 
     /** Forgets the mapping without unmapping: the container unmapped everything at once. */
     void invalidate() {
-        closed.set(true);
+        closed = true;
     }
 
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
+        if (CLOSED.compareAndSet(this, false, true)) {
             container.unmapDma(this);
         }
     }
 
     @Override
     public String toString() {
-        return "DmaMapping[iova 0x" + Long.toHexString(iova) + ", " + size + " bytes" + (closed.get() ? ", closed]" : "]");
+        return "DmaMapping[iova 0x" + Long.toHexString(iova) + ", " + size + " bytes" + (closed ? ", closed]" : "]");
     }
 }
