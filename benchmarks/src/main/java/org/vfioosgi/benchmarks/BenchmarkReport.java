@@ -14,7 +14,8 @@ import java.util.stream.Stream;
 /**
  * Combines the rounds of a comparison (c-N.txt and java-N.txt in one directory) into results.csv, results.md and
  * results.svg: per operation the median of the C rounds, the median of the Java rounds, their ratio and Java's
- * allocation per operation. Usage: BenchmarkReport DIRECTORY
+ * allocation per operation; the markdown adds the single-threaded C baseline (c1-N.txt) for reference.
+ * Usage: BenchmarkReport DIRECTORY
  */
 public final class BenchmarkReport {
 
@@ -31,8 +32,9 @@ public final class BenchmarkReport {
         }
     }
 
+    /** @param c1 the single-threaded C baseline's median (NaN when it was not run), for reference */
     private record Row(String operation, double c, double cMin, double cMax, double java, double javaMin,
-            double javaMax, double bytes) {
+            double javaMax, double bytes, double c1) {
         double ratio() {
             return java / c;
         }
@@ -44,24 +46,27 @@ public final class BenchmarkReport {
     public static void main(String[] args) throws IOException {
         Path dir = Path.of(args[0]);
         Map<String, List<Double>> c = read(dir, "c-", 1);
+        Map<String, List<Double>> c1 = read(dir, "c1-", 1);
         Map<String, List<Double>> java = read(dir, "java-", 1);
         Map<String, List<Double>> bytes = read(dir, "java-", 2);
         List<Row> rows = new ArrayList<>();
         for (String op : TARGETS.keySet()) {
             if (c.containsKey(op) && java.containsKey(op)) {
                 rows.add(new Row(op, median(c.get(op)), min(c.get(op)), max(c.get(op)), median(java.get(op)),
-                        min(java.get(op)), max(java.get(op)), median(bytes.get(op))));
+                        min(java.get(op)), max(java.get(op)), median(bytes.get(op)),
+                        c1.containsKey(op) ? median(c1.get(op)) : Double.NaN));
             }
         }
         StringBuilder csv = new StringBuilder("operation,c_ns,java_ns,ratio,java_bytes_per_op\n");
-        StringBuilder md = new StringBuilder("| operation | C ns (min-max) | Java ns (min-max) | ratio | target | B/op |\n"
-                + "|---|---|---|---|---|---|\n");
+        StringBuilder md = new StringBuilder("| operation | C ns (min-max) | Java ns (min-max) | ratio | target | B/op "
+                + "| C 1 thread ns | Java / C 1 thread |\n|---|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
             csv.append(String.format(Locale.ROOT, "%s,%.1f,%.1f,%.3f,%.1f%n", r.operation(), r.c(), r.java(),
                     r.ratio(), r.bytes()));
-            md.append(String.format(Locale.ROOT, "| %s | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.2f | %s %.2f | %.0f |%n",
-                    r.operation(), r.c(), r.cMin(), r.cMax(), r.java(), r.javaMin(), r.javaMax(), r.ratio(),
-                    r.ratio() <= TARGETS.get(r.operation()) ? "≤" : "**>**", TARGETS.get(r.operation()), r.bytes()));
+            md.append(String.format(Locale.ROOT, "| %s | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.2f | %s %.2f | %.0f | %.1f "
+                    + "| %.2f |%n", r.operation(), r.c(), r.cMin(), r.cMax(), r.java(), r.javaMin(), r.javaMax(),
+                    r.ratio(), r.ratio() <= TARGETS.get(r.operation()) ? "≤" : "**>**", TARGETS.get(r.operation()),
+                    r.bytes(), r.c1(), r.java() / r.c1()));
         }
         Files.writeString(dir.resolve("results.csv"), csv);
         Files.writeString(dir.resolve("results.md"), md);
