@@ -63,8 +63,8 @@ public final class BenchmarkReport {
         for (Row r : rows) {
             csv.append(String.format(Locale.ROOT, "%s,%.1f,%.1f,%.3f,%.1f%n", r.operation(), r.c(), r.java(),
                     r.ratio(), r.bytes()));
-            md.append(String.format(Locale.ROOT, "| %s | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.2f | %s %.2f | %.0f | %.1f "
-                    + "| %.2f |%n", r.operation(), r.c(), r.cMin(), r.cMax(), r.java(), r.javaMin(), r.javaMax(),
+            md.append(String.format(Locale.ROOT, "| %s | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.2f | %s %.2f | %.0f "
+                    + "| %.1f | %.2f |%n", r.operation(), r.c(), r.cMin(), r.cMax(), r.java(), r.javaMin(), r.javaMax(),
                     r.ratio(), r.ratio() <= TARGETS.get(r.operation()) ? "≤" : "**>**", TARGETS.get(r.operation()),
                     r.bytes(), r.c1(), r.java() / r.c1()));
         }

@@ -245,19 +245,13 @@ final class FfmDevice implements VfioDevice {
      */
     private void setIrqsNoData(int action, String what, int index, int start, int count) {
         Objects.checkIndex(index, info.irqs());
-        if (count == 0) {
-            try (Arena arena = Arena.ofConfined()) {
-                setIrqs(VfioIrqSet.allocate(arena, VfioIrqSet.DATA_NONE | action, index, start, count, 0), what,
-                        index, start, count);
-            }
-            return;
-        }
         CallFrame frame = LinkerSupport.frame();
         VfioIrqSet.fill(frame.scratch, VfioIrqSet.DATA_NONE | action, index, start, count);
         int r;
         int f = fd.acquire();
         try {
-            r = Syscalls.ioctlFast(f, Ioctls.VFIO_DEVICE_SET_IRQS, frame.scratchAddress);
+            r = count == 0 ? Syscalls.ioctl(frame, f, Ioctls.VFIO_DEVICE_SET_IRQS)
+                    : Syscalls.ioctlFast(f, Ioctls.VFIO_DEVICE_SET_IRQS, frame.scratchAddress);
         } finally {
             fd.release();
         }

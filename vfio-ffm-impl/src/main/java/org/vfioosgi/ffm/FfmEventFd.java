@@ -157,9 +157,8 @@ final class FfmEventFd implements EventFd {
             return;
         }
         closing = true;
-        CallFrame frame = LinkerSupport.frame();
-        frame.scratch.set(JAVA_LONG, 0, 1L);
-        Syscalls.write(frame, fd.fd(), 8); // best effort: a full counter wakes the waiter just as well
+        // best effort: a full counter wakes the waiter just as well
+        Syscalls.writeFast(fd.fd(), ONE.address(), 8);
         fd.close();
         onClose.accept(this);
     }

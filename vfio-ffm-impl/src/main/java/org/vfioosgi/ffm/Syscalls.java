@@ -24,9 +24,9 @@ import org.vfioosgi.ffm.LinkerSupport.CallFrame;
  * <p>errno on the hot paths: capturing it costs the downcall stub a call into the VM after every call (about 0.1 us
  * per call in the TCG guest, where calls and returns are dear). The calls on the hot paths fail rarely and a failed
  * one leaves nothing done (an info query; an eventfd read or write; a pread or pwrite of at most 8 bytes of a device
- * region, one access; a DMA map or unmap, which the kernel unwinds; an IRQ mask, unmask or trigger). So they are
- * issued without capture, and only a failure is issued once more with errno captured, which makes the reported
- * errno exactly that of the call that failed (if the second try succeeds, its result is returned).
+ * region, one access; a DMA map or unmap, which the kernel unwinds; an IRQ mask, unmask, trigger or disable). So
+ * they are issued without capture, and only a failure is issued once more with errno captured, which makes the
+ * reported errno exactly that of the call that failed (if the second try succeeds, its result is returned).
  */
 final class Syscalls {
 
@@ -54,9 +54,9 @@ final class Syscalls {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle ioctlPtr$mh = LinkerSupport.downcallWithErrno("ioctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), VARIADIC_AFTER_2);
-    // for ioctls that return at once (info queries, interrupt triggers): no thread-state transition
     private static final MethodHandle ioctlLong$mh = LinkerSupport.downcallWithErrno("ioctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), VARIADIC_AFTER_2);
+    // for ioctls that return at once (info queries, interrupt triggers): no thread-state transition
     private static final MethodHandle ioctlCriticalLong$mh = LinkerSupport.downcallWithErrno("ioctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), VARIADIC_AFTER_2, CRITICAL_NATIVE);
     // without errno capture: see the class comment
@@ -81,8 +81,6 @@ final class Syscalls {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), true, CRITICAL);
     private static final MethodHandle pwriteSegment$mh = transfer(SyscallNumbers.PWRITE64, "pwrite",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), true, CRITICAL);
-    private static final MethodHandle read$mh = transfer(SyscallNumbers.READ, "read", RW, true);
-    private static final MethodHandle write$mh = transfer(SyscallNumbers.WRITE, "write", RW, true);
     // a read of a non-blocking descriptor and an 8-byte write to an eventfd return at once
     private static final MethodHandle readFast$mh = transfer(SyscallNumbers.READ, "read", RW, true, CRITICAL_NATIVE);
     private static final MethodHandle writeFast$mh = transfer(SyscallNumbers.WRITE, "write", RW, true,
@@ -159,7 +157,7 @@ final class Syscalls {
         }
     }
 
-    /** ioctl(2) with a structure in {@code frame}'s scratch space, for calls that may sleep (DMA map and unmap). */
+    /** ioctl(2) with a structure in {@code frame}'s scratch space, for calls that may sleep (DMA, IRQ disable). */
     static int ioctl(CallFrame frame, int fd, long request) {
         try {
             int r = (int) ioctlLongQuick$mh.invokeExact(fd, request, frame.scratchAddress);
@@ -184,7 +182,7 @@ final class Syscalls {
         }
     }
 
-    /** pread(2) into a caller's segment (native or heap); {@code count} bytes must fit in it (checked by the caller). */
+    /** pread(2) into a caller's segment (native or heap) of at least {@code count} bytes (checked by the caller). */
     static long pread(int fd, MemorySegment buffer, long count, long offset) {
         try {
             MemorySegment state = LinkerSupport.callState();
@@ -195,7 +193,7 @@ final class Syscalls {
         }
     }
 
-    /** pwrite(2) from a caller's segment (native or heap); {@code count} bytes must be in it (checked by the caller). */
+    /** pwrite(2) from a caller's segment (native or heap) of at least {@code count} bytes (checked by the caller). */
     static long pwrite(int fd, MemorySegment buffer, long count, long offset) {
         try {
             MemorySegment state = LinkerSupport.callState();
@@ -228,26 +226,6 @@ final class Syscalls {
                 return r;
             }
             r = (long) pwriteAt$mh.invokeExact(frame.state, fd, frame.scratchAddress, count, offset);
-            return r < 0 ? -frame.errno() : r;
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-    }
-
-    /** read(2) into {@code frame}'s scratch space. */
-    static long read(CallFrame frame, int fd, long count) {
-        try {
-            long r = (long) read$mh.invokeExact(frame.state, fd, frame.scratchAddress, count);
-            return r < 0 ? -frame.errno() : r;
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-    }
-
-    /** write(2) from {@code frame}'s scratch space. */
-    static long write(CallFrame frame, int fd, long count) {
-        try {
-            long r = (long) write$mh.invokeExact(frame.state, fd, frame.scratchAddress, count);
             return r < 0 ? -frame.errno() : r;
         } catch (Throwable t) {
             throw unexpected(t);
