@@ -62,9 +62,10 @@ final class LinkerSupport {
      *
      * <p>Why not plain segments from an arena: the linker acquires the session of every segment argument around the
      * call, and where one downcall shape sees segments of several session kinds, those acquire/release calls stop
-     * being inlined (two out-of-line virtual calls per argument, measured at ~0.1 us per call in the guest). The
-     * capture area is therefore handed out as a view in the global session, always the same kind, and scratch is
-     * passed by address ({@code JAVA_LONG}), which is safe because this frame outlives the call.
+     * being inlined (C2's inlining log showed two out-of-line virtual calls per argument on the region read path,
+     * which this frame and the changes around it took from 1.82 to 1.40 us in the guest). The capture area is
+     * therefore handed out as a view in the global session, always the same kind, and scratch is passed by address
+     * ({@code JAVA_LONG}), which is safe because this frame outlives the call.
      */
     static final class CallFrame {
 
