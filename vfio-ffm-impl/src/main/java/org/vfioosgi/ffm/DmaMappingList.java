@@ -53,12 +53,4 @@ final class DmaMappingList {
         newest = null;
         return all;
     }
-
-    synchronized int size() {
-        int n = 0;
-        for (FfmDmaMapping m = newest; m != null; m = m.older) {
-            n++;
-        }
-        return n;
-    }
 }

@@ -88,7 +88,7 @@ final class LinkerSupport {
 
         /** The errno the last call made with this frame left. */
         int errno() {
-            return (int) errno$vh.get(state, 0L);
+            return LinkerSupport.errno(state);
         }
     }
 

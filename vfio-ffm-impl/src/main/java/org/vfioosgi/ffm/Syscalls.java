@@ -352,8 +352,7 @@ final class Syscalls {
     private static MethodHandle transfer(long number, String name, FunctionDescriptor descriptor,
             boolean captureErrno, Linker.Option... options) {
         if (number < 0) {
-            return captureErrno ? LinkerSupport.downcallWithErrno(name, descriptor, options)
-                    : LinkerSupport.downcall(name, descriptor, options);
+            return link(name, descriptor, captureErrno, options);
         }
         // syscall(long number, ...): every argument travels as a long, as the kernel reads them
         List<MemoryLayout> arguments = new ArrayList<>();
@@ -363,15 +362,20 @@ final class Syscalls {
         }
         Linker.Option[] all = Arrays.copyOf(options, options.length + 1);
         all[options.length] = Linker.Option.firstVariadicArg(1);
-        FunctionDescriptor syscallDescriptor = FunctionDescriptor.of(JAVA_LONG, arguments.toArray(MemoryLayout[]::new));
-        if (!captureErrno) {
-            MethodHandle syscall = LinkerSupport.downcall("syscall", syscallDescriptor, all);
-            return MethodHandles.insertArguments(syscall, 0, number).asType(descriptor.toMethodType());
-        }
-        MethodHandle syscall = LinkerSupport.downcallWithErrno("syscall", syscallDescriptor, all);
-        // the expected Java type: the capture segment, then the libc function's parameters (an int widens to long)
-        MethodType type = descriptor.toMethodType().insertParameterTypes(0, MemorySegment.class);
-        return MethodHandles.insertArguments(syscall, 1, number).asType(type);
+        MethodHandle syscall = link("syscall", FunctionDescriptor.of(JAVA_LONG, arguments.toArray(MemoryLayout[]::new)),
+                captureErrno, all);
+        // the handle takes what the libc function's handle takes (after the capture segment, if any): the number is
+        // bound, and an int parameter widens to the long syscall(2) reads
+        int numberPosition = captureErrno ? 1 : 0;
+        MethodType type = descriptor.toMethodType();
+        return MethodHandles.insertArguments(syscall, numberPosition, number)
+                .asType(captureErrno ? type.insertParameterTypes(0, MemorySegment.class) : type);
+    }
+
+    private static MethodHandle link(String name, FunctionDescriptor descriptor, boolean captureErrno,
+            Linker.Option... options) {
+        return captureErrno ? LinkerSupport.downcallWithErrno(name, descriptor, options)
+                : LinkerSupport.downcall(name, descriptor, options);
     }
 
     /** System call numbers of the data transfers, per architecture; -1 where unknown (the libc function is used). */
