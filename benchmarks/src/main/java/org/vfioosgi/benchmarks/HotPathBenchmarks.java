@@ -33,9 +33,10 @@ import org.vfioosgi.api.PreparedRegionInfo;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC"})
-// under TCG, C2 needs several seconds to finish the syscall paths: three warm-up seconds left the first measured
-// iteration at twice the steady state
-@Warmup(iterations = 6, time = 1)
+// under TCG, C2 needs many seconds to reach the steady state: three warm-up seconds left the first measured iteration
+// at twice it; with six, the last compilations of the measured loop still landed in warm-up 5 and the iterations kept
+// drifting down by 3-5% until about the tenth second (PrintCompilation and 30-iteration runs in the guest)
+@Warmup(iterations = 15, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class HotPathBenchmarks {
 

@@ -254,12 +254,11 @@ final class FfmContainer implements VfioContainer {
                 case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
             };
             CallFrame frame = LinkerSupport.frame();
-            MemorySegment s = frame.scratch;
-            s.set(JAVA_INT, 0, (int) Structs.DMA_MAP.byteSize());
-            s.set(JAVA_INT, 4, flags);
-            s.set(JAVA_LONG, 8, memory.address());
-            s.set(JAVA_LONG, 16, iova);
-            s.set(JAVA_LONG, 24, memory.byteSize());
+            frame.set(JAVA_INT, 0, (int) Structs.DMA_MAP.byteSize());
+            frame.set(JAVA_INT, 4, flags);
+            frame.set(JAVA_LONG, 8, memory.address());
+            frame.set(JAVA_LONG, 16, iova);
+            frame.set(JAVA_LONG, 24, memory.byteSize());
             int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_MAP_DMA);
             if (r < 0) {
                 throw Failures.syscall(Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova)
@@ -315,17 +314,16 @@ final class FfmContainer implements VfioContainer {
         int f = fd.acquire();
         try {
             CallFrame frame = LinkerSupport.frame();
-            MemorySegment s = frame.scratch;
-            s.set(JAVA_INT, 0, (int) Structs.DMA_UNMAP.byteSize());
-            s.set(JAVA_INT, 4, flags);
-            s.set(JAVA_LONG, 8, iova);
-            s.set(JAVA_LONG, 16, size);
+            frame.set(JAVA_INT, 0, (int) Structs.DMA_UNMAP.byteSize());
+            frame.set(JAVA_INT, 4, flags);
+            frame.set(JAVA_LONG, 8, iova);
+            frame.set(JAVA_LONG, 16, size);
             int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_UNMAP_DMA);
             if (r < 0) {
                 throw Failures.syscall(Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x"
                         + Long.toHexString(iova) + ", " + size + " bytes)", fd.path(), -r);
             }
-            return s.get(JAVA_LONG, 16); // the kernel reports what it unmapped in size
+            return frame.get(JAVA_LONG, 16); // the kernel reports what it unmapped in size
         } finally {
             fd.release();
         }

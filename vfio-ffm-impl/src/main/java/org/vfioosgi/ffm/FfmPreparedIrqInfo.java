@@ -1,5 +1,6 @@
 package org.vfioosgi.ffm;
 
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import java.lang.foreign.MemorySegment;
@@ -8,6 +9,9 @@ import org.vfioosgi.api.VfioException.Operation;
 
 /** An IRQ-info structure allocated once in the device's arena and refilled by each {@link #refresh()}. */
 final class FfmPreparedIrqInfo extends PreparedInfoCall implements PreparedIrqInfo {
+
+    private static final long FLAGS_OFFSET = Structs.IRQ_INFO.byteOffset(groupElement("flags"));
+    private static final long COUNT_OFFSET = Structs.IRQ_INFO.byteOffset(groupElement("count"));
 
     FfmPreparedIrqInfo(FfmDevice device, int index, MemorySegment info) {
         super(device, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, Operation.IRQ_INFO,
@@ -18,11 +22,11 @@ final class FfmPreparedIrqInfo extends PreparedInfoCall implements PreparedIrqIn
 
     @Override
     public int flags() {
-        return info.get(JAVA_INT, 4);
+        return getInt(FLAGS_OFFSET);
     }
 
     @Override
     public int count() {
-        return info.get(JAVA_INT, 12);
+        return getInt(COUNT_OFFSET);
     }
 }

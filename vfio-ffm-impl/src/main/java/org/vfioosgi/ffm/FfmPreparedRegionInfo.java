@@ -14,16 +14,16 @@ final class FfmPreparedRegionInfo extends PreparedInfoCall implements PreparedRe
 
     @Override
     public int flags() {
-        return VfioRegionInfo.flags(info);
+        return getInt(VfioRegionInfo.FLAGS_OFFSET);
     }
 
     @Override
     public long size() {
-        return VfioRegionInfo.size(info);
+        return getLong(VfioRegionInfo.SIZE_OFFSET);
     }
 
     @Override
     public long offset() {
-        return VfioRegionInfo.offset(info);
+        return getLong(VfioRegionInfo.OFFSET_OFFSET);
     }
 }

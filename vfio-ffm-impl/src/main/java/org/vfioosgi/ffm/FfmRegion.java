@@ -58,28 +58,28 @@ final class FfmRegion implements DeviceRegion {
     @Override
     public void write8(long offset, byte value) {
         CallFrame frame = LinkerSupport.frame();
-        frame.scratch.set(JAVA_BYTE, 0, value);
+        frame.set(JAVA_BYTE, 0, value);
         writeScratch(frame, offset, 1);
     }
 
     @Override
     public void write16(long offset, short value) {
         CallFrame frame = LinkerSupport.frame();
-        frame.scratch.set(LE16, 0, value);
+        frame.set(LE16, 0, value);
         writeScratch(frame, offset, 2);
     }
 
     @Override
     public void write32(long offset, int value) {
         CallFrame frame = LinkerSupport.frame();
-        frame.scratch.set(LE32, 0, value);
+        frame.set(LE32, 0, value);
         writeScratch(frame, offset, 4);
     }
 
     @Override
     public void write64(long offset, long value) {
         CallFrame frame = LinkerSupport.frame();
-        frame.scratch.set(LE64, 0, value);
+        frame.set(LE64, 0, value);
         writeScratch(frame, offset, 8);
     }
 
@@ -116,8 +116,8 @@ final class FfmRegion implements DeviceRegion {
         checkTransferred(false, offset, size, r);
     }
 
-    /** One pread of {@code size} bytes into this thread's scratch space, which it returns. */
-    private MemorySegment readScratch(long offset, int size) {
+    /** One pread of {@code size} bytes into this thread's scratch space; returns the frame that holds them. */
+    private CallFrame readScratch(long offset, int size) {
         check(true, offset, size);
         CallFrame frame = LinkerSupport.frame();
         FileDescriptor descriptor = device.descriptor();
@@ -129,7 +129,7 @@ final class FfmRegion implements DeviceRegion {
             descriptor.release();
         }
         checkTransferred(true, offset, size, r);
-        return frame.scratch;
+        return frame;
     }
 
     /** One pwrite of {@code size} bytes from {@code frame}'s scratch space. */

@@ -1,20 +1,37 @@
 package org.vfioosgi.ffm;
 
-import java.util.concurrent.atomic.AtomicInteger;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * An open file descriptor, closed exactly once. Calls that may race with {@link #close()} bracket their use with
  * {@link #acquire()} and {@link #release()}: the close(2) then waits for the last user, so a number closed by one
  * thread is never reused by the kernel while another thread is still inside a call on it.
+ *
+ * <p>One atomic add each way, no retry loop (these bracket every hot call): {@link #acquire()} counts itself in first
+ * and backs out when closing has begun. Whoever brings the count of a closing descriptor to zero, a releasing user, a
+ * backing-out latecomer or {@link #close()} itself, then races to mark it {@link #GONE}; the one winner calls close(2).
  */
 final class FileDescriptor implements AutoCloseable {
 
-    private static final int CLOSED = 1 << 30;
+    /** Set once closing began: no new users. */
+    private static final int CLOSING = 1 << 30;
+    /** Set by the one caller of close(2). */
+    private static final int GONE = 1 << 29;
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(FileDescriptor.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final int fd;
     private final String path;
-    /** The number of callers inside a call, plus {@link #CLOSED} once closing began. */
-    private final AtomicInteger state = new AtomicInteger();
+    /** The number of callers inside a call, plus {@link #CLOSING} and {@link #GONE}. */
+    private volatile int state;
 
     FileDescriptor(int fd, String path) {
         this.fd = fd;
@@ -32,20 +49,24 @@ final class FileDescriptor implements AutoCloseable {
      * @throws IllegalStateException once closing began
      */
     int acquire() {
-        while (true) {
-            int s = state.get();
-            if ((s & CLOSED) != 0) {
-                throw new IllegalStateException(path + " is closed");
-            }
-            if (state.compareAndSet(s, s + 1)) {
-                return fd;
-            }
+        int s = (int) STATE.getAndAdd(this, 1);
+        if ((s & CLOSING) != 0) {
+            release();
+            throw new IllegalStateException(path + " is closed");
         }
+        return fd;
     }
 
     void release() {
-        if (state.decrementAndGet() == CLOSED) {
-            Syscalls.close(fd); // the last user of a closing descriptor closes it
+        if ((int) STATE.getAndAdd(this, -1) - 1 == CLOSING) {
+            closeNow();
+        }
+    }
+
+    private void closeNow() {
+        if (STATE.compareAndSet(this, CLOSING, CLOSING | GONE)) {
+            // close(2) releases the descriptor even when it reports an error (e.g. EINTR): nothing to retry
+            Syscalls.close(fd);
         }
     }
 
@@ -54,23 +75,13 @@ final class FileDescriptor implements AutoCloseable {
     }
 
     boolean isOpen() {
-        return (state.get() & CLOSED) == 0;
+        return (state & CLOSING) == 0;
     }
 
     @Override
     public void close() {
-        while (true) {
-            int s = state.get();
-            if ((s & CLOSED) != 0) {
-                return;
-            }
-            if (state.compareAndSet(s, s | CLOSED)) {
-                if (s == 0) {
-                    // close(2) releases the descriptor even when it reports an error (e.g. EINTR): nothing to retry
-                    Syscalls.close(fd);
-                }
-                return;
-            }
+        if ((int) STATE.getAndBitwiseOr(this, CLOSING) == 0) {  // no users, not closing before
+            closeNow();
         }
     }
 

@@ -7,9 +7,11 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.stream.Stream;
 
 /** The one place that links native functions, and the one place errno is captured. */
@@ -89,6 +91,45 @@ final class LinkerSupport {
         /** The errno the last call made with this frame left. */
         int errno() {
             return LinkerSupport.errno(state);
+        }
+
+        // Typed access to the scratch space for the hot paths, by address (see OwnMemory); offsets are constants at
+        // every call site, so the bounds check folds away.
+
+        byte get(ValueLayout.OfByte layout, long offset) {
+            return OwnMemory.get(layout, at(offset, layout));
+        }
+
+        short get(ValueLayout.OfShort layout, long offset) {
+            return OwnMemory.get(layout, at(offset, layout));
+        }
+
+        int get(ValueLayout.OfInt layout, long offset) {
+            return OwnMemory.get(layout, at(offset, layout));
+        }
+
+        long get(ValueLayout.OfLong layout, long offset) {
+            return OwnMemory.get(layout, at(offset, layout));
+        }
+
+        void set(ValueLayout.OfByte layout, long offset, byte value) {
+            OwnMemory.set(layout, at(offset, layout), value);
+        }
+
+        void set(ValueLayout.OfShort layout, long offset, short value) {
+            OwnMemory.set(layout, at(offset, layout), value);
+        }
+
+        void set(ValueLayout.OfInt layout, long offset, int value) {
+            OwnMemory.set(layout, at(offset, layout), value);
+        }
+
+        void set(ValueLayout.OfLong layout, long offset, long value) {
+            OwnMemory.set(layout, at(offset, layout), value);
+        }
+
+        private long at(long offset, ValueLayout layout) {
+            return scratchAddress + Objects.checkFromIndexSize(offset, layout.byteSize(), SCRATCH_SIZE);
         }
     }
 

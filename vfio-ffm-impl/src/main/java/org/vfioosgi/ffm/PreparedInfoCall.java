@@ -1,7 +1,11 @@
 package org.vfioosgi.ffm;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
+import java.util.Objects;
 import org.vfioosgi.api.VfioException.Operation;
 
 /**
@@ -17,6 +21,7 @@ abstract class PreparedInfoCall {
     /** The structure the kernel fills in, in memory the garbage collector frees with this object. */
     final MemorySegment info;
     private final long address;
+    private final long size;
 
     PreparedInfoCall(FfmDevice device, long request, Operation operation, String call, MemorySegment info) {
         this.device = device;
@@ -25,6 +30,7 @@ abstract class PreparedInfoCall {
         this.call = call;
         this.info = info;
         this.address = info.address();
+        this.size = info.byteSize();
     }
 
     public final void refresh() {
@@ -40,6 +46,23 @@ abstract class PreparedInfoCall {
         }
         if (r < 0) {
             throw Failures.syscall(operation, call, device.name(), -r);
+        }
+    }
+
+    /** A field of the structure, read by address (see OwnMemory) while this object keeps the memory. */
+    final int getInt(long offset) {
+        try {
+            return OwnMemory.get(JAVA_INT, address + Objects.checkFromIndexSize(offset, 4, size));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    final long getLong(long offset) {
+        try {
+            return OwnMemory.get(JAVA_LONG, address + Objects.checkFromIndexSize(offset, 8, size));
+        } finally {
+            Reference.reachabilityFence(this);
         }
     }
 }

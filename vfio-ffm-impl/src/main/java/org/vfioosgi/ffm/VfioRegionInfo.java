@@ -36,6 +36,10 @@ final class VfioRegionInfo {
     private static final VarHandle offset$vh = LAYOUT.varHandle(groupElement("offset"));
     private static final VarHandle cap_offset$vh = LAYOUT.varHandle(groupElement("cap_offset"));
 
+    static final long FLAGS_OFFSET = LAYOUT.byteOffset(groupElement("flags"));
+    static final long SIZE_OFFSET = LAYOUT.byteOffset(groupElement("size"));
+    static final long OFFSET_OFFSET = LAYOUT.byteOffset(groupElement("offset"));
+
     static final int CAP_SPARSE_MMAP = 1;
     static final int CAP_TYPE = 2;
     static final int CAP_MSIX_MAPPABLE = 3;
