@@ -33,9 +33,9 @@ import org.vfioosgi.api.PreparedRegionInfo;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC"})
-// under TCG, C2 needs many seconds to reach the steady state: three warm-up seconds left the first measured iteration
-// at twice it; with six, the last compilations of the measured loop still landed in warm-up 5 and the iterations kept
-// drifting down by 3-5% until about the tenth second (PrintCompilation and 30-iteration runs in the guest)
+// under TCG, C2 needs seconds to reach the steady state: three warm-up seconds left the first measured iteration at
+// twice it, and with six the last compilation of the measured loop (PrintCompilation in the guest) still landed in
+// warm-up 5; fifteen leave a margin (the per-iteration scores are flat from about the fifth)
 @Warmup(iterations = 15, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class HotPathBenchmarks {
