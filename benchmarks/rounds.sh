@@ -1,7 +1,7 @@
 #!/bin/bash
 # ROUNDS alternations of the C baseline (with an idle second thread, then single-threaded for reference) and the JMH
 # round. In the test VM, on the edu device; with --host, on this machine, the operations that need no device.
-# Usage: rounds.sh OUT_DIR CLASSPATH ROUNDS [JMH_INCLUDE] [--host]
+# Usage: [FIRST_ROUND=N] rounds.sh OUT_DIR CLASSPATH ROUNDS [JMH_INCLUDE] [--host]   (files numbered from N, default 1)
 set -euo pipefail
 out=$1; cp=$2; rounds=$3; include=${4:-}
 if [ "${5:-}" = --host ]; then
@@ -17,7 +17,8 @@ else
   echo "edu $edu in group $group; $(grep -c ^processor /proc/cpuinfo) CPU, kernel $(uname -r)"
   target=("$group" "$edu")
 fi
-for round in $(seq "$rounds"); do
+first=${FIRST_ROUND:-1}
+for round in $(seq "$first" $((first + rounds - 1))); do
   echo "round $round: C"
   "$out/vfio-bench" "${target[@]}" > "$out/c-$round.txt"
   "$out/vfio-bench" --single-threaded "${target[@]}" > "$out/c1-$round.txt"
