@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 import org.vfioosgi.api.PreparedRegionInfo;
 import org.vfioosgi.api.VfioException.Operation;
 
-/** A region-info structure allocated once in the device's arena and refilled by each {@link #refresh()}. */
+/** A region-info structure allocated once, kept as long as this object, and refilled by each {@link #refresh()}. */
 final class FfmPreparedRegionInfo extends PreparedInfoCall implements PreparedRegionInfo {
 
     FfmPreparedRegionInfo(FfmDevice device, int index, MemorySegment info) {

@@ -11,7 +11,6 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
-import java.util.Objects;
 import java.util.stream.Stream;
 
 /** The one place that links native functions, and the one place errno is captured. */
@@ -129,7 +128,7 @@ final class LinkerSupport {
         }
 
         private long at(long offset, ValueLayout layout) {
-            return scratchAddress + Objects.checkFromIndexSize(offset, layout.byteSize(), SCRATCH_SIZE);
+            return OwnMemory.field(scratchAddress, SCRATCH_SIZE, offset, layout);
         }
     }
 

@@ -2,6 +2,7 @@ package org.vfioosgi.ffm;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Objects;
 
 /**
  * Reads and writes of the library's own native memory by address, through one constant segment that spans all of
@@ -18,6 +19,14 @@ final class OwnMemory {
     private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     private OwnMemory() {
+    }
+
+    /**
+     * The address of a {@code layout}-sized field at {@code offset} in the {@code size} bytes at {@code base}; throws
+     * when the field does not fit (with constant offsets, as on every call site, the check folds away).
+     */
+    static long field(long base, long size, long offset, ValueLayout layout) {
+        return base + Objects.checkFromIndexSize(offset, layout.byteSize(), size);
     }
 
     static byte get(ValueLayout.OfByte layout, long address) {

@@ -5,7 +5,6 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
-import java.util.Objects;
 import org.vfioosgi.api.VfioException.Operation;
 
 /**
@@ -18,8 +17,11 @@ abstract class PreparedInfoCall {
     private final long request;
     private final Operation operation;
     private final String call;
-    /** The structure the kernel fills in, in memory the garbage collector frees with this object. */
-    final MemorySegment info;
+    /**
+     * The structure the kernel fills in, in memory the garbage collector frees with this object: held only to keep
+     * that memory alive, as every access goes by {@link #address}.
+     */
+    private final MemorySegment info;
     private final long address;
     private final long size;
 
@@ -52,7 +54,7 @@ abstract class PreparedInfoCall {
     /** A field of the structure, read by address (see OwnMemory) while this object keeps the memory. */
     final int getInt(long offset) {
         try {
-            return OwnMemory.get(JAVA_INT, address + Objects.checkFromIndexSize(offset, 4, size));
+            return OwnMemory.get(JAVA_INT, OwnMemory.field(address, size, offset, JAVA_INT));
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -60,7 +62,7 @@ abstract class PreparedInfoCall {
 
     final long getLong(long offset) {
         try {
-            return OwnMemory.get(JAVA_LONG, address + Objects.checkFromIndexSize(offset, 8, size));
+            return OwnMemory.get(JAVA_LONG, OwnMemory.field(address, size, offset, JAVA_LONG));
         } finally {
             Reference.reachabilityFence(this);
         }

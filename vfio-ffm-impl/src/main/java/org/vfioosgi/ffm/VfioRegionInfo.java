@@ -103,15 +103,15 @@ final class VfioRegionInfo {
         return areas;
     }
 
-    static int flags(MemorySegment s) {
+    private static int flags(MemorySegment s) {
         return (int) flags$vh.get(s, 0L);
     }
 
-    static long size(MemorySegment s) {
+    private static long size(MemorySegment s) {
         return (long) size$vh.get(s, 0L);
     }
 
-    static long offset(MemorySegment s) {
+    private static long offset(MemorySegment s) {
         return (long) offset$vh.get(s, 0L);
     }
 }
