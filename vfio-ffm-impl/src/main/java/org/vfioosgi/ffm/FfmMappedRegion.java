@@ -5,8 +5,14 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.function.Consumer;
@@ -17,14 +23,22 @@ import org.vfioosgi.api.VfioException.Operation;
 /**
  * A region mapped with {@code mmap}. The mapping belongs to a shared arena: closing the arena unmaps it, and from then
  * on every access through the segment throws instead of touching an unmapped page.
+ *
+ * <p>The register accessors live in {@link ConstantSegmentRegion}, of which every mapping gets its own hidden class
+ * holding the mapping's segment in a static final field. C2 treats such a field as a constant, and with a constant
+ * segment it folds the bounds, alignment and owner checks and the segment's address: an MMIO read or write is then the
+ * access, a check of the session's state (so that use after close still throws) and the receiver's class check, where
+ * a segment held in an instance field costs nine loads (measured in the JIT's code: the field, the segment's class,
+ * length, address and session, the session's owner and state). Under emulation each of those loads is a sizeable part
+ * of a device access.
  */
-final class FfmMappedRegion implements MappedRegion {
+abstract class FfmMappedRegion implements MappedRegion {
 
     // PCI is little-endian; the aligned layouts make misaligned offsets throw rather than split a device access
-    private static final VarHandle u8$vh = JAVA_BYTE.varHandle();
-    private static final VarHandle u16$vh = JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
-    private static final VarHandle u32$vh = JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
-    private static final VarHandle u64$vh = JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    static final VarHandle u8$vh = JAVA_BYTE.varHandle();
+    static final VarHandle u16$vh = JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    static final VarHandle u32$vh = JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    static final VarHandle u64$vh = JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
     private final int index;
     private final long regionOffset;
@@ -32,7 +46,7 @@ final class FfmMappedRegion implements MappedRegion {
     private final MemorySegment segment;
     private final Consumer<FfmMappedRegion> onClose;
 
-    private FfmMappedRegion(int index, long regionOffset, Arena arena, MemorySegment segment,
+    FfmMappedRegion(int index, long regionOffset, Arena arena, MemorySegment segment,
             Consumer<FfmMappedRegion> onClose) {
         this.index = index;
         this.regionOffset = regionOffset;
@@ -53,71 +67,36 @@ final class FfmMappedRegion implements MappedRegion {
         Arena arena = Arena.ofShared();
         MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(size, arena,
                 unused -> Syscalls.munmap(address, size));
-        return new FfmMappedRegion(region.index(), offset, arena, segment, onClose);
+        try {
+            return ConstantSegmentClass.newRegion(region.index(), offset, arena, segment, onClose);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
     }
 
     @Override
-    public int index() {
+    public final int index() {
         return index;
     }
 
     @Override
-    public long regionOffset() {
+    public final long regionOffset() {
         return regionOffset;
     }
 
     @Override
-    public long size() {
+    public final long size() {
         return segment.byteSize();
     }
 
     @Override
-    public byte read8(long offset) {
-        return (byte) u8$vh.getAcquire(segment, offset);
-    }
-
-    @Override
-    public short read16(long offset) {
-        return (short) u16$vh.getAcquire(segment, offset);
-    }
-
-    @Override
-    public int read32(long offset) {
-        return (int) u32$vh.getAcquire(segment, offset);
-    }
-
-    @Override
-    public long read64(long offset) {
-        return (long) u64$vh.getAcquire(segment, offset);
-    }
-
-    @Override
-    public void write8(long offset, byte value) {
-        u8$vh.setRelease(segment, offset, value);
-    }
-
-    @Override
-    public void write16(long offset, short value) {
-        u16$vh.setRelease(segment, offset, value);
-    }
-
-    @Override
-    public void write32(long offset, int value) {
-        u32$vh.setRelease(segment, offset, value);
-    }
-
-    @Override
-    public void write64(long offset, long value) {
-        u64$vh.setRelease(segment, offset, value);
-    }
-
-    @Override
-    public MemorySegment segment() {
+    public final MemorySegment segment() {
         return segment;
     }
 
     @Override
-    public void close() {
+    public final void close() {
         if (arena.scope().isAlive()) {
             try {
                 arena.close();
@@ -129,7 +108,44 @@ final class FfmMappedRegion implements MappedRegion {
     }
 
     @Override
-    public String toString() {
+    public final String toString() {
         return "MappedRegion[" + index + ", " + size() + " bytes" + (arena.scope().isAlive() ? "]" : ", closed]");
+    }
+
+    /**
+     * Defines {@link ConstantSegmentRegion}'s bytes as a new hidden class per mapping, with the mapping's segment as
+     * its class data. Not strongly linked to the class loader: the class is unloaded once its one instance is gone.
+     */
+    private static final class ConstantSegmentClass {
+
+        private static final MethodHandles.Lookup LOOKUP = MethodHandles.lookup();
+        private static final MethodType CONSTRUCTOR = MethodType.methodType(void.class, int.class, long.class,
+                Arena.class, MemorySegment.class, Consumer.class);
+        private static final byte[] TEMPLATE = templateBytes();
+
+        static FfmMappedRegion newRegion(int index, long regionOffset, Arena arena, MemorySegment segment,
+                Consumer<FfmMappedRegion> onClose) {
+            try {
+                MethodHandles.Lookup hidden = LOOKUP.defineHiddenClassWithClassData(TEMPLATE, segment, true);
+                MethodHandle constructor = hidden.findConstructor(hidden.lookupClass(), CONSTRUCTOR);
+                return (FfmMappedRegion) constructor.invoke(index, regionOffset, arena, segment, onClose);
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException("cannot define the accessor class of a mapping", t);
+            }
+        }
+
+        private static byte[] templateBytes() {
+            String name = ConstantSegmentRegion.class.getSimpleName() + ".class";
+            try (InputStream in = FfmMappedRegion.class.getResourceAsStream(name)) {
+                if (in == null) {
+                    throw new IllegalStateException(name + " is not among the library's classes");
+                }
+                return in.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
     }
 }
