@@ -1,6 +1,7 @@
 #!/bin/bash
-# ROUNDS alternations of the C baseline (with an idle second thread, then single-threaded for reference) and the JMH
-# round. In the test VM, on the edu device; with --host, on this machine, the operations that need no device.
+# ROUNDS alternations of the C baseline in its own process (with an idle second thread, like every JVM) and the JMH
+# round, in which the C twin (OUT_DIR/libvfio-bench.so) also runs in the JVM before each measured iteration. In the
+# test VM, on the edu device; with --host, on this machine, the operations that need no device (no C twin there).
 # Usage: [FIRST_ROUND=N] rounds.sh OUT_DIR CLASSPATH ROUNDS [JMH_INCLUDE] [--host]   (files numbered from N, default 1)
 set -euo pipefail
 out=$1; cp=$2; rounds=$3; include=${4:-}
@@ -19,11 +20,12 @@ else
 fi
 first=${FIRST_ROUND:-1}
 for round in $(seq "$first" $((first + rounds - 1))); do
+  allocation=; [ "$round" = 1 ] && allocation=1   # the GC profiler's pass (allocation does not vary by boot)
   echo "round $round: C"
   "$out/vfio-bench" "${target[@]}" > "$out/c-$round.txt"
-  "$out/vfio-bench" --single-threaded "${target[@]}" > "$out/c1-$round.txt"
-  echo "round $round: Java (JMH)"
-  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp" org.vfioosgi.benchmarks.BenchmarkRound \
-    "$out/java-$round.txt" ${include:+"$include"} > "$out/jmh-$round.log" 2>&1 \
+  echo "round $round: Java (JMH), each measured iteration after as long a run of its C twin in the same JVM"
+  twin=(); [ "${5:-}" = --host ] || twin=(-Dvfio.bench.cTwin="$out/libvfio-bench.so" -Dvfio.bench.cTwinOut="$out/pairs-c-$round.txt")
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED "${twin[@]}" -cp "$cp" org.vfioosgi.benchmarks.BenchmarkRound \
+    "$out/java-$round.txt" "$out/pairs-java-$round.txt" ${allocation:+--allocation} ${include:+"$include"} > "$out/jmh-$round.log" 2>&1 \
     || { tail -30 "$out/jmh-$round.log"; exit 1; }
 done

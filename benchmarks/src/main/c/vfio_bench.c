@@ -5,6 +5,11 @@
  * Usage: vfio-bench [--single-threaded] GROUP_NUMBER PCI_ADDRESS
  *        vfio-bench [--single-threaded] --host   the operations that need no device (eventfd), on any machine
  *
+ * Built with -DVFIO_BENCH_LIBRARY it is a shared library instead, for the paired baseline: the JMH fork loads it and,
+ * right before each measured iteration of a Java benchmark, runs the C twin of that benchmark for about a second in
+ * the same process, on the same descriptors (vfio_bench_attach, vfio_bench_run). C and Java then alternate every
+ * second in one process, where the standalone runs are minutes apart and in another process.
+ *
  * The process has a second, idle thread unless --single-threaded: every JVM has several threads, and in a process
  * whose descriptor table is not shared the kernel skips the file's reference count on every descriptor call (the
  * fast path of fdget), which is worth ~30 ns per call on a real CPU and has nothing to do with Java. The single-
@@ -13,6 +18,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <linux/vfio.h>
 #include <stdint.h>
@@ -27,7 +33,7 @@
 
 #define IOVA (1ULL << 24)
 
-static int container, group, device, msi_fd, event_fd;
+static int container, device, msi_fd, event_fd;
 static volatile uint8_t *bar0;
 static uint64_t bar0_offset, config_offset;
 static struct vfio_region_info region_info = { .argsz = sizeof region_info, .index = VFIO_PCI_BAR0_REGION_INDEX };
@@ -79,10 +85,19 @@ static void op_ioctl_irq_info(void) {
 }
 static void op_dma_map_unmap_4k(void) { map_unmap(small, 4096); }
 static void op_dma_map_unmap_2m(void) { map_unmap(large, 2 << 20); }
-static void op_msi_round_trip(void) {
+/* Takes an eventfd's counter; waits in poll(2) when the descriptor is non-blocking and the counter empty (the JVM's
+   descriptors are non-blocking; Java's await does the same). */
+static uint64_t take(int fd) {
 	uint64_t n;
+	while (read(fd, &n, 8) != 8) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (errno != EAGAIN || poll(&p, 1, -1) < 0) fail("read eventfd");
+	}
+	return n;
+}
+static void op_msi_round_trip(void) {
 	*(volatile uint32_t *)(bar0 + 0x60) = 1;
-	if (read(msi_fd, &n, 8) != 8) fail("read msi eventfd");
+	uint64_t n = take(msi_fd);
 	*(volatile uint32_t *)(bar0 + 0x64) = 1;
 	sink = n;
 }
@@ -93,28 +108,119 @@ static void op_eventfd_signal_wait(void) {
 	sink = n;
 }
 
-/* Warm-up 1 s, then 5 iterations of ~1 s; prints the mean ns per operation. */
-static void measure(const char *name, void (*op)(void)) {
+/* Runs op for warm_ns, growing batches until one takes at least 1 ms (that keeps the clock out of the result). */
+static long warm_up(void (*op)(void), double warm_ns) {
 	long batch = 1;
 	double start = now();
-	while (now() - start < 1e9) {
+	while (now() - start < warm_ns) {
 		double t = now();
 		for (long i = 0; i < batch; i++) op();
-		if (now() - t < 1e6) batch *= 2;   /* batches of at least 1 ms keep the clock out of the result */
+		if (now() - t < 1e6) batch *= 2;
 	}
+	return batch;
+}
+
+/* Runs op in batches for at least run_ns; adds the time and the count to the totals. */
+static void run_for(void (*op)(void), long batch, double run_ns, double *total, long *count) {
+	double t0 = now(), t;
+	long n = 0;
+	do {
+		for (long i = 0; i < batch; i++) op();
+		n += batch;
+		t = now();
+	} while (t - t0 < run_ns);
+	*total += t - t0;
+	*count += n;
+}
+
+/* BAR0 mapped, region offsets known, bus master on, DMA buffers allocated, an eventfd of our own: what the operations
+   need besides the descriptors. */
+static void prepare_device(void) {
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &region_info)) fail("BAR0 info");
+	bar0_offset = region_info.offset;
+	bar0 = mmap(NULL, region_info.size, PROT_READ | PROT_WRITE, MAP_SHARED, device, region_info.offset);
+	if (bar0 == MAP_FAILED) fail("mmap BAR0");
+	struct vfio_region_info config = { .argsz = sizeof config, .index = VFIO_PCI_CONFIG_REGION_INDEX };
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &config)) fail("config info");
+	config_offset = config.offset;
+	uint16_t command;
+	if (pread(device, &command, 2, config_offset + 4) != 2) fail("read command");
+	command |= 0x4; /* bus master: MSI */
+	if (pwrite(device, &command, 2, config_offset + 4) != 2) fail("write command");
+	if (posix_memalign(&small, 4096, 4096) || posix_memalign(&large, 2 << 20, 2 << 20)) fail("posix_memalign");
+	memset(small, 1, 4096);
+	memset(large, 1, 2 << 20);
+	event_fd = eventfd(0, EFD_CLOEXEC);
+	if (event_fd < 0) fail("eventfd");
+}
+
+static const struct { const char *name; void (*op)(void); } ops[] = {
+	{ "mmio_read32", op_mmio_read32 }, { "mmio_read64", op_mmio_read64 },
+	{ "mmio_write32", op_mmio_write32 }, { "mmio_write64", op_mmio_write64 },
+	{ "config_pread32", op_config_pread32 }, { "region_read_64b", op_region_read_64b },
+	{ "region_pwrite32", op_region_pwrite32 }, { "ioctl_region_info", op_ioctl_region_info },
+	{ "ioctl_irq_info", op_ioctl_irq_info }, { "dma_map_unmap_4k", op_dma_map_unmap_4k },
+	{ "dma_map_unmap_2m", op_dma_map_unmap_2m }, { "msi_round_trip", op_msi_round_trip },
+	{ "eventfd_signal_wait", op_eventfd_signal_wait },
+};
+
+#ifdef VFIO_BENCH_LIBRARY
+
+/* The descriptor whose /proc/self/fd link reads target, or -1. */
+static int find_fd(const char *target) {
+	char path[64], link[128];
+	for (int fd = 3; fd < 4096; fd++) {
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(path, link, sizeof link - 1);
+		if (n < 0) continue;
+		link[n] = 0;
+		if (strcmp(link, target) == 0) return fd;
+	}
+	return -1;
+}
+
+/* Takes the container and the device the calling process opened (one of each) and the eventfd that the device's MSI
+   signals; returns 0, or -1 when either descriptor is missing. */
+int vfio_bench_attach(int msi) {
+	container = find_fd("/dev/vfio/vfio");
+	device = find_fd("anon_inode:[vfio-device]");
+	if (container < 0 || device < 0) return -1;
+	msi_fd = msi;
+	prepare_device();
+	return 0;
+}
+
+/* Runs the named operation for about seconds, after a fifth of that as warm-up; returns its mean ns per operation,
+   or -1 for an unknown name. */
+double vfio_bench_run(const char *name, double seconds) {
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		if (strcmp(ops[i].name, name) == 0) {
+			long batch = warm_up(ops[i].op, seconds * 0.2e9);
+			double total = 0;
+			long count = 0;
+			run_for(ops[i].op, batch, seconds * 1e9, &total, &count);
+			return total / count;
+		}
+	}
+	return -1;
+}
+
+/* Gives back what vfio_bench_attach took: the BAR0 mapping, the buffers, the eventfd of its own. */
+void vfio_bench_detach(void) {
+	munmap((void *)bar0, region_info.size);
+	free(small);
+	free(large);
+	close(event_fd);
+}
+
+#else
+
+/* Warm-up 1 s, then 5 iterations of ~1 s; prints the mean ns per operation. */
+static void measure(const char *name, void (*op)(void)) {
+	long batch = warm_up(op, 1e9);
 	double total = 0;
 	long count = 0;
-	for (int iteration = 0; iteration < 5; iteration++) {
-		double t0 = now(), t;
-		long n = 0;
-		do {
-			for (long i = 0; i < batch; i++) op();
-			n += batch;
-			t = now();
-		} while (t - t0 < 1e9);
-		total += t - t0;
-		count += n;
-	}
+	for (int iteration = 0; iteration < 5; iteration++) run_for(op, batch, 1e9, &total, &count);
 	printf("%s %.2f\n", name, total / count);
 	fflush(stdout);
 }
@@ -146,49 +252,23 @@ int main(int argc, char **argv) {
 	snprintf(path, sizeof path, "/dev/vfio/%s", argv[1]);
 	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (container < 0) fail("open container");
-	group = open(path, O_RDWR | O_CLOEXEC);
+	int group = open(path, O_RDWR | O_CLOEXEC);
 	if (group < 0) fail(path);
 	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container)) fail("SET_CONTAINER");
 	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) fail("SET_IOMMU");
 	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, argv[2]);
 	if (device < 0) fail("GET_DEVICE_FD");
-	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &region_info)) fail("BAR0 info");
-	bar0_offset = region_info.offset;
-	bar0 = mmap(NULL, region_info.size, PROT_READ | PROT_WRITE, MAP_SHARED, device, region_info.offset);
-	if (bar0 == MAP_FAILED) fail("mmap BAR0");
-	struct vfio_region_info config = { .argsz = sizeof config, .index = VFIO_PCI_CONFIG_REGION_INDEX };
-	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &config)) fail("config info");
-	config_offset = config.offset;
-	uint16_t command;
-	if (pread(device, &command, 2, config_offset + 4) != 2) fail("read command");
-	command |= 0x4; /* bus master: MSI */
-	if (pwrite(device, &command, 2, config_offset + 4) != 2) fail("write command");
-
+	prepare_device();
 	msi_fd = eventfd(0, EFD_CLOEXEC);
-	event_fd = eventfd(0, EFD_CLOEXEC);
+	if (msi_fd < 0) fail("eventfd");
 	char set_buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
 	struct vfio_irq_set *set = (struct vfio_irq_set *)set_buf;
 	*set = (struct vfio_irq_set){ .argsz = sizeof set_buf, .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
 		.index = VFIO_PCI_MSI_IRQ_INDEX, .start = 0, .count = 1 };
 	memcpy(set->data, &msi_fd, sizeof msi_fd);
 	if (ioctl(device, VFIO_DEVICE_SET_IRQS, set)) fail("SET_IRQS MSI");
-
-	if (posix_memalign(&small, 4096, 4096) || posix_memalign(&large, 2 << 20, 2 << 20)) fail("posix_memalign");
-	memset(small, 1, 4096);
-	memset(large, 1, 2 << 20);
-
-	measure("mmio_read32", op_mmio_read32);
-	measure("mmio_read64", op_mmio_read64);
-	measure("mmio_write32", op_mmio_write32);
-	measure("mmio_write64", op_mmio_write64);
-	measure("config_pread32", op_config_pread32);
-	measure("region_read_64b", op_region_read_64b);
-	measure("region_pwrite32", op_region_pwrite32);
-	measure("ioctl_region_info", op_ioctl_region_info);
-	measure("ioctl_irq_info", op_ioctl_irq_info);
-	measure("dma_map_unmap_4k", op_dma_map_unmap_4k);
-	measure("dma_map_unmap_2m", op_dma_map_unmap_2m);
-	measure("msi_round_trip", op_msi_round_trip);
-	measure("eventfd_signal_wait", op_eventfd_signal_wait);
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) measure(ops[i].name, ops[i].op);
 	return 0;
 }
+
+#endif

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -12,9 +11,14 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Combines the rounds of a comparison (c-N.txt and java-N.txt in one directory) into results.csv, results.md and
- * results.svg: per operation the median of the C rounds, the median of the Java rounds, their ratio and Java's
- * allocation per operation; the markdown adds the single-threaded C baseline (c1-N.txt) for reference.
+ * Combines the rounds of a comparison in one directory into results.csv, results.md and results.svg.
+ *
+ * <p>The baseline is the C twin that ran in the JVM right before each measured Java iteration (pairs-c-N.txt and
+ * pairs-java-N.txt, a line per run in the same order; see CTwin): an operation's ratio is the median over all pairs
+ * of Java's time / the C twin's time, so that both halves of a pair saw nearly the same host, and its C and Java
+ * times are the medians of all runs. The standalone C process (c-N.txt) and the JMH summaries (java-N.txt, with
+ * Java's allocation per operation) stand beside them; without pairs (the host mode) the ratio is the medians' ratio
+ * of the standalone C process and the JMH summaries.
  * Usage: BenchmarkReport DIRECTORY
  */
 public final class BenchmarkReport {
@@ -32,12 +36,13 @@ public final class BenchmarkReport {
         }
     }
 
-    /** @param c1 the single-threaded C baseline's median (NaN when it was not run), for reference */
-    private record Row(String operation, double c, double cMin, double cMax, double java, double javaMin,
-            double javaMax, double bytes, double c1) {
-        double ratio() {
-            return java / c;
-        }
+    /**
+     * @param ratioLow  the first quartile of the pair ratios (the ratio itself without pairs)
+     * @param ratioHigh the third quartile
+     * @param cProcess  the standalone C process's median
+     */
+    private record Row(String operation, double c, double java, double ratio, double ratioLow, double ratioHigh,
+            int pairs, double bytes, double cProcess) {
     }
 
     private BenchmarkReport() {
@@ -45,33 +50,66 @@ public final class BenchmarkReport {
 
     public static void main(String[] args) throws IOException {
         Path dir = Path.of(args[0]);
-        Map<String, List<Double>> c = read(dir, "c-", 1);
-        Map<String, List<Double>> c1 = read(dir, "c1-", 1);
-        Map<String, List<Double>> java = read(dir, "java-", 1);
+        Map<String, List<Double>> cProcess = read(dir, "c-", 1);
+        Map<String, List<Double>> javaSummary = read(dir, "java-", 1);
         Map<String, List<Double>> bytes = read(dir, "java-", 2);
+        Map<String, List<double[]>> pairs = pairs(dir);
         List<Row> rows = new ArrayList<>();
         for (String op : TARGETS.keySet()) {
-            if (c.containsKey(op) && java.containsKey(op)) {
-                rows.add(new Row(op, median(c.get(op)), min(c.get(op)), max(c.get(op)), median(java.get(op)),
-                        min(java.get(op)), max(java.get(op)), median(bytes.get(op)),
-                        c1.containsKey(op) ? median(c1.get(op)) : Double.NaN));
+            if (!javaSummary.containsKey(op)) {
+                continue;
+            }
+            double process = cProcess.containsKey(op) ? median(cProcess.get(op)) : Double.NaN;
+            List<double[]> p = pairs.getOrDefault(op, List.of());
+            if (!p.isEmpty()) {
+                List<Double> ratios = p.stream().map(pair -> pair[1] / pair[0]).toList();
+                rows.add(new Row(op, median(p.stream().map(pair -> pair[0]).toList()),
+                        median(p.stream().map(pair -> pair[1]).toList()), median(ratios), quantile(ratios, 0.25),
+                        quantile(ratios, 0.75), p.size(), median(bytes.get(op)), process));
+            } else if (cProcess.containsKey(op)) {
+                double java = median(javaSummary.get(op));
+                rows.add(new Row(op, process, java, java / process, java / process, java / process, 0,
+                        median(bytes.get(op)), process));
             }
         }
         StringBuilder csv = new StringBuilder("operation,c_ns,java_ns,ratio,java_bytes_per_op\n");
-        StringBuilder md = new StringBuilder("| operation | C ns (min-max) | Java ns (min-max) | ratio | target | B/op "
-                + "| C 1 thread ns | Java / C 1 thread |\n|---|---|---|---|---|---|---|---|\n");
+        StringBuilder md = new StringBuilder("| operation | C ns | Java ns | ratio (quartiles of the pairs) | target "
+                + "| B/op | C process ns | Java / C process |\n|---|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
             csv.append(String.format(Locale.ROOT, "%s,%.1f,%.1f,%.3f,%.1f%n", r.operation(), r.c(), r.java(),
                     r.ratio(), r.bytes()));
-            md.append(String.format(Locale.ROOT, "| %s | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.2f | %s %.2f | %.0f "
-                    + "| %.1f | %.2f |%n", r.operation(), r.c(), r.cMin(), r.cMax(), r.java(), r.javaMin(), r.javaMax(),
-                    r.ratio(), r.ratio() <= TARGETS.get(r.operation()) ? "≤" : "**>**", TARGETS.get(r.operation()),
-                    r.bytes(), r.c1(), r.java() / r.c1()));
+            md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2f (%.2f-%.2f, %d pairs) | %s %.2f | %.0f "
+                    + "| %.1f | %.2f |%n", r.operation(), r.c(), r.java(), r.ratio(), r.ratioLow(), r.ratioHigh(),
+                    r.pairs(), r.ratio() <= TARGETS.get(r.operation()) ? "≤" : "**>**", TARGETS.get(r.operation()),
+                    r.bytes(), r.cProcess(), r.java() / r.cProcess()));
         }
         Files.writeString(dir.resolve("results.csv"), csv);
         Files.writeString(dir.resolve("results.md"), md);
         Files.writeString(dir.resolve("results.svg"), chart(rows));
         System.out.print(md);
+    }
+
+    /** The (C, Java) pairs of each operation: the n-th C twin run of a round with the n-th Java iteration. */
+    private static Map<String, List<double[]>> pairs(Path dir) throws IOException {
+        Map<String, List<double[]>> pairs = new LinkedHashMap<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path cFile : files.filter(p -> p.getFileName().toString().startsWith("pairs-c-")).sorted().toList()) {
+                Path javaFile = dir.resolve(cFile.getFileName().toString().replace("pairs-c-", "pairs-java-"));
+                if (!Files.exists(javaFile)) {
+                    continue;
+                }
+                Map<String, List<Double>> c = byOperation(Files.readAllLines(cFile), 1);
+                Map<String, List<Double>> java = byOperation(Files.readAllLines(javaFile), 1);
+                for (var e : c.entrySet()) {
+                    List<Double> j = java.getOrDefault(e.getKey(), List.of());
+                    for (int i = 0; i < Math.min(e.getValue().size(), j.size()); i++) {
+                        pairs.computeIfAbsent(e.getKey(), k -> new ArrayList<>())
+                                .add(new double[] {e.getValue().get(i), j.get(i)});
+                    }
+                }
+            }
+        }
+        return pairs;
     }
 
     /** A horizontal bar chart of the ratios, with the 1.0 line. */
@@ -109,31 +147,38 @@ public final class BenchmarkReport {
 
     /** Column {@code column} of every line of every file {@code prefix*.txt}, by operation. */
     private static Map<String, List<Double>> read(Path dir, String prefix, int column) throws IOException {
-        Map<String, List<Double>> values = new LinkedHashMap<>();
+        List<String> lines = new ArrayList<>();
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(p -> p.getFileName().toString().startsWith(prefix)).sorted().toList()) {
-                for (String line : Files.readAllLines(f)) {
-                    String[] parts = line.trim().split("\\s+");
-                    if (parts.length > column) {
-                        values.computeIfAbsent(parts[0], k -> new ArrayList<>()).add(Double.parseDouble(parts[column]));
-                    }
-                }
+                lines.addAll(Files.readAllLines(f));
+            }
+        }
+        return byOperation(lines, column);
+    }
+
+    private static Map<String, List<Double>> byOperation(List<String> lines, int column) {
+        Map<String, List<Double>> values = new LinkedHashMap<>();
+        for (String line : lines) {
+            String[] parts = line.trim().split("\\s+");
+            if (parts.length > column) {
+                values.computeIfAbsent(parts[0], k -> new ArrayList<>()).add(Double.parseDouble(parts[column]));
             }
         }
         return values;
     }
 
+    /** The median of the values that are numbers (a round without the allocation pass has NaN there). */
     private static double median(List<Double> values) {
+        List<Double> numbers = values.stream().filter(v -> !v.isNaN()).toList();
+        return numbers.isEmpty() ? Double.NaN : quantile(numbers, 0.5);
+    }
+
+    /** The q-quantile, interpolated between the two nearest ranks. */
+    private static double quantile(List<Double> values, double q) {
         double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return sorted.length % 2 == 1 ? sorted[sorted.length / 2]
-                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-    }
-
-    private static double min(List<Double> values) {
-        return Arrays.stream(values.stream().mapToDouble(Double::doubleValue).toArray()).min().orElse(Double.NaN);
-    }
-
-    private static double max(List<Double> values) {
-        return Arrays.stream(values.stream().mapToDouble(Double::doubleValue).toArray()).max().orElse(Double.NaN);
+        double rank = q * (sorted.length - 1);
+        int below = (int) Math.floor(rank);
+        int above = Math.min(below + 1, sorted.length - 1);
+        return sorted[below] + (rank - below) * (sorted[above] - sorted[below]);
     }
 }

@@ -4,19 +4,30 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.openjdk.jmh.profile.GCProfiler;
+import org.openjdk.jmh.results.BenchmarkResult;
+import org.openjdk.jmh.results.IterationResult;
 import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
- * One Java round of the comparison: runs every JMH benchmark with the GC profiler and writes one line per operation,
- * {@code operation ns_per_op bytes_per_op}, the format the C baseline writes (without the last column).
- * Usage: BenchmarkRound OUTPUT_FILE [INCLUDE_REGEX]
+ * One Java round of the comparison. Writes OUTPUT_FILE, one line per operation, {@code operation ns_per_op
+ * bytes_per_op} (the format the C baseline writes, plus the last column), and ITERATIONS_FILE, one line {@code
+ * operation ns_per_op} per measured iteration, to pair with the C twin's runs (see CTwin).
+ *
+ * <p>Two passes: the timed one, with the C twin between the iterations when the {@code vfio.bench.cTwin} property is
+ * set; then, with {@code --allocation}, JMH's GC profiler in a pass of its own, without the twin and with iterations of
+ * a second. The profiler counts every thread's allocation during an iteration, JMH's own per-iteration work included,
+ * which would swamp the figure in the timed pass's hundred short iterations.
+ * Usage: BenchmarkRound OUTPUT_FILE ITERATIONS_FILE [--allocation] [INCLUDE_REGEX]
  */
 public final class BenchmarkRound {
 
@@ -24,16 +35,44 @@ public final class BenchmarkRound {
     }
 
     public static void main(String[] args) throws RunnerException, IOException {
-        String include = args.length > 1 ? args[1] : HotPathBenchmarks.class.getName() + ".*";
-        var options = new OptionsBuilder().include(include).addProfiler(GCProfiler.class).build();
-        List<String> lines = new ArrayList<>();
-        for (RunResult run : new Runner(options).run()) {
-            String operation = run.getParams().getBenchmark();
-            operation = operation.substring(operation.lastIndexOf('.') + 1);
-            Result<?> allocation = run.getSecondaryResults().get("gc.alloc.rate.norm");
-            lines.add(String.format(Locale.ROOT, "%s %.2f %.2f", operation, run.getPrimaryResult().getScore(),
-                    allocation == null ? Double.NaN : allocation.getScore()));
+        List<String> rest = new ArrayList<>(List.of(args).subList(2, args.length));
+        boolean allocation = rest.remove("--allocation");
+        String include = rest.isEmpty() ? HotPathBenchmarks.class.getName() + ".*" : rest.getFirst();
+        // the forks get this JVM's vfio.bench.* properties (the C twin's library and output)
+        String[] properties = System.getProperties().stringPropertyNames().stream()
+                .filter(name -> name.startsWith("vfio.bench.")).sorted()
+                .map(name -> "-D" + name + "=" + System.getProperty(name)).toArray(String[]::new);
+        Map<String, Double> bytes = new LinkedHashMap<>();
+        List<String> iterations = new ArrayList<>();
+        Map<String, Double> scores = new LinkedHashMap<>();
+        for (RunResult run : new Runner(new OptionsBuilder().include(include).jvmArgsPrepend(properties).build()).run()) {
+            String operation = operation(run);
+            scores.put(operation, run.getPrimaryResult().getScore());
+            for (BenchmarkResult fork : run.getBenchmarkResults()) {
+                for (IterationResult iteration : fork.getIterationResults()) {
+                    iterations.add(String.format(Locale.ROOT, "%s %.2f", operation,
+                            iteration.getPrimaryResult().getScore()));
+                }
+            }
         }
+        if (allocation) {
+            var options = new OptionsBuilder().include(include).addProfiler(GCProfiler.class)
+                    .warmupIterations(15).warmupTime(TimeValue.seconds(1))
+                    .measurementIterations(3).measurementTime(TimeValue.seconds(1)).build();
+            for (RunResult run : new Runner(options).run()) {
+                Result<?> norm = run.getSecondaryResults().get("gc.alloc.rate.norm");
+                bytes.put(operation(run), norm == null ? Double.NaN : norm.getScore());
+            }
+        }
+        List<String> lines = new ArrayList<>();
+        scores.forEach((operation, score) -> lines.add(String.format(Locale.ROOT, "%s %.2f %.2f", operation, score,
+                bytes.getOrDefault(operation, Double.NaN))));
         Files.write(Path.of(args[0]), lines);
+        Files.write(Path.of(args[1]), iterations);
+    }
+
+    private static String operation(RunResult run) {
+        String benchmark = run.getParams().getBenchmark();
+        return benchmark.substring(benchmark.lastIndexOf('.') + 1);
     }
 }

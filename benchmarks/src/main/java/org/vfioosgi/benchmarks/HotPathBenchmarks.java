@@ -16,6 +16,9 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.runner.IterationType;
 import org.vfioosgi.api.DmaAccess;
 import org.vfioosgi.api.DmaMapping;
 import org.vfioosgi.api.EventFd;
@@ -27,7 +30,8 @@ import org.vfioosgi.api.PreparedRegionInfo;
 
 /**
  * The hot paths on edu, named as the C baseline (src/main/c/vfio_bench.c) names the same operations. Each fork opens
- * the device once; every benchmark does exactly what its C twin does.
+ * the device once; every benchmark does exactly what its C twin does. With {@code -Dvfio.bench.cTwin=LIBRARY} the C
+ * twin also runs in this process before each measured iteration, as long as one (see {@link CTwin}).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -37,7 +41,9 @@ import org.vfioosgi.api.PreparedRegionInfo;
 // twice it, and with six the last compilation of the measured loop (PrintCompilation in the guest) still landed in
 // warm-up 5; fifteen leave a margin (the per-iteration scores are flat from about the fifth)
 @Warmup(iterations = 15, time = 1)
-@Measurement(iterations = 5, time = 1)
+// measured iterations alternate with equally long runs of the C twin: short ones give many pairs whose two halves see
+// nearly the same host (a busy host moved the speed of both by up to a factor of two within a second)
+@Measurement(iterations = 100, time = 50, timeUnit = TimeUnit.MILLISECONDS)
 public class HotPathBenchmarks {
 
     private static final long IOVA = 1L << 24;
@@ -55,9 +61,10 @@ public class HotPathBenchmarks {
     private MemorySegment large;
     private EventFd msi;
     private EventFd event;
+    private CTwin cTwin;
 
     @Setup(Level.Trial)
-    public void open() {
+    public void open(BenchmarkParams params) {
         edu = new EduFixture();
         bar0 = edu.bar0;
         buffer64 = Arena.ofAuto().allocate(64, 8);
@@ -69,10 +76,23 @@ public class HotPathBenchmarks {
         msi = edu.vfio.newEventFd();
         edu.device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(msi));
         event = edu.vfio.newEventFd();
+        String benchmark = params.getBenchmark();
+        cTwin = CTwin.ofProperty(benchmark.substring(benchmark.lastIndexOf('.') + 1), msi.fd());
+    }
+
+    /** The C twin's turn, right before each measured iteration of the Java benchmark. */
+    @Setup(Level.Iteration)
+    public void runCTwin(IterationParams iteration) {
+        if (cTwin != null && iteration.getType() == IterationType.MEASUREMENT) {
+            cTwin.runOnce();
+        }
     }
 
     @TearDown(Level.Trial)
     public void close() {
+        if (cTwin != null) {
+            cTwin.close();
+        }
         edu.close();
         msi.close();
         event.close();

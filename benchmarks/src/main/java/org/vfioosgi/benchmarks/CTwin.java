@@ -1,0 +1,110 @@
+package org.vfioosgi.benchmarks;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+
+/**
+ * The C baseline of one benchmark, run in this JVM right before each measured iteration of its Java twin: the C
+ * benchmark built as a shared library (vfio_bench.c with -DVFIO_BENCH_LIBRARY) on the descriptors this process
+ * opened. C and Java then take turns every second in one process, so they see the same emulator, host load and
+ * process (descriptor table, address space), where the standalone C process ran minutes earlier.
+ *
+ * <p>Enabled by the system property {@code vfio.bench.cTwin} (the library's path); each run's mean goes to the file
+ * named by {@code vfio.bench.cTwinOut}, a line {@code operation ns_per_op} per run, in the order of the Java iterations
+ * they precede.
+ */
+final class CTwin implements AutoCloseable {
+
+    /** As long as a measured Java iteration (HotPathBenchmarks). */
+    private static final double SECONDS = 0.05;
+    /**
+     * A pause before each run: at the end of an iteration JMH's fork reports to its parent JVM, and on the guest's one
+     * CPU that work would otherwise land in the C run (it did: the C twin's median came out slower than Java's).
+     */
+    private static final long PAUSE_MILLIS = 50;
+
+    private final String operation;
+    private final Arena arena = Arena.ofConfined();
+    private final MethodHandle run;
+    private final MethodHandle detach;
+    private final MemorySegment name;
+    private final double[] runs = new double[1024];
+    private int count;
+
+    private CTwin(String operation, Path library, int msiFd) {
+        this.operation = operation;
+        Linker linker = Linker.nativeLinker();
+        SymbolLookup lookup = SymbolLookup.libraryLookup(library, arena);
+        MethodHandle attach = linker.downcallHandle(lookup.findOrThrow("vfio_bench_attach"),
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        run = linker.downcallHandle(lookup.findOrThrow("vfio_bench_run"),
+                FunctionDescriptor.of(JAVA_DOUBLE, ADDRESS, JAVA_DOUBLE));
+        detach = linker.downcallHandle(lookup.findOrThrow("vfio_bench_detach"), FunctionDescriptor.ofVoid());
+        name = arena.allocateFrom(operation);
+        try {
+            if ((int) attach.invokeExact(msiFd) != 0) {
+                throw new IllegalStateException("the C twin found no VFIO container or device in this process");
+            }
+        } catch (Throwable t) {
+            arena.close();
+            throw t instanceof RuntimeException r ? r : new IllegalStateException(t);
+        }
+    }
+
+    /** The C twin of {@code operation}, or null when the property {@code vfio.bench.cTwin} is not set. */
+    static CTwin ofProperty(String operation, int msiFd) {
+        String library = System.getProperty("vfio.bench.cTwin");
+        return library == null ? null : new CTwin(operation, Path.of(library), msiFd);
+    }
+
+    /** Runs the C operation for about as long as a Java iteration (after a short warm-up of its own); keeps its mean. */
+    void runOnce() {
+        double ns;
+        try {
+            Thread.sleep(PAUSE_MILLIS);
+            ns = (double) run.invokeExact(name, SECONDS);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        if (ns < 0) {
+            throw new IllegalArgumentException("the C baseline has no operation " + operation);
+        }
+        runs[count++ % runs.length] = ns;
+    }
+
+    /** Appends the runs to the output file, gives back what the C side took. */
+    @Override
+    public void close() {
+        try {
+            detach.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        } finally {
+            arena.close();
+        }
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < Math.min(count, runs.length); i++) {
+            lines.append(String.format(Locale.ROOT, "%s %.2f%n", operation, runs[i]));
+        }
+        try {
+            Files.writeString(Path.of(System.getProperty("vfio.bench.cTwinOut")), lines, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
