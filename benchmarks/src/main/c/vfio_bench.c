@@ -133,8 +133,8 @@ static void run_for(void (*op)(void), long batch, double run_ns, double *total, 
 	*count += n;
 }
 
-/* BAR0 mapped, region offsets known, bus master on, DMA buffers allocated, an eventfd of our own: what the operations
-   need besides the descriptors. */
+/* BAR0 mapped, region offsets known, bus master on, DMA buffers allocated (unless given), an eventfd of our own: what
+   the operations need besides the descriptors. */
 static void prepare_device(void) {
 	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &region_info)) fail("BAR0 info");
 	bar0_offset = region_info.offset;
@@ -147,7 +147,8 @@ static void prepare_device(void) {
 	if (pread(device, &command, 2, config_offset + 4) != 2) fail("read command");
 	command |= 0x4; /* bus master: MSI */
 	if (pwrite(device, &command, 2, config_offset + 4) != 2) fail("write command");
-	if (posix_memalign(&small, 4096, 4096) || posix_memalign(&large, 2 << 20, 2 << 20)) fail("posix_memalign");
+	if (!small && (posix_memalign(&small, 4096, 4096) || posix_memalign(&large, 2 << 20, 2 << 20)))
+		fail("posix_memalign");
 	memset(small, 1, 4096);
 	memset(large, 1, 2 << 20);
 	event_fd = eventfd(0, EFD_CLOEXEC);
@@ -179,13 +180,16 @@ static int find_fd(const char *target) {
 	return -1;
 }
 
-/* Takes the container and the device the calling process opened (one of each) and the eventfd that the device's MSI
-   signals; returns 0, or -1 when either descriptor is missing. */
-int vfio_bench_attach(int msi) {
+/* Takes the container and the device the calling process opened (one of each), the eventfd that the device's MSI
+   signals and the caller's DMA buffers (4 KiB and 2 MiB, aligned to their size): where a buffer lies decides much of
+   what pinning it costs, so both sides map the same memory. Returns 0, or -1 when either descriptor is missing. */
+int vfio_bench_attach(int msi, void *dma_small, void *dma_large) {
 	container = find_fd("/dev/vfio/vfio");
 	device = find_fd("anon_inode:[vfio-device]");
 	if (container < 0 || device < 0) return -1;
 	msi_fd = msi;
+	small = dma_small;
+	large = dma_large;
 	prepare_device();
 	return 0;
 }
@@ -205,11 +209,9 @@ double vfio_bench_run(const char *name, double seconds) {
 	return -1;
 }
 
-/* Gives back what vfio_bench_attach took: the BAR0 mapping, the buffers, the eventfd of its own. */
+/* Gives back what vfio_bench_attach took: the BAR0 mapping and the eventfd of its own. */
 void vfio_bench_detach(void) {
 	munmap((void *)bar0, region_info.size);
-	free(small);
-	free(large);
 	close(event_fd);
 }
 

@@ -45,18 +45,18 @@ final class CTwin implements AutoCloseable {
     private final double[] runs = new double[1024];
     private int count;
 
-    private CTwin(String operation, Path library, int msiFd) {
+    private CTwin(String operation, Path library, int msiFd, MemorySegment dmaSmall, MemorySegment dmaLarge) {
         this.operation = operation;
         Linker linker = Linker.nativeLinker();
         SymbolLookup lookup = SymbolLookup.libraryLookup(library, arena);
         MethodHandle attach = linker.downcallHandle(lookup.findOrThrow("vfio_bench_attach"),
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
         run = linker.downcallHandle(lookup.findOrThrow("vfio_bench_run"),
                 FunctionDescriptor.of(JAVA_DOUBLE, ADDRESS, JAVA_DOUBLE));
         detach = linker.downcallHandle(lookup.findOrThrow("vfio_bench_detach"), FunctionDescriptor.ofVoid());
         name = arena.allocateFrom(operation);
         try {
-            if ((int) attach.invokeExact(msiFd) != 0) {
+            if ((int) attach.invokeExact(msiFd, dmaSmall, dmaLarge) != 0) {
                 throw new IllegalStateException("the C twin found no VFIO container or device in this process");
             }
         } catch (Throwable t) {
@@ -65,10 +65,13 @@ final class CTwin implements AutoCloseable {
         }
     }
 
-    /** The C twin of {@code operation}, or null when the property {@code vfio.bench.cTwin} is not set. */
-    static CTwin ofProperty(String operation, int msiFd) {
+    /**
+     * The C twin of {@code operation}, on the same MSI eventfd and DMA buffers (4 KiB and 2 MiB) as its Java twin, or
+     * null when the property {@code vfio.bench.cTwin} is not set.
+     */
+    static CTwin ofProperty(String operation, int msiFd, MemorySegment dmaSmall, MemorySegment dmaLarge) {
         String library = System.getProperty("vfio.bench.cTwin");
-        return library == null ? null : new CTwin(operation, Path.of(library), msiFd);
+        return library == null ? null : new CTwin(operation, Path.of(library), msiFd, dmaSmall, dmaLarge);
     }
 
     /** Runs the C operation for about as long as a Java iteration (after a short warm-up of its own); keeps its mean. */
