@@ -20,8 +20,8 @@ import java.util.Locale;
 /**
  * The C baseline of one benchmark, run in this JVM right before each measured iteration of its Java twin: the C
  * benchmark built as a shared library (vfio_bench.c with -DVFIO_BENCH_LIBRARY) on the descriptors this process
- * opened. C and Java then take turns every second in one process, so they see the same emulator, host load and
- * process (descriptor table, address space), where the standalone C process ran minutes earlier.
+ * opened. C and Java then take turns every tenth of a second in one process, so they see the same emulator, host load
+ * and process (descriptor table, address space), where the standalone C process ran minutes earlier.
  *
  * <p>Enabled by the system property {@code vfio.bench.cTwin} (the library's path); each run's mean goes to the file
  * named by {@code vfio.bench.cTwinOut}, a line {@code operation ns_per_op} per run, in the order of the Java iterations
