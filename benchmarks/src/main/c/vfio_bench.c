@@ -6,9 +6,9 @@
  *        vfio-bench [--single-threaded] --host   the operations that need no device (eventfd), on any machine
  *
  * Built with -DVFIO_BENCH_LIBRARY it is a shared library instead, for the paired baseline: the JMH fork loads it and,
- * right before each measured iteration of a Java benchmark, runs the C twin of that benchmark for about a second in
- * the same process, on the same descriptors (vfio_bench_attach, vfio_bench_run). C and Java then alternate every
- * second in one process, where the standalone runs are minutes apart and in another process.
+ * right before each measured iteration of a Java benchmark, runs the C twin of that benchmark for as long (50 ms) in
+ * the same process, on the same descriptors and DMA buffers (vfio_bench_attach, vfio_bench_run). C and Java then
+ * alternate every tenth of a second in one process, where the standalone runs are minutes apart and in another one.
  *
  * The process has a second, idle thread unless --single-threaded: every JVM has several threads, and in a process
  * whose descriptor table is not shared the kernel skips the file's reference count on every descriptor call (the

@@ -39,14 +39,15 @@ public final class BenchmarkRound {
         List<String> rest = new ArrayList<>(List.of(args).subList(2, args.length));
         boolean allocation = rest.remove("--allocation");
         String include = rest.isEmpty() ? HotPathBenchmarks.class.getName() + ".*" : rest.getFirst();
-        // the forks get this JVM's vfio.bench.* properties (the C twin's library and output)
+        // the timed pass's forks get this JVM's vfio.bench.* properties (the C twin's library and output); both passes
+        // set their forks' arguments, as JMH would otherwise hand every fork all of this JVM's own (the twin included)
         String[] properties = System.getProperties().stringPropertyNames().stream()
                 .filter(name -> name.startsWith("vfio.bench.")).sorted()
                 .map(name -> "-D" + name + "=" + System.getProperty(name)).toArray(String[]::new);
         Map<String, Double> bytes = new LinkedHashMap<>();
         List<String> iterations = new ArrayList<>();
         Map<String, Double> scores = new LinkedHashMap<>();
-        for (RunResult run : new Runner(new OptionsBuilder().include(include).jvmArgsPrepend(properties).build()).run()) {
+        for (RunResult run : new Runner(new OptionsBuilder().include(include).jvmArgs(properties).build()).run()) {
             String operation = operation(run);
             scores.put(operation, run.getPrimaryResult().getScore());
             for (BenchmarkResult fork : run.getBenchmarkResults()) {
@@ -57,7 +58,7 @@ public final class BenchmarkRound {
             }
         }
         if (allocation) {
-            var options = new OptionsBuilder().include(include).addProfiler(GCProfiler.class)
+            var options = new OptionsBuilder().include(include).jvmArgs().addProfiler(GCProfiler.class)
                     .warmupIterations(15).warmupTime(TimeValue.seconds(1))
                     .measurementIterations(5).measurementTime(TimeValue.seconds(1)).build();
             for (RunResult run : new Runner(options).run()) {
@@ -81,7 +82,11 @@ public final class BenchmarkRound {
     }
 
     private static String operation(RunResult run) {
-        String benchmark = run.getParams().getBenchmark();
+        return operation(run.getParams().getBenchmark());
+    }
+
+    /** The operation a benchmark measures: its method's name, as the C baseline names it. */
+    static String operation(String benchmark) {
         return benchmark.substring(benchmark.lastIndexOf('.') + 1);
     }
 }

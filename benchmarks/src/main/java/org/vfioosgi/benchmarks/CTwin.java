@@ -15,6 +15,7 @@ import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -42,7 +43,7 @@ final class CTwin implements AutoCloseable {
     private final MethodHandle run;
     private final MethodHandle detach;
     private final MemorySegment name;
-    private final double[] runs = new double[1024];
+    private double[] runs = new double[128];
     private int count;
 
     private CTwin(String operation, Path library, int msiFd, MemorySegment dmaSmall, MemorySegment dmaLarge) {
@@ -86,7 +87,10 @@ final class CTwin implements AutoCloseable {
         if (ns < 0) {
             throw new IllegalArgumentException("the C baseline has no operation " + operation);
         }
-        runs[count++ % runs.length] = ns;
+        if (count == runs.length) {
+            runs = Arrays.copyOf(runs, 2 * count);
+        }
+        runs[count++] = ns;
     }
 
     /** Appends the runs to the output file, gives back what the C side took. */
@@ -100,7 +104,7 @@ final class CTwin implements AutoCloseable {
             arena.close();
         }
         StringBuilder lines = new StringBuilder();
-        for (int i = 0; i < Math.min(count, runs.length); i++) {
+        for (int i = 0; i < count; i++) {
             lines.append(String.format(Locale.ROOT, "%s %.2f%n", operation, runs[i]));
         }
         try {

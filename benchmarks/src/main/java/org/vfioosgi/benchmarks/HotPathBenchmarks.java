@@ -76,8 +76,7 @@ public class HotPathBenchmarks {
         msi = edu.vfio.newEventFd();
         edu.device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(msi));
         event = edu.vfio.newEventFd();
-        String benchmark = params.getBenchmark();
-        cTwin = CTwin.ofProperty(benchmark.substring(benchmark.lastIndexOf('.') + 1), msi.fd(), small, large);
+        cTwin = CTwin.ofProperty(BenchmarkRound.operation(params.getBenchmark()), msi.fd(), small, large);
     }
 
     /** The C twin's turn, right before each measured iteration of the Java benchmark. */

@@ -1,5 +1,6 @@
 package org.vfioosgi.ffm;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -101,7 +102,7 @@ class MappedRegionTest {
         assertEquals(1, closed.size());
         assertThrows(IllegalStateException.class, () -> region.read32(0));
         assertThrows(IllegalStateException.class, () -> region.write64(8, 1));
-        assertThrows(IllegalStateException.class, () -> region.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
+        assertThrows(IllegalStateException.class, () -> region.segment().get(JAVA_BYTE, 0));
     }
 
     @Test
