@@ -54,19 +54,25 @@ public final class BenchmarkReport {
         Map<String, List<Double>> javaSummary = read(dir, "java-", 1);
         Map<String, List<Double>> bytes = read(dir, "java-", 2);
         Map<String, List<double[]>> pairs = pairs(dir);
-        List<Row> rows = new ArrayList<>();
+        // each operation, then its diagnostic variants (operation__variant, see DowncallBenchmarks)
+        List<String> operations = new ArrayList<>();
         for (String op : TARGETS.keySet()) {
+            operations.add(op);
+            javaSummary.keySet().stream().filter(name -> name.startsWith(op + "__")).forEach(operations::add);
+        }
+        List<Row> rows = new ArrayList<>();
+        for (String op : operations) {
             if (!javaSummary.containsKey(op)) {
                 continue;
             }
-            double process = cProcess.containsKey(op) ? median(cProcess.get(op)) : Double.NaN;
+            double process = cProcess.containsKey(base(op)) ? median(cProcess.get(base(op))) : Double.NaN;
             List<double[]> p = pairs.getOrDefault(op, List.of());
             if (!p.isEmpty()) {
                 List<Double> ratios = p.stream().map(pair -> pair[1] / pair[0]).toList();
                 rows.add(new Row(op, median(p.stream().map(pair -> pair[0]).toList()),
                         median(p.stream().map(pair -> pair[1]).toList()), median(ratios), quantile(ratios, 0.25),
                         quantile(ratios, 0.75), p.size(), median(bytes.get(op)), process));
-            } else if (cProcess.containsKey(op)) {
+            } else if (!Double.isNaN(process)) {
                 double java = median(javaSummary.get(op));
                 rows.add(new Row(op, process, java, java / process, java / process, java / process, 0,
                         median(bytes.get(op)), process));
@@ -80,7 +86,7 @@ public final class BenchmarkReport {
                     r.ratio(), r.bytes()));
             md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2f (%.2f-%.2f, %d pairs) | %s %.2f | %.0f "
                     + "| %.1f | %.2f |%n", r.operation(), r.c(), r.java(), r.ratio(), r.ratioLow(), r.ratioHigh(),
-                    r.pairs(), r.ratio() <= TARGETS.get(r.operation()) ? "≤" : "**>**", TARGETS.get(r.operation()),
+                    r.pairs(), r.ratio() <= target(r.operation()) ? "≤" : "**>**", target(r.operation()),
                     r.bytes(), r.cProcess(), r.java() / r.cProcess()));
         }
         Files.writeString(dir.resolve("results.csv"), csv);
@@ -112,6 +118,16 @@ public final class BenchmarkReport {
         return pairs;
     }
 
+    /** The operation a diagnostic variant measures, or the operation itself. */
+    private static String base(String operation) {
+        int variant = operation.indexOf("__");
+        return variant < 0 ? operation : operation.substring(0, variant);
+    }
+
+    private static double target(String operation) {
+        return TARGETS.get(base(operation));
+    }
+
     /** A horizontal bar chart of the ratios, with the 1.0 line. */
     private static String chart(List<Row> rows) {
         int width = 760;
@@ -129,7 +145,7 @@ public final class BenchmarkReport {
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
             int y = top + i * (barHeight + 6);
-            boolean ok = r.ratio() <= TARGETS.get(r.operation());
+            boolean ok = r.ratio() <= target(r.operation());
             svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>%n", left - 8,
                     y + 15, r.operation()));
             svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>%n",

@@ -183,6 +183,9 @@ public class EduDeviceIT extends DeviceTestSupport {
                 MemorySegment unaligned = arena.allocate(8192, 4096).asSlice(8, 4096);
                 assertThrows(IllegalArgumentException.class, () -> c.mapDma(unaligned, 1 << 24, DmaAccess.READ));
                 MemorySegment page = arena.allocate(4096, 4096);
+                IllegalArgumentException iova = assertThrows(IllegalArgumentException.class,
+                        () -> c.mapDma(page, (1 << 24) + 512, DmaAccess.READ));
+                assertTrue(iova.getMessage(), iova.getMessage().contains("IOVA 0x1000200"));
                 try (var mapping = c.mapDma(page, 1 << 24, DmaAccess.READ_WRITE)) {
                     assertEquals(1 << 24, mapping.iova());
                     VfioException overlap = assertThrows(VfioException.class,

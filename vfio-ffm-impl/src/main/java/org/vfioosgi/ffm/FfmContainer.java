@@ -227,21 +227,29 @@ final class FfmContainer implements VfioContainer {
     public DmaMapping mapDma(MemorySegment memory, long iova, DmaAccess access) {
         ensureOpen();
         Objects.requireNonNull(access);
-        if (!memory.isNative()) {
-            throw new IllegalArgumentException("DMA needs native memory (the heap moves): allocate it from an Arena");
-        }
-        if (!memory.scope().isAlive()) {
-            throw new IllegalStateException("the memory's arena is closed");
-        }
         long pageSize = Syscalls.pageSize();
-        if (memory.address() % pageSize != 0 || memory.byteSize() == 0 || memory.byteSize() % pageSize != 0) {
-            throw new IllegalArgumentException("DMA memory must be page-aligned whole pages: address 0x"
-                    + Long.toHexString(memory.address()) + ", " + memory.byteSize() + " bytes, page size " + pageSize);
-        }
-        if (iova % pageSize != 0) {
-            throw new IllegalArgumentException("IOVA 0x" + Long.toHexString(iova) + " is not page-aligned");
+        if (!memory.isNative() || !memory.scope().isAlive() || memory.address() % pageSize != 0
+                || memory.byteSize() == 0 || memory.byteSize() % pageSize != 0 || iova % pageSize != 0) {
+            throw unmappable(memory, iova, pageSize);
         }
         return map(memory, iova, access, false);
+    }
+
+    // The failures of the DMA hot path are built out of line: their messages would otherwise make up most of the
+    // compiled code of mapDma and map, and code that big is called rather than inlined into its callers.
+
+    private static RuntimeException unmappable(MemorySegment memory, long iova, long pageSize) {
+        if (!memory.isNative()) {
+            return new IllegalArgumentException("DMA needs native memory (the heap moves): allocate it from an Arena");
+        }
+        if (!memory.scope().isAlive()) {
+            return new IllegalStateException("the memory's arena is closed");
+        }
+        if (memory.address() % pageSize != 0 || memory.byteSize() == 0 || memory.byteSize() % pageSize != 0) {
+            return new IllegalArgumentException("DMA memory must be page-aligned whole pages: address 0x"
+                    + Long.toHexString(memory.address()) + ", " + memory.byteSize() + " bytes, page size " + pageSize);
+        }
+        return new IllegalArgumentException("IOVA 0x" + Long.toHexString(iova) + " is not page-aligned");
     }
 
     private FfmDmaMapping map(MemorySegment memory, long iova, DmaAccess access, boolean allocated) {
@@ -261,8 +269,7 @@ final class FfmContainer implements VfioContainer {
             frame.set(JAVA_LONG, 24, memory.byteSize());
             int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_MAP_DMA);
             if (r < 0) {
-                throw Failures.syscall(Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova)
-                        + ", " + memory.byteSize() + " bytes)", fd.path(), -r);
+                throw mapFailure(iova, memory.byteSize(), -r);
             }
             FfmDmaMapping mapping = new FfmDmaMapping(this, iova, memory.byteSize(), allocated);
             dmaMappings.add(mapping);
@@ -270,6 +277,11 @@ final class FfmContainer implements VfioContainer {
         } finally {
             fd.release();
         }
+    }
+
+    private RuntimeException mapFailure(long iova, long size, int errno) {
+        return Failures.syscall(Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova) + ", "
+                + size + " bytes)", fd.path(), errno);
     }
 
     /** Called by a mapping's close: unmaps its range and, for allocated buffers, returns the IOVAs. */
@@ -283,8 +295,7 @@ final class FfmContainer implements VfioContainer {
             allocator.free(mapping.iova(), mapping.size());
         }
         if (unmapped != mapping.size()) {
-            throw Failures.library(Operation.UNMAP_DMA, fd.path(), "unmapped " + unmapped + " of " + mapping.size()
-                    + " bytes at IOVA 0x" + Long.toHexString(mapping.iova()));
+            throw partialUnmap(mapping, unmapped);
         }
     }
 
@@ -320,13 +331,22 @@ final class FfmContainer implements VfioContainer {
             frame.set(JAVA_LONG, 16, size);
             int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_UNMAP_DMA);
             if (r < 0) {
-                throw Failures.syscall(Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x"
-                        + Long.toHexString(iova) + ", " + size + " bytes)", fd.path(), -r);
+                throw unmapFailure(iova, size, -r);
             }
             return frame.get(JAVA_LONG, 16); // the kernel reports what it unmapped in size
         } finally {
             fd.release();
         }
+    }
+
+    private RuntimeException partialUnmap(FfmDmaMapping mapping, long unmapped) {
+        return Failures.library(Operation.UNMAP_DMA, fd.path(), "unmapped " + unmapped + " of " + mapping.size()
+                + " bytes at IOVA 0x" + Long.toHexString(mapping.iova()));
+    }
+
+    private RuntimeException unmapFailure(long iova, long size, int errno) {
+        return Failures.syscall(Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x" + Long.toHexString(iova)
+                + ", " + size + " bytes)", fd.path(), errno);
     }
 
     private void requireIommu() {

@@ -8,7 +8,6 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Objects;
 import org.vfioosgi.api.DeviceRegion;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.RegionInfo;
@@ -147,7 +146,7 @@ final class FfmRegion implements DeviceRegion {
     }
 
     private void check(boolean read, long offset, long size) {
-        Objects.checkFromIndexSize(offset, size, info.size());
+        OwnMemory.checkFromIndexSize(offset, size, info.size());
         if (!(read ? info.readable() : info.writable())) {
             throw new UnsupportedOperationException("region " + info.index() + " of " + device.name() + " is not "
                     + (read ? "readable" : "writable"));

@@ -2,7 +2,6 @@ package org.vfioosgi.ffm;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Objects;
 
 /**
  * Reads and writes of the library's own native memory by address, through one constant segment that spans all of
@@ -26,7 +25,24 @@ final class OwnMemory {
      * when the field does not fit (with constant offsets, as on every call site, the check folds away).
      */
     static long field(long base, long size, long offset, ValueLayout layout) {
-        return base + Objects.checkFromIndexSize(offset, layout.byteSize(), size);
+        return base + checkFromIndexSize(offset, layout.byteSize(), size);
+    }
+
+    /**
+     * {@link java.util.Objects#checkFromIndexSize(long, long, long)}, as the library's own code: the JDK's is shared by
+     * all of the JVM's callers, and its profile from them made C2 call its check out of line instead of folding it
+     * (PrintInlining in the guest: "low call site frequency" at every field of the DMA map and unmap path).
+     */
+    static long checkFromIndexSize(long offset, long size, long length) {
+        if ((offset | size | length) < 0 || size > length - offset) {
+            throw outOfBounds(offset, size, length);
+        }
+        return offset;
+    }
+
+    private static IndexOutOfBoundsException outOfBounds(long offset, long size, long length) {
+        return new IndexOutOfBoundsException("range [" + offset + ", " + offset + " + " + size
+                + ") out of bounds for length " + length);
     }
 
     static byte get(ValueLayout.OfByte layout, long address) {

@@ -1,0 +1,167 @@
+package org.vfioosgi.benchmarks;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.runner.IterationType;
+import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.PciIrq;
+
+/**
+ * Where the time between a hot path and its C twin goes: the same system calls without the library, as bare FFM
+ * downcalls on the descriptors the library opened, linked plainly ({@code __ffm}) and as critical ones ({@code
+ * __ffm_critical}). Each runs paired with the C twin of its operation, as HotPathBenchmarks do, so its ratio is what
+ * the downcall alone costs and the difference to the HotPathBenchmarks row what the library adds.
+ * Run with {@code benchmarks/run '.*DowncallBenchmarks.*'}.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC"})
+@Warmup(iterations = 15, time = 1)
+@Measurement(iterations = 100, time = 50, timeUnit = TimeUnit.MILLISECONDS)
+public class DowncallBenchmarks {
+
+    private static final long IOVA = 1L << 24;
+    private static final long SMALL = 4096;
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final MemorySegment IOCTL = LINKER.defaultLookup().findOrThrow("ioctl");
+    private static final FunctionDescriptor IOCTL_ADDRESS = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG,
+            JAVA_LONG);
+    private static final Linker.Option VARIADIC = Linker.Option.firstVariadicArg(2);
+    private static final MethodHandle ioctl$mh = LINKER.downcallHandle(IOCTL, IOCTL_ADDRESS, VARIADIC);
+    private static final MethodHandle ioctlCritical$mh = LINKER.downcallHandle(IOCTL, IOCTL_ADDRESS, VARIADIC,
+            Linker.Option.critical(false));
+    // from linux/vfio.h: _IO(';', 100 + n)
+    private static final long VFIO_DEVICE_GET_REGION_INFO = 0x3b6c;
+    private static final long VFIO_IOMMU_MAP_DMA = 0x3b71;
+    private static final long VFIO_IOMMU_UNMAP_DMA = 0x3b72;
+
+    private EduFixture edu;
+    private EventFd msi;
+    private Arena arena;
+    private int container;
+    private int device;
+    private long regionInfo;
+    private long map;
+    private long unmap;
+    private MemorySegment small;
+    private CTwin cTwin;
+
+    @Setup(Level.Trial)
+    public void open(BenchmarkParams params) {
+        edu = new EduFixture();
+        msi = edu.vfio.newEventFd();
+        edu.device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(msi));
+        arena = Arena.ofShared();
+        container = findFd("/dev/vfio/vfio");
+        device = findFd("anon_inode:[vfio-device]");
+        MemorySegment info = arena.allocate(32, 8);
+        info.set(JAVA_INT, 0, 32);
+        info.set(JAVA_INT, 8, 0); // BAR0
+        regionInfo = info.address();
+        small = arena.allocate(SMALL, 4096).fill((byte) 1);
+        MemorySegment m = arena.allocate(32, 8);
+        m.set(JAVA_INT, 0, 32);
+        m.set(JAVA_INT, 4, 3); // read, write
+        m.set(JAVA_LONG, 8, small.address());
+        m.set(JAVA_LONG, 16, IOVA);
+        m.set(JAVA_LONG, 24, SMALL);
+        map = m.address();
+        MemorySegment u = arena.allocate(24, 8);
+        u.set(JAVA_INT, 0, 24);
+        u.set(JAVA_LONG, 8, IOVA);
+        u.set(JAVA_LONG, 16, SMALL);
+        unmap = u.address();
+        cTwin = CTwin.ofProperty(BenchmarkRound.operation(params.getBenchmark()), msi.fd(), small,
+                arena.allocate(2L << 20, 2L << 20));
+    }
+
+    @Setup(Level.Iteration)
+    public void runCTwin(IterationParams iteration) {
+        if (cTwin != null && iteration.getType() == IterationType.MEASUREMENT) {
+            cTwin.runOnce();
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void close() {
+        if (cTwin != null) {
+            cTwin.close();
+        }
+        edu.close();
+        msi.close();
+        arena.close();
+    }
+
+    private static int findFd(String target) {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    if (Files.readSymbolicLink(fd).toString().equals(target)) {
+                        return Integer.parseInt(fd.getFileName().toString());
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile (the listing's own descriptor)
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        throw new IllegalStateException("no descriptor " + target);
+    }
+
+    private static void check(int r) {
+        if (r != 0) {
+            throw new IllegalStateException("ioctl failed");
+        }
+    }
+
+    @Benchmark
+    public void ioctl_region_info__ffm() throws Throwable {
+        check((int) ioctl$mh.invokeExact(device, VFIO_DEVICE_GET_REGION_INFO, regionInfo));
+    }
+
+    @Benchmark
+    public void ioctl_region_info__ffm_critical() throws Throwable {
+        check((int) ioctlCritical$mh.invokeExact(device, VFIO_DEVICE_GET_REGION_INFO, regionInfo));
+    }
+
+    @Benchmark
+    public void dma_map_unmap_4k__ffm() throws Throwable {
+        check((int) ioctl$mh.invokeExact(container, VFIO_IOMMU_MAP_DMA, map));
+        check((int) ioctl$mh.invokeExact(container, VFIO_IOMMU_UNMAP_DMA, unmap));
+    }
+
+    @Benchmark
+    public void dma_map_unmap_4k__ffm_critical() throws Throwable {
+        check((int) ioctlCritical$mh.invokeExact(container, VFIO_IOMMU_MAP_DMA, map));
+        check((int) ioctlCritical$mh.invokeExact(container, VFIO_IOMMU_UNMAP_DMA, unmap));
+    }
+
+}
