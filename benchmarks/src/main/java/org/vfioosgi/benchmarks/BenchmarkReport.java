@@ -65,7 +65,7 @@ public final class BenchmarkReport {
             if (!javaSummary.containsKey(op)) {
                 continue;
             }
-            double process = cProcess.containsKey(base(op)) ? median(cProcess.get(base(op))) : Double.NaN;
+            double process = cProcess.containsKey(BenchmarkRound.baseOperation(op)) ? median(cProcess.get(BenchmarkRound.baseOperation(op))) : Double.NaN;
             List<double[]> p = pairs.getOrDefault(op, List.of());
             if (!p.isEmpty()) {
                 List<Double> ratios = p.stream().map(pair -> pair[1] / pair[0]).toList();
@@ -118,14 +118,8 @@ public final class BenchmarkReport {
         return pairs;
     }
 
-    /** The operation a diagnostic variant measures, or the operation itself. */
-    private static String base(String operation) {
-        int variant = operation.indexOf("__");
-        return variant < 0 ? operation : operation.substring(0, variant);
-    }
-
     private static double target(String operation) {
-        return TARGETS.get(base(operation));
+        return TARGETS.get(BenchmarkRound.baseOperation(operation));
     }
 
     /** A horizontal bar chart of the ratios, with the 1.0 line. */

@@ -89,4 +89,10 @@ public final class BenchmarkRound {
     static String operation(String benchmark) {
         return benchmark.substring(benchmark.lastIndexOf('.') + 1);
     }
+
+    /** The operation a diagnostic variant ({@code operation__variant}, see DowncallBenchmarks) measures. */
+    static String baseOperation(String operation) {
+        int variant = operation.indexOf("__");
+        return variant < 0 ? operation : operation.substring(0, variant);
+    }
 }

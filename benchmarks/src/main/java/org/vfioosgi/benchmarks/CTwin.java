@@ -55,8 +55,8 @@ final class CTwin implements AutoCloseable {
         run = linker.downcallHandle(lookup.findOrThrow("vfio_bench_run"),
                 FunctionDescriptor.of(JAVA_DOUBLE, ADDRESS, JAVA_DOUBLE));
         detach = linker.downcallHandle(lookup.findOrThrow("vfio_bench_detach"), FunctionDescriptor.ofVoid());
-        // a diagnostic variant (operation__variant) runs against the operation's own twin
-        name = arena.allocateFrom(operation.replaceFirst("__.*", ""));
+        // a diagnostic variant runs against the operation's own twin
+        name = arena.allocateFrom(BenchmarkRound.baseOperation(operation));
         try {
             if ((int) attach.invokeExact(msiFd, dmaSmall, dmaLarge) != 0) {
                 throw new IllegalStateException("the C twin found no VFIO container or device in this process");

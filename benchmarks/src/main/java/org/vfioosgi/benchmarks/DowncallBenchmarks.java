@@ -12,43 +12,17 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.BenchmarkParams;
-import org.openjdk.jmh.infra.IterationParams;
-import org.openjdk.jmh.runner.IterationType;
-import org.vfioosgi.api.EventFd;
-import org.vfioosgi.api.PciIrq;
 
 /**
  * Where the time between a hot path and its C twin goes: the same system calls without the library, as bare FFM
  * downcalls on the descriptors the library opened, linked plainly ({@code __ffm}) and as critical ones ({@code
- * __ffm_critical}). Each runs paired with the C twin of its operation, as HotPathBenchmarks do, so its ratio is what
+ * __ffm_critical}). Each runs paired with the C twin of its operation (see PairedBenchmark), so its ratio is what
  * the downcall alone costs and the difference to the HotPathBenchmarks row what the library adds.
  * Run with {@code benchmarks/run '.*DowncallBenchmarks.*'}.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC"})
-@Warmup(iterations = 15, time = 1)
-@Measurement(iterations = 100, time = 50, timeUnit = TimeUnit.MILLISECONDS)
-public class DowncallBenchmarks {
+public class DowncallBenchmarks extends PairedBenchmark {
 
-    private static final long IOVA = 1L << 24;
-    private static final long SMALL = 4096;
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MemorySegment IOCTL = LINKER.defaultLookup().findOrThrow("ioctl");
     private static final FunctionDescriptor IOCTL_ADDRESS = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG,
@@ -62,22 +36,15 @@ public class DowncallBenchmarks {
     private static final long VFIO_IOMMU_MAP_DMA = 0x3b71;
     private static final long VFIO_IOMMU_UNMAP_DMA = 0x3b72;
 
-    private EduFixture edu;
-    private EventFd msi;
     private Arena arena;
     private int container;
     private int device;
     private long regionInfo;
     private long map;
     private long unmap;
-    private MemorySegment small;
-    private CTwin cTwin;
 
-    @Setup(Level.Trial)
-    public void open(BenchmarkParams params) {
-        edu = new EduFixture();
-        msi = edu.vfio.newEventFd();
-        edu.device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(msi));
+    @Override
+    void prepare() {
         arena = Arena.ofShared();
         container = findFd("/dev/vfio/vfio");
         device = findFd("anon_inode:[vfio-device]");
@@ -85,7 +52,6 @@ public class DowncallBenchmarks {
         info.set(JAVA_INT, 0, 32);
         info.set(JAVA_INT, 8, 0); // BAR0
         regionInfo = info.address();
-        small = arena.allocate(SMALL, 4096).fill((byte) 1);
         MemorySegment m = arena.allocate(32, 8);
         m.set(JAVA_INT, 0, 32);
         m.set(JAVA_INT, 4, 3); // read, write
@@ -98,24 +64,10 @@ public class DowncallBenchmarks {
         u.set(JAVA_LONG, 8, IOVA);
         u.set(JAVA_LONG, 16, SMALL);
         unmap = u.address();
-        cTwin = CTwin.ofProperty(BenchmarkRound.operation(params.getBenchmark()), msi.fd(), small,
-                arena.allocate(2L << 20, 2L << 20));
     }
 
-    @Setup(Level.Iteration)
-    public void runCTwin(IterationParams iteration) {
-        if (cTwin != null && iteration.getType() == IterationType.MEASUREMENT) {
-            cTwin.runOnce();
-        }
-    }
-
-    @TearDown(Level.Trial)
-    public void close() {
-        if (cTwin != null) {
-            cTwin.close();
-        }
-        edu.close();
-        msi.close();
+    @Override
+    void release() {
         arena.close();
     }
 

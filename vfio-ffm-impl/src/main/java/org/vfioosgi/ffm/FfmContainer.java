@@ -228,8 +228,7 @@ final class FfmContainer implements VfioContainer {
         ensureOpen();
         Objects.requireNonNull(access);
         long pageSize = Syscalls.pageSize();
-        if (!memory.isNative() || !memory.scope().isAlive() || memory.address() % pageSize != 0
-                || memory.byteSize() == 0 || memory.byteSize() % pageSize != 0 || iova % pageSize != 0) {
+        if (!memory.isNative() || !memory.scope().isAlive() || !wholePages(memory, pageSize) || iova % pageSize != 0) {
             throw unmappable(memory, iova, pageSize);
         }
         return map(memory, iova, access, false);
@@ -245,11 +244,15 @@ final class FfmContainer implements VfioContainer {
         if (!memory.scope().isAlive()) {
             return new IllegalStateException("the memory's arena is closed");
         }
-        if (memory.address() % pageSize != 0 || memory.byteSize() == 0 || memory.byteSize() % pageSize != 0) {
+        if (!wholePages(memory, pageSize)) {
             return new IllegalArgumentException("DMA memory must be page-aligned whole pages: address 0x"
                     + Long.toHexString(memory.address()) + ", " + memory.byteSize() + " bytes, page size " + pageSize);
         }
         return new IllegalArgumentException("IOVA 0x" + Long.toHexString(iova) + " is not page-aligned");
+    }
+
+    private static boolean wholePages(MemorySegment memory, long pageSize) {
+        return memory.address() % pageSize == 0 && memory.byteSize() != 0 && memory.byteSize() % pageSize == 0;
     }
 
     private FfmDmaMapping map(MemorySegment memory, long iova, DmaAccess access, boolean allocated) {

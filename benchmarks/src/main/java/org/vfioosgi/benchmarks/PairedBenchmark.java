@@ -1,0 +1,92 @@
+package org.vfioosgi.benchmarks;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.runner.IterationType;
+import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.PciIrq;
+
+/**
+ * What every benchmark paired with its C twin shares: the edu device opened once per fork, its MSI on an eventfd,
+ * the DMA buffers (4 KiB and 2 MiB, aligned to their size) and, with {@code -Dvfio.bench.cTwin=LIBRARY}, the C twin
+ * running on those same descriptors and buffers right before each measured iteration, as long as one (see
+ * {@link CTwin}). A subclass prepares what its own benchmarks need in {@link #prepare()} and gives it back in
+ * {@link #release()}: JMH does not order the helper methods of a class and its superclass (it called a subclass's
+ * trial setup first).
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC"})
+// under TCG, C2 needs seconds to reach the steady state: three warm-up seconds left the first measured iteration at
+// twice it, and with six the last compilation of the measured loop (PrintCompilation in the guest) still landed in
+// warm-up 5; fifteen leave a margin (the per-iteration scores are flat from about the fifth)
+@Warmup(iterations = 15, time = 1)
+// measured iterations alternate with equally long runs of the C twin: short ones give many pairs whose two halves see
+// nearly the same host (a busy host moved the speed of both by up to a factor of two within a second)
+@Measurement(iterations = 100, time = 50, timeUnit = TimeUnit.MILLISECONDS)
+public abstract class PairedBenchmark {
+
+    static final long IOVA = 1L << 24;
+    static final long SMALL = 4096;
+    static final long LARGE = 2L << 20;
+
+    EduFixture edu;
+    EventFd msi;
+    MemorySegment small;
+    MemorySegment large;
+    private Arena dmaArena;
+    private CTwin cTwin;
+
+    @Setup(Level.Trial)
+    public void openDevice(BenchmarkParams params) {
+        edu = new EduFixture();
+        msi = edu.vfio.newEventFd();
+        edu.device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(msi));
+        dmaArena = Arena.ofShared();
+        small = dmaArena.allocate(SMALL, SMALL).fill((byte) 1);
+        large = dmaArena.allocate(LARGE, LARGE).fill((byte) 1);
+        cTwin = CTwin.ofProperty(BenchmarkRound.operation(params.getBenchmark()), msi.fd(), small, large);
+        prepare();
+    }
+
+    /** What the subclass's benchmarks need besides the device, the MSI eventfd and the DMA buffers. */
+    abstract void prepare();
+
+    /** Gives back what {@link #prepare()} took; runs before the device closes. */
+    abstract void release();
+
+    /** The C twin's turn, right before each measured iteration of the Java benchmark. */
+    @Setup(Level.Iteration)
+    public void runCTwin(IterationParams iteration) {
+        if (cTwin != null && iteration.getType() == IterationType.MEASUREMENT) {
+            cTwin.runOnce();
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void closeDevice() {
+        release();
+        if (cTwin != null) {
+            cTwin.close();
+        }
+        edu.close();
+        msi.close();
+        dmaArena.close();
+    }
+}
