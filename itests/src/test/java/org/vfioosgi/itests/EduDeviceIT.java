@@ -195,6 +195,17 @@ public class EduDeviceIT extends DeviceTestSupport {
                     assertEquals("EEXIST", 17, overlap.errno());
                     System.out.println("expected failure: " + overlap.getMessage());
                 }
+                // a mapping that unmapAllDma took must not, when closed later, unmap a newer one at its IOVA
+                var stale = c.mapDma(page, 1 << 24, DmaAccess.READ);
+                assertEquals(4096, c.unmapAllDma());
+                try (var fresh = c.mapDma(page, 1 << 24, DmaAccess.READ)) {
+                    assertTrue(fresh.toString(), !fresh.toString().contains("closed"));
+                    assertTrue(stale.toString(), stale.toString().contains("closed"));
+                    stale.close();
+                    assertEquals("EEXIST: the fresh mapping is still there", 17, assertThrows(VfioException.class,
+                            () -> c.mapDma(page, 1 << 24, DmaAccess.READ)).errno());
+                }
+                c.mapDma(page, 1 << 24, DmaAccess.READ).close(); // the fresh one's close unmapped it
             }
         }
     }

@@ -30,10 +30,15 @@ final class FfmContainer implements VfioContainer {
     private final int apiVersion;
     private final Consumer<FfmContainer> onClose;
     private final OwnedResources<FfmGroup> groups = new OwnedResources<>();
-    private final DmaMappingList dmaMappings = new DmaMappingList();
     private final OwnedResources<FfmDmaBuffer> dmaBuffers = new OwnedResources<>();
     private volatile IommuType iommuType;
     private volatile FirstFitIovaAllocator allocator;
+    /**
+     * Counts the unmapAllDma calls: a mapping made in an earlier generation was unmapped by one, and its own close must
+     * not unmap again (its IOVA may belong to a newer mapping by then). The DMA hot path thus tracks no mapping: a
+     * volatile read when mapping and when closing, where a list of live mappings took two locks per map and unmap.
+     */
+    private volatile long dmaGeneration;
 
     /** Huge pages are tried for buffers that are a multiple of this. */
     private static final long HUGE_PAGE = 2L << 20;
@@ -259,6 +264,9 @@ final class FfmContainer implements VfioContainer {
         int f = fd.acquire();
         try {
             requireIommu();
+            // read before the call: an unmapAllDma running meanwhile may take this mapping with it, and then its close
+            // must find an older generation (read after, the close could unmap a newer mapping at the same IOVA)
+            long generation = dmaGeneration;
             int flags = switch (access) {
                 case READ -> Ioctls.VFIO_DMA_MAP_FLAG_READ;
                 case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
@@ -274,9 +282,7 @@ final class FfmContainer implements VfioContainer {
             if (r < 0) {
                 throw mapFailure(iova, memory.byteSize(), -r);
             }
-            FfmDmaMapping mapping = new FfmDmaMapping(this, iova, memory.byteSize(), allocated);
-            dmaMappings.add(mapping);
-            return mapping;
+            return new FfmDmaMapping(this, iova, memory.byteSize(), allocated, generation);
         } finally {
             fd.release();
         }
@@ -289,9 +295,8 @@ final class FfmContainer implements VfioContainer {
 
     /** Called by a mapping's close: unmaps its range and, for allocated buffers, returns the IOVAs. */
     void unmapDma(FfmDmaMapping mapping) {
-        dmaMappings.remove(mapping);
-        if (!fd.isOpen()) {
-            return; // closing the container released every mapping
+        if (!isLive(mapping)) {
+            return; // unmapped already, with every other mapping, by unmapAllDma or by closing the container
         }
         long unmapped = unmap(mapping.iova(), mapping.size(), 0);
         if (mapping.allocated() && allocator != null) {
@@ -302,21 +307,19 @@ final class FfmContainer implements VfioContainer {
         }
     }
 
+    /** Whether {@code mapping} is still in the IOMMU, unless its own close already began. */
+    boolean isLive(FfmDmaMapping mapping) {
+        return mapping.generation() == dmaGeneration && fd.isOpen();
+    }
+
     @Override
     public synchronized long unmapAllDma() {
         ensureOpen();
         requireIommu();
-        long total;
-        if (supports(IommuType.UNMAP_ALL)) {
-            total = unmap(0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL);
-            dmaMappings.drain().forEach(FfmDmaMapping::invalidate);
-        } else {
-            total = 0;
-            for (FfmDmaMapping m : dmaMappings.drain()) {
-                total += unmap(m.iova(), m.size(), 0);
-                m.invalidate();
-            }
-        }
+        dmaGeneration++; // before the call: see map (only this synchronized method writes it)
+        long total = supports(IommuType.UNMAP_ALL) ? unmap(0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
+                // before Linux 5.12: one unmap of the whole IOVA space, which removes every mapping inside it
+                : unmap(0, -iommuInfo().minimumPageSize(), 0);
         dmaBuffers.closeAll(); // their mappings are invalid now: this frees the memory and the IOVAs
         if (allocator != null) {
             allocator = null; // every IOVA is free again
@@ -377,8 +380,7 @@ final class FfmContainer implements VfioContainer {
             groups.closeAll();
         } finally {
             // closing the container's descriptor releases every DMA mapping in the kernel; the buffers' memory is ours
-            fd.close();
-            dmaMappings.drain().forEach(FfmDmaMapping::invalidate);
+            fd.close(); // from now on no mapping is live (isLive)
             dmaBuffers.closeAll();
             onClose.accept(this);
         }

@@ -21,18 +21,23 @@ final class FfmDmaMapping implements DmaMapping {
     private final long iova;
     private final long size;
     private final boolean allocated;
+    private final long generation;
     private volatile boolean closed;
-    // links of the container's DmaMappingList, guarded by that list
-    FfmDmaMapping older;
-    FfmDmaMapping newer;
-    boolean listed;
 
-    /** @param allocated whether the IOVA came from the container's allocator (and goes back to it on close) */
-    FfmDmaMapping(FfmContainer container, long iova, long size, boolean allocated) {
+    /**
+     * @param allocated  whether the IOVA came from the container's allocator (and goes back to it on close)
+     * @param generation the container's DMA generation before the map call (see FfmContainer)
+     */
+    FfmDmaMapping(FfmContainer container, long iova, long size, boolean allocated, long generation) {
         this.container = container;
         this.iova = iova;
         this.size = size;
         this.allocated = allocated;
+        this.generation = generation;
+    }
+
+    long generation() {
+        return generation;
     }
 
     boolean allocated() {
@@ -49,11 +54,6 @@ final class FfmDmaMapping implements DmaMapping {
         return size;
     }
 
-    /** Forgets the mapping without unmapping: the container unmapped everything at once. */
-    void invalidate() {
-        closed = true;
-    }
-
     @Override
     public void close() {
         if (CLOSED.compareAndSet(this, false, true)) {
@@ -63,6 +63,6 @@ final class FfmDmaMapping implements DmaMapping {
 
     @Override
     public String toString() {
-        return "DmaMapping[iova 0x" + Long.toHexString(iova) + ", " + size + " bytes" + (closed ? ", closed]" : "]");
+        return "DmaMapping[iova 0x" + Long.toHexString(iova) + ", " + size + " bytes" + (closed || !container.isLive(this) ? ", closed]" : "]");
     }
 }

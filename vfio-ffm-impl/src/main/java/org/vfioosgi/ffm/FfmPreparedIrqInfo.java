@@ -12,12 +12,18 @@ final class FfmPreparedIrqInfo extends PreparedInfoCall implements PreparedIrqIn
 
     private static final long FLAGS_OFFSET = Structs.IRQ_INFO.byteOffset(groupElement("flags"));
     private static final long COUNT_OFFSET = Structs.IRQ_INFO.byteOffset(groupElement("count"));
+    private static final long STRUCT_SIZE = Structs.IRQ_INFO.byteSize();
 
     FfmPreparedIrqInfo(FfmDevice device, int index, MemorySegment info) {
         super(device, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, Operation.IRQ_INFO,
                 "ioctl(VFIO_DEVICE_GET_IRQ_INFO, " + index + ")", info);
         info.set(JAVA_INT, 0, (int) Structs.IRQ_INFO.byteSize());
         info.set(JAVA_INT, 8, index);
+    }
+
+    @Override
+    long structSize() {
+        return STRUCT_SIZE;
     }
 
     @Override
