@@ -65,7 +65,8 @@ public final class BenchmarkReport {
             if (!javaSummary.containsKey(op)) {
                 continue;
             }
-            double process = cProcess.containsKey(BenchmarkRound.baseOperation(op)) ? median(cProcess.get(BenchmarkRound.baseOperation(op))) : Double.NaN;
+            List<Double> processRuns = cProcess.get(BenchmarkRound.baseOperation(op));
+            double process = processRuns != null ? median(processRuns) : Double.NaN;
             List<double[]> p = pairs.getOrDefault(op, List.of());
             if (!p.isEmpty()) {
                 List<Double> ratios = p.stream().map(pair -> pair[1] / pair[0]).toList();

@@ -199,7 +199,7 @@ public class EduDeviceIT extends DeviceTestSupport {
                 var stale = c.mapDma(page, 1 << 24, DmaAccess.READ);
                 assertEquals(4096, c.unmapAllDma());
                 try (var fresh = c.mapDma(page, 1 << 24, DmaAccess.READ)) {
-                    assertTrue(fresh.toString(), !fresh.toString().contains("closed"));
+                    assertFalse(fresh.toString(), fresh.toString().contains("closed"));
                     assertTrue(stale.toString(), stale.toString().contains("closed"));
                     stale.close();
                     assertEquals("EEXIST: the fresh mapping is still there", 17, assertThrows(VfioException.class,

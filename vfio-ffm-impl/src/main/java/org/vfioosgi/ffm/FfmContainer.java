@@ -170,14 +170,17 @@ final class FfmContainer implements VfioContainer {
                     List<IovaRange> ranges = info.iovaRanges().isEmpty()
                             ? List.of(new IovaRange(0, (1L << 48) - 1)) // the kernel did not say: a 48-bit space
                             : info.iovaRanges();
-                    long granule = info.pageSizes() == 0 ? Syscalls.pageSize()
-                            : Math.max(info.minimumPageSize(), Syscalls.pageSize());
-                    allocator = new FirstFitIovaAllocator(ranges, granule, LOWEST_IOVA);
+                    allocator = new FirstFitIovaAllocator(ranges, granule(info), LOWEST_IOVA);
                 }
                 a = allocator;
             }
         }
         return a;
+    }
+
+    /** The smallest unit the IOMMU maps and the CPU pages: the IOMMU's smallest page, at least the CPU's. */
+    private static long granule(IommuInfo info) {
+        return info.pageSizes() == 0 ? Syscalls.pageSize() : Math.max(info.minimumPageSize(), Syscalls.pageSize());
     }
 
     @Override
@@ -319,7 +322,7 @@ final class FfmContainer implements VfioContainer {
         dmaGeneration++; // before the call: see map (only this synchronized method writes it)
         long total = supports(IommuType.UNMAP_ALL) ? unmap(0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
                 // before Linux 5.12: one unmap of the whole IOVA space, which removes every mapping inside it
-                : unmap(0, -iommuInfo().minimumPageSize(), 0);
+                : unmap(0, -granule(iommuInfo()), 0);
         dmaBuffers.closeAll(); // their mappings are invalid now: this frees the memory and the IOVAs
         if (allocator != null) {
             allocator = null; // every IOVA is free again

@@ -63,6 +63,7 @@ final class FfmDmaMapping implements DmaMapping {
 
     @Override
     public String toString() {
-        return "DmaMapping[iova 0x" + Long.toHexString(iova) + ", " + size + " bytes" + (closed || !container.isLive(this) ? ", closed]" : "]");
+        boolean gone = closed || !container.isLive(this);
+        return "DmaMapping[iova 0x" + Long.toHexString(iova) + ", " + size + " bytes" + (gone ? ", closed]" : "]");
     }
 }
