@@ -319,7 +319,9 @@ final class FfmContainer implements VfioContainer {
     public synchronized long unmapAllDma() {
         ensureOpen();
         requireIommu();
-        dmaGeneration++; // before the call: see map (only this synchronized method writes it)
+        // before the call: see map (only this synchronized method writes it). Should the unmap fail, the mappings of
+        // the generation that ended are still left to the container's close, as their own closes no longer unmap
+        dmaGeneration++;
         long total = supports(IommuType.UNMAP_ALL) ? unmap(0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
                 // before Linux 5.12: one unmap of the whole IOVA space, which removes every mapping inside it
                 : unmap(0, -granule(iommuInfo()), 0);
