@@ -1,6 +1,6 @@
 #!/bin/bash
 # ROUNDS alternations of the C baseline in its own process (with an idle second thread, like every JVM) and the JMH
-# round, in which the C twin (OUT_DIR/libvfio-bench.so) also runs in the JVM before each measured iteration. In the
+# round, in which the C twin (OUT_DIR/libvfio-bench.so) also runs in the JVM next to each measured iteration. In the
 # test VM, on the edu device; with --host, on this machine, the operations that need no device (no C twin there).
 # Usage: [FIRST_ROUND=N] rounds.sh OUT_DIR CLASSPATH ROUNDS [JMH_INCLUDE] [--host]   (files numbered from N, default 1)
 set -euo pipefail

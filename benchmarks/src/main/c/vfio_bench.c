@@ -6,9 +6,10 @@
  *        vfio-bench [--single-threaded] --host   the operations that need no device (eventfd), on any machine
  *
  * Built with -DVFIO_BENCH_LIBRARY it is a shared library instead, for the paired baseline: the JMH fork loads it and,
- * right before each measured iteration of a Java benchmark, runs the C twin of that benchmark for as long (50 ms) in
- * the same process, on the same descriptors and DMA buffers (vfio_bench_attach, vfio_bench_run). C and Java then
- * alternate every tenth of a second in one process, where the standalone runs are minutes apart and in another one.
+ * next to each measured iteration of a Java benchmark (before or after it, alternately), runs the C twin of that
+ * benchmark for as long (50 ms) in the same process, on the same descriptors and DMA buffers (vfio_bench_attach,
+ * vfio_bench_run). C and Java then take turns in one process, where the standalone runs are minutes apart and in
+ * another one.
  *
  * The process has a second, idle thread unless --single-threaded: every JVM has several threads, and in a process
  * whose descriptor table is not shared the kernel skips the file's reference count on every descriptor call (the
@@ -194,15 +195,17 @@ int vfio_bench_attach(int msi, void *dma_small, void *dma_large) {
 	return 0;
 }
 
-/* Runs the named operation for about seconds, after a fifth of that as warm-up; returns its mean ns per operation,
-   or -1 for an unknown name. */
+/* Runs the named operation for about seconds; returns its mean ns per operation, or -1 for an unknown name. The first
+   run of an operation warms it up for a fifth of that and finds its batch; later runs start measuring at once, as a
+   measured JMH iteration does. */
 double vfio_bench_run(const char *name, double seconds) {
+	static long batches[sizeof ops / sizeof ops[0]];
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
 		if (strcmp(ops[i].name, name) == 0) {
-			long batch = warm_up(ops[i].op, seconds * 0.2e9);
+			if (!batches[i]) batches[i] = warm_up(ops[i].op, seconds * 0.2e9);
 			double total = 0;
 			long count = 0;
-			run_for(ops[i].op, batch, seconds * 1e9, &total, &count);
+			run_for(ops[i].op, batches[i], seconds * 1e9, &total, &count);
 			return total / count;
 		}
 	}

@@ -13,7 +13,7 @@ import java.util.stream.Stream;
 /**
  * Combines the rounds of a comparison in one directory into results.csv, results.md and results.svg.
  *
- * <p>The baseline is the C twin that ran in the JVM right before each measured Java iteration (pairs-c-N.txt and
+ * <p>The baseline is the C twin that ran in the JVM next to each measured Java iteration (pairs-c-N.txt and
  * pairs-java-N.txt, a line per run in the same order; see CTwin): an operation's ratio is the median over all pairs
  * of Java's time / the C twin's time, so that both halves of a pair saw nearly the same host, and its C and Java
  * times are the medians of all runs. The standalone C process (c-N.txt) and the JMH summaries (java-N.txt, with

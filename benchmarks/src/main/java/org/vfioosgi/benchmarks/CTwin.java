@@ -19,23 +19,21 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * The C baseline of one benchmark, run in this JVM right before each measured iteration of its Java twin: the C
- * benchmark built as a shared library (vfio_bench.c with -DVFIO_BENCH_LIBRARY) on the descriptors this process
- * opened. C and Java then take turns every tenth of a second in one process, so they see the same emulator, host load
- * and process (descriptor table, address space), where the standalone C process ran minutes earlier.
+ * The C baseline of one benchmark, run in this JVM next to each measured iteration of its Java twin (before or after
+ * it, alternately: see PairedBenchmark): the C benchmark built as a shared library (vfio_bench.c with
+ * -DVFIO_BENCH_LIBRARY) on the descriptors this process opened. C and Java then take turns every tenth of a second in
+ * one process, so they see the same emulator, host load and process (descriptor table, address space), where the
+ * standalone C process ran minutes earlier.
  *
  * <p>Enabled by the system property {@code vfio.bench.cTwin} (the library's path); each run's mean goes to the file
  * named by {@code vfio.bench.cTwinOut}, a line {@code operation ns_per_op} per run, in the order of the Java iterations
- * they precede.
+ * they pair with.
  */
 final class CTwin implements AutoCloseable {
 
     /** As long as a measured Java iteration (HotPathBenchmarks). */
     private static final double SECONDS = 0.05;
-    /**
-     * A pause before each run: at the end of an iteration JMH's fork reports to its parent JVM, and on the guest's one
-     * CPU that work would otherwise land in the C run (it did: the C twin's median came out slower than Java's).
-     */
+    /** The pause before every run, C or Java (see PairedBenchmark). */
     private static final long PAUSE_MILLIS = 50;
 
     private final String operation;
@@ -76,11 +74,13 @@ final class CTwin implements AutoCloseable {
         return library == null ? null : new CTwin(operation, Path.of(library), msiFd, dmaSmall, dmaLarge);
     }
 
-    /** Runs the C operation for about as long as a Java iteration (after a short warm-up of its own); keeps its mean. */
+    /**
+     * Runs the C operation for about as long as a Java iteration and keeps its mean; the first run warms it up first
+     * (vfio_bench_run), later ones measure at once, as a measured JMH iteration does.
+     */
     void runOnce() {
         double ns;
         try {
-            Thread.sleep(PAUSE_MILLIS);
             ns = (double) run.invokeExact(name, SECONDS);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
@@ -92,6 +92,15 @@ final class CTwin implements AutoCloseable {
             runs = Arrays.copyOf(runs, 2 * count);
         }
         runs[count++] = ns;
+    }
+
+    static void pause() {
+        try {
+            Thread.sleep(PAUSE_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Appends the runs to the output file, gives back what the C side took. */

@@ -24,7 +24,7 @@ import org.vfioosgi.api.PciIrq;
 /**
  * What every benchmark paired with its C twin shares: the edu device opened once per fork, its MSI on an eventfd,
  * the DMA buffers (4 KiB and 2 MiB, aligned to their size) and, with {@code -Dvfio.bench.cTwin=LIBRARY}, the C twin
- * running on those same descriptors and buffers right before each measured iteration, as long as one (see
+ *  running on those same descriptors and buffers next to each measured iteration, as long as one (see
  * {@link CTwin}). A subclass prepares what its own benchmarks need in {@link #prepare()} and gives it back in
  * {@link #release()}: JMH does not order the helper methods of a class and its superclass (it called a subclass's
  * trial setup first).
@@ -52,6 +52,8 @@ public abstract class PairedBenchmark {
     MemorySegment large;
     private Arena dmaArena;
     private CTwin cTwin;
+    /** The measured iterations done so far. */
+    private int measured;
 
     @Setup(Level.Trial)
     public void openDevice(BenchmarkParams params) {
@@ -71,11 +73,33 @@ public abstract class PairedBenchmark {
     /** Gives back what {@link #prepare()} took; runs before the device closes. */
     abstract void release();
 
-    /** The C twin's turn, right before each measured iteration of the Java benchmark. */
+    /**
+     * The C twin's turn, on even measured iterations right before the Java iteration, on odd ones right after it
+     * (C J J C C J ...), each run after the same pause. In one boot (2026-11-30, 3 JVMs each) the second run of a pair
+     * came out faster than the first: with C always first and Java right after it, as here before, GET_REGION_INFO and
+     * DMA 4 KiB measured 1.048 pooled; with this order the pairs with C first gave 1.04-1.06 and those with Java first
+     * 1.06-1.07. Alternating cancels that; the pause keeps the fork's report to its parent JVM at the end of each
+     * iteration (the guest has one CPU) out of the run that follows.
+     */
     @Setup(Level.Iteration)
-    public void runCTwin(IterationParams iteration) {
+    public void beforeIteration(IterationParams iteration) {
         if (cTwin != null && iteration.getType() == IterationType.MEASUREMENT) {
-            cTwin.runOnce();
+            if (measured % 2 == 0) {
+                CTwin.pause();
+                cTwin.runOnce();
+            }
+            CTwin.pause();
+        }
+    }
+
+    @TearDown(Level.Iteration)
+    public void afterIteration(IterationParams iteration) {
+        if (cTwin != null && iteration.getType() == IterationType.MEASUREMENT) {
+            if (measured % 2 == 1) {
+                CTwin.pause();
+                cTwin.runOnce();
+            }
+            measured++;
         }
     }
 
