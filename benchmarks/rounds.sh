@@ -23,7 +23,7 @@ for round in $(seq "$first" $((first + rounds - 1))); do
   allocation=; [ "$round" = 1 ] && allocation=1   # the GC profiler's pass (allocation does not vary by boot)
   echo "round $round: C"
   "$out/vfio-bench" "${target[@]}" > "$out/c-$round.txt"
-  echo "round $round: Java (JMH), each measured iteration after as long a run of its C twin in the same JVM"
+  echo "round $round: Java (JMH), each measured iteration paired with as long a run of its C twin in the same JVM"
   twin=(); [ "${5:-}" = --host ] || twin=(-Dvfio.bench.cTwin="$out/libvfio-bench.so" -Dvfio.bench.cTwinOut="$out/pairs-c-$round.txt")
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED "${twin[@]}" -cp "$cp" org.vfioosgi.benchmarks.BenchmarkRound \
     "$out/java-$round.txt" "$out/pairs-java-$round.txt" ${allocation:+--allocation} ${include:+"$include"} > "$out/jmh-$round.log" 2>&1 \
