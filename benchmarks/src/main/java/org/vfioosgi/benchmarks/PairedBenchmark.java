@@ -75,11 +75,10 @@ public abstract class PairedBenchmark {
 
     /**
      * The C twin's turn, on even measured iterations right before the Java iteration, on odd ones right after it
-     * (C J J C C J ...), each run after the same pause. In one boot (2026-11-30, 3 JVMs each) the second run of a pair
-     * came out faster than the first: with C always first and Java right after it, as here before, GET_REGION_INFO and
-     * DMA 4 KiB measured 1.048 pooled; with this order the pairs with C first gave 1.04-1.06 and those with Java first
-     * 1.06-1.07. Alternating cancels that; the pause keeps the fork's report to its parent JVM at the end of each
-     * iteration (the guest has one CPU) out of the run that follows.
+     * (C J J C C J ...), each run after the same pause. The second run of a pair tends to come out faster than the
+     * first (measured in two boots, see the README): with C always first and Java right after it, as here before,
+     * Java had that advantage on every pair. Alternating cancels it; the pause keeps the fork's report to its parent
+     * JVM at the end of each iteration (the guest has one CPU) out of the run that follows.
      */
     @Setup(Level.Iteration)
     public void beforeIteration(IterationParams iteration) {
