@@ -75,10 +75,11 @@ final class CTwin implements AutoCloseable {
     }
 
     /**
-     * Runs the C operation for about as long as a Java iteration and keeps its mean; the first run warms it up first
-     * (vfio_bench_run), later ones measure at once, as a measured JMH iteration does.
+     * After the pause every run gets, runs the C operation for about as long as a Java iteration and keeps its mean;
+     * the first run warms it up first (vfio_bench_run), later ones measure at once, as a measured JMH iteration does.
      */
     void runOnce() {
+        pause();
         double ns;
         try {
             ns = (double) run.invokeExact(name, SECONDS);
@@ -94,6 +95,7 @@ final class CTwin implements AutoCloseable {
         runs[count++] = ns;
     }
 
+    /** The pause before a run, C or Java. */
     static void pause() {
         try {
             Thread.sleep(PAUSE_MILLIS);

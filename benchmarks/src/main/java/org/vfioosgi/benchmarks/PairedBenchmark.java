@@ -82,24 +82,26 @@ public abstract class PairedBenchmark {
      */
     @Setup(Level.Iteration)
     public void beforeIteration(IterationParams iteration) {
-        if (cTwin != null && iteration.getType() == IterationType.MEASUREMENT) {
+        if (pairing(iteration)) {
             if (measured % 2 == 0) {
-                CTwin.pause();
                 cTwin.runOnce();
             }
-            CTwin.pause();
+            CTwin.pause(); // the Java run's
         }
     }
 
     @TearDown(Level.Iteration)
     public void afterIteration(IterationParams iteration) {
-        if (cTwin != null && iteration.getType() == IterationType.MEASUREMENT) {
+        if (pairing(iteration)) {
             if (measured % 2 == 1) {
-                CTwin.pause();
                 cTwin.runOnce();
             }
             measured++;
         }
+    }
+
+    private boolean pairing(IterationParams iteration) {
+        return cTwin != null && iteration.getType() == IterationType.MEASUREMENT;
     }
 
     @TearDown(Level.Trial)
