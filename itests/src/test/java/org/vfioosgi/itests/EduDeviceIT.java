@@ -206,6 +206,16 @@ public class EduDeviceIT extends DeviceTestSupport {
                             () -> c.mapDma(page, 1 << 24, DmaAccess.READ)).errno());
                 }
                 c.mapDma(page, 1 << 24, DmaAccess.READ).close(); // the fresh one's close unmapped it
+                // a second close does nothing, even with a newer mapping at the same IOVA in the same generation
+                var closedTwice = c.mapDma(page, 1 << 24, DmaAccess.READ);
+                closedTwice.close();
+                try (var newer = c.mapDma(page, 1 << 24, DmaAccess.READ)) {
+                    closedTwice.close();
+                    assertEquals("EEXIST: the newer mapping is still there", 17, assertThrows(VfioException.class,
+                            () -> c.mapDma(page, 1 << 24, DmaAccess.READ)).errno());
+                    assertTrue(closedTwice.toString(), closedTwice.toString().contains("closed"));
+                    assertFalse(newer.toString(), newer.toString().contains("closed"));
+                }
             }
         }
     }
