@@ -62,6 +62,12 @@ public class EduDeviceIT extends DeviceTestSupport {
         }
     }
 
+    /** A second map of {@code page} at IOVA 1 << 24 fails with EEXIST: {@code what} is still mapped there. */
+    private static void assertStillMapped(String what, VfioContainer c, MemorySegment page) {
+        assertEquals("EEXIST: " + what + " is still there", 17, assertThrows(VfioException.class,
+                () -> c.mapDma(page, 1 << 24, DmaAccess.READ)).errno());
+    }
+
     /** Without bus mastering, edu's DMA and MSI silently do nothing. */
     private static void enableBusMaster(VfioDevice device) {
         DeviceRegion config = device.region(PciRegion.CONFIG.index());
@@ -202,8 +208,7 @@ public class EduDeviceIT extends DeviceTestSupport {
                     assertFalse(fresh.toString(), fresh.toString().contains("closed"));
                     assertTrue(stale.toString(), stale.toString().contains("closed"));
                     stale.close();
-                    assertEquals("EEXIST: the fresh mapping is still there", 17, assertThrows(VfioException.class,
-                            () -> c.mapDma(page, 1 << 24, DmaAccess.READ)).errno());
+                    assertStillMapped("the fresh mapping", c, page);
                 }
                 c.mapDma(page, 1 << 24, DmaAccess.READ).close(); // the fresh one's close unmapped it
                 // a second close does nothing, even with a newer mapping at the same IOVA in the same generation
@@ -211,8 +216,7 @@ public class EduDeviceIT extends DeviceTestSupport {
                 closedTwice.close();
                 try (var newer = c.mapDma(page, 1 << 24, DmaAccess.READ)) {
                     closedTwice.close();
-                    assertEquals("EEXIST: the newer mapping is still there", 17, assertThrows(VfioException.class,
-                            () -> c.mapDma(page, 1 << 24, DmaAccess.READ)).errno());
+                    assertStillMapped("the newer mapping", c, page);
                     assertTrue(closedTwice.toString(), closedTwice.toString().contains("closed"));
                     assertFalse(newer.toString(), newer.toString().contains("closed"));
                 }
