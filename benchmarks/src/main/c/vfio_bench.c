@@ -3,7 +3,13 @@
  * JMH's AverageTime mode (warm-up, then 5 iterations of about 1 s; the score is their mean).
  * Prints one line per operation: "operation ns_per_op".
  * Usage: vfio-bench [--single-threaded] GROUP_NUMBER PCI_ADDRESS
+ *        vfio-bench [--single-threaded] --any-device GROUP_NUMBER PCI_ADDRESS
+ *                                                the operations any device bound to vfio-pci supports, on a real one
  *        vfio-bench [--single-threaded] --host   the operations that need no device (eventfd), on any machine
+ *
+ * --any-device leaves out what only edu can take: MMIO and register writes (a real device's registers may act on
+ * reads and writes), its interrupt, bus mastering. What stays only queries the device, reads its config space and
+ * maps DMA into the IOMMU, so it can run on whatever device is bound to vfio-pci, to measure on real hardware.
  *
  * Built with -DVFIO_BENCH_LIBRARY it is a shared library instead, for the paired baseline: the JMH fork loads it and,
  * next to each measured iteration of a Java benchmark (before or after it, alternately), runs the C twin of that
@@ -34,8 +40,10 @@
 
 #define IOVA (1ULL << 24)
 
-static int container, device, msi_fd, event_fd;
-static volatile uint8_t *bar0;
+static int container, device, msi_fd = -1, event_fd;
+/* Whether the device is edu: otherwise only the operations marked any_device run (see --any-device). */
+static int edu = 1;
+static volatile uint8_t *bar0 = MAP_FAILED;
 static uint64_t bar0_offset, config_offset;
 static struct vfio_region_info region_info = { .argsz = sizeof region_info, .index = VFIO_PCI_BAR0_REGION_INDEX };
 static struct vfio_irq_info irq_info = { .argsz = sizeof irq_info, .index = VFIO_PCI_MSI_IRQ_INDEX };
@@ -134,20 +142,22 @@ static void run_for(void (*op)(void), long batch, double run_ns, double *total, 
 	*count += n;
 }
 
-/* BAR0 mapped, region offsets known, bus master on, DMA buffers allocated (unless given), an eventfd of our own: what
-   the operations need besides the descriptors. */
+/* Region offsets known, DMA buffers allocated (unless given), an eventfd of our own and, on edu, BAR0 mapped and bus
+   master on: what the operations need besides the descriptors. */
 static void prepare_device(void) {
 	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &region_info)) fail("BAR0 info");
 	bar0_offset = region_info.offset;
-	bar0 = mmap(NULL, region_info.size, PROT_READ | PROT_WRITE, MAP_SHARED, device, region_info.offset);
-	if (bar0 == MAP_FAILED) fail("mmap BAR0");
 	struct vfio_region_info config = { .argsz = sizeof config, .index = VFIO_PCI_CONFIG_REGION_INDEX };
 	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &config)) fail("config info");
 	config_offset = config.offset;
-	uint16_t command;
-	if (pread(device, &command, 2, config_offset + 4) != 2) fail("read command");
-	command |= 0x4; /* bus master: MSI */
-	if (pwrite(device, &command, 2, config_offset + 4) != 2) fail("write command");
+	if (edu) {
+		bar0 = mmap(NULL, region_info.size, PROT_READ | PROT_WRITE, MAP_SHARED, device, region_info.offset);
+		if (bar0 == MAP_FAILED) fail("mmap BAR0");
+		uint16_t command;
+		if (pread(device, &command, 2, config_offset + 4) != 2) fail("read command");
+		command |= 0x4; /* bus master: MSI */
+		if (pwrite(device, &command, 2, config_offset + 4) != 2) fail("write command");
+	}
 	if (!small && (posix_memalign(&small, 4096, 4096) || posix_memalign(&large, 2 << 20, 2 << 20)))
 		fail("posix_memalign");
 	memset(small, 1, 4096);
@@ -156,14 +166,15 @@ static void prepare_device(void) {
 	if (event_fd < 0) fail("eventfd");
 }
 
-static const struct { const char *name; void (*op)(void); } ops[] = {
-	{ "mmio_read32", op_mmio_read32 }, { "mmio_read64", op_mmio_read64 },
-	{ "mmio_write32", op_mmio_write32 }, { "mmio_write64", op_mmio_write64 },
-	{ "config_pread32", op_config_pread32 }, { "region_read_64b", op_region_read_64b },
-	{ "region_pwrite32", op_region_pwrite32 }, { "ioctl_region_info", op_ioctl_region_info },
-	{ "ioctl_irq_info", op_ioctl_irq_info }, { "dma_map_unmap_4k", op_dma_map_unmap_4k },
-	{ "dma_map_unmap_2m", op_dma_map_unmap_2m }, { "msi_round_trip", op_msi_round_trip },
-	{ "eventfd_signal_wait", op_eventfd_signal_wait },
+/* any_device: the operation runs on any device bound to vfio-pci (BenchmarkRound.ANY_DEVICE names the same ones). */
+static const struct { const char *name; void (*op)(void); int any_device; } ops[] = {
+	{ "mmio_read32", op_mmio_read32, 0 }, { "mmio_read64", op_mmio_read64, 0 },
+	{ "mmio_write32", op_mmio_write32, 0 }, { "mmio_write64", op_mmio_write64, 0 },
+	{ "config_pread32", op_config_pread32, 1 }, { "region_read_64b", op_region_read_64b, 1 },
+	{ "region_pwrite32", op_region_pwrite32, 0 }, { "ioctl_region_info", op_ioctl_region_info, 1 },
+	{ "ioctl_irq_info", op_ioctl_irq_info, 1 }, { "dma_map_unmap_4k", op_dma_map_unmap_4k, 1 },
+	{ "dma_map_unmap_2m", op_dma_map_unmap_2m, 1 }, { "msi_round_trip", op_msi_round_trip, 0 },
+	{ "eventfd_signal_wait", op_eventfd_signal_wait, 1 },
 };
 
 #ifdef VFIO_BENCH_LIBRARY
@@ -181,13 +192,15 @@ static int find_fd(const char *target) {
 	return -1;
 }
 
-/* Takes the container and the device the calling process opened (one of each), the eventfd that the device's MSI
-   signals and the caller's DMA buffers (4 KiB and 2 MiB, aligned to their size): where a buffer lies decides much of
-   what pinning it costs, so both sides map the same memory. Returns 0, or -1 when either descriptor is missing. */
-int vfio_bench_attach(int msi, void *dma_small, void *dma_large) {
+/* Takes the container and the device the calling process opened (one of each), whether that device is edu (otherwise
+   only the any_device operations run, see --any-device), the eventfd that edu's MSI signals (-1 for another device)
+   and the caller's DMA buffers (4 KiB and 2 MiB, aligned to their size): where a buffer lies decides much of what
+   pinning it costs, so both sides map the same memory. Returns 0, or -1 when either descriptor is missing. */
+int vfio_bench_attach(int is_edu, int msi, void *dma_small, void *dma_large) {
 	container = find_fd("/dev/vfio/vfio");
 	device = find_fd("anon_inode:[vfio-device]");
 	if (container < 0 || device < 0) return -1;
+	edu = is_edu;
 	msi_fd = msi;
 	small = dma_small;
 	large = dma_large;
@@ -195,13 +208,15 @@ int vfio_bench_attach(int msi, void *dma_small, void *dma_large) {
 	return 0;
 }
 
-/* Runs the named operation for about seconds; returns its mean ns per operation, or -1 for an unknown name. The first
+/* Runs the named operation for about seconds; returns its mean ns per operation, or -1 for an unknown name (or one
+   this device cannot take). The first
    run of an operation warms it up for a fifth of that and finds its batch; later runs start measuring at once, as a
    measured JMH iteration does. */
 double vfio_bench_run(const char *name, double seconds) {
 	static long batches[sizeof ops / sizeof ops[0]];
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
 		if (strcmp(ops[i].name, name) == 0) {
+			if (!edu && !ops[i].any_device) return -1;
 			if (!batches[i]) batches[i] = warm_up(ops[i].op, seconds * 0.2e9);
 			double total = 0;
 			long count = 0;
@@ -214,7 +229,7 @@ double vfio_bench_run(const char *name, double seconds) {
 
 /* Gives back what vfio_bench_attach took: the BAR0 mapping and the eventfd of its own. */
 void vfio_bench_detach(void) {
-	munmap((void *)bar0, region_info.size);
+	if (bar0 != MAP_FAILED) munmap((void *)bar0, region_info.size);
 	close(event_fd);
 }
 
@@ -249,8 +264,13 @@ int main(int argc, char **argv) {
 		measure("eventfd_signal_wait", op_eventfd_signal_wait);
 		return 0;
 	}
+	if (argc == 4 && strcmp(argv[1], "--any-device") == 0) {
+		edu = 0;
+		argc--;
+		argv++;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: vfio-bench [--single-threaded] GROUP_NUMBER PCI_ADDRESS | --host\n");
+		fprintf(stderr, "usage: vfio-bench [--single-threaded] [--any-device] GROUP_NUMBER PCI_ADDRESS | --host\n");
 		return 2;
 	}
 	char path[64];
@@ -264,15 +284,19 @@ int main(int argc, char **argv) {
 	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, argv[2]);
 	if (device < 0) fail("GET_DEVICE_FD");
 	prepare_device();
-	msi_fd = eventfd(0, EFD_CLOEXEC);
-	if (msi_fd < 0) fail("eventfd");
-	char set_buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
-	struct vfio_irq_set *set = (struct vfio_irq_set *)set_buf;
-	*set = (struct vfio_irq_set){ .argsz = sizeof set_buf, .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-		.index = VFIO_PCI_MSI_IRQ_INDEX, .start = 0, .count = 1 };
-	memcpy(set->data, &msi_fd, sizeof msi_fd);
-	if (ioctl(device, VFIO_DEVICE_SET_IRQS, set)) fail("SET_IRQS MSI");
-	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) measure(ops[i].name, ops[i].op);
+	if (edu) {
+		msi_fd = eventfd(0, EFD_CLOEXEC);
+		if (msi_fd < 0) fail("eventfd");
+		char set_buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
+		struct vfio_irq_set *set = (struct vfio_irq_set *)set_buf;
+		*set = (struct vfio_irq_set){ .argsz = sizeof set_buf,
+			.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, .index = VFIO_PCI_MSI_IRQ_INDEX,
+			.start = 0, .count = 1 };
+		memcpy(set->data, &msi_fd, sizeof msi_fd);
+		if (ioctl(device, VFIO_DEVICE_SET_IRQS, set)) fail("SET_IRQS MSI");
+	}
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (edu || ops[i].any_device) measure(ops[i].name, ops[i].op);
 	return 0;
 }
 

@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
 import org.openjdk.jmh.profile.GCProfiler;
 import org.openjdk.jmh.results.BenchmarkResult;
 import org.openjdk.jmh.results.IterationResult;
@@ -28,9 +30,18 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * a second. The profiler counts every thread's allocation during an iteration, JMH's own work included (the first and
  * the last iteration carry the trial's setup and teardown: 0.3-15 B/op where the middle one showed 0.01-0.1), so the
  * figure kept is the quietest iteration's: an allocation of the operation itself shows in every iteration.
- * Usage: BenchmarkRound OUTPUT_FILE ITERATIONS_FILE [--allocation] [INCLUDE_REGEX]
+ * With {@code --any-device}, the default selection is the operations of {@link #ANY_DEVICE} (for a device given by
+ * {@code -Dvfio.bench.device}, see DeviceFixture).
+ * Usage: BenchmarkRound OUTPUT_FILE ITERATIONS_FILE [--allocation] [--any-device] [INCLUDE_REGEX]
  */
 public final class BenchmarkRound {
+
+    /**
+     * The operations that run on any device bound to vfio-pci, not only on edu: they query the device, read its config
+     * space and map DMA into the IOMMU, nothing that reaches its registers (vfio_bench.c marks the same ones).
+     */
+    static final Set<String> ANY_DEVICE = Set.of("config_pread32", "region_read_64b", "ioctl_region_info",
+            "ioctl_irq_info", "dma_map_unmap_4k", "dma_map_unmap_2m", "eventfd_signal_wait");
 
     private BenchmarkRound() {
     }
@@ -38,16 +49,22 @@ public final class BenchmarkRound {
     public static void main(String[] args) throws RunnerException, IOException {
         List<String> rest = new ArrayList<>(List.of(args).subList(2, args.length));
         boolean allocation = rest.remove("--allocation");
-        String include = rest.isEmpty() ? HotPathBenchmarks.class.getName() + ".*" : rest.getFirst();
-        // the timed pass's forks get this JVM's vfio.bench.* properties (the C twin's library and output); both passes
-        // set their forks' arguments, as JMH would otherwise hand every fork all of this JVM's own (the twin included)
-        String[] properties = System.getProperties().stringPropertyNames().stream()
-                .filter(name -> name.startsWith("vfio.bench.")).sorted()
-                .map(name -> "-D" + name + "=" + System.getProperty(name)).toArray(String[]::new);
+        boolean anyDevice = rest.remove("--any-device");
+        String include = !rest.isEmpty() ? rest.getFirst()
+                : anyDevice ? HotPathBenchmarks.class.getName() + "\\.(" + String.join("|", ANY_DEVICE.stream().sorted()
+                        .toList()) + ")$"
+                : HotPathBenchmarks.class.getName() + ".*";
+        // a benchmark that fails (an edu-only one on another device) fails the round instead of leaving its row out;
+        // the timed pass's forks get this JVM's vfio.bench.* properties (the C twin's library and output, the device),
+        // the allocation pass's the device only; both passes set their forks' arguments, as JMH would otherwise hand
+        // every fork all of this JVM's own (the twin included)
+        String[] properties = properties(name -> name.startsWith("vfio.bench."));
+        String[] device = properties(name -> name.equals("vfio.bench.device"));
         Map<String, Double> bytes = new LinkedHashMap<>();
         List<String> iterations = new ArrayList<>();
         Map<String, Double> scores = new LinkedHashMap<>();
-        for (RunResult run : new Runner(new OptionsBuilder().include(include).jvmArgs(properties).build()).run()) {
+        var timed = new OptionsBuilder().include(include).jvmArgs(properties).shouldFailOnError(true).build();
+        for (RunResult run : new Runner(timed).run()) {
             String operation = operation(run);
             scores.put(operation, run.getPrimaryResult().getScore());
             for (BenchmarkResult fork : run.getBenchmarkResults()) {
@@ -58,7 +75,8 @@ public final class BenchmarkRound {
             }
         }
         if (allocation) {
-            var options = new OptionsBuilder().include(include).jvmArgs().addProfiler(GCProfiler.class)
+            var options = new OptionsBuilder().include(include).jvmArgs(device).shouldFailOnError(true)
+                    .addProfiler(GCProfiler.class)
                     .warmupIterations(15).warmupTime(TimeValue.seconds(1))
                     .measurementIterations(5).measurementTime(TimeValue.seconds(1)).build();
             for (RunResult run : new Runner(options).run()) {
@@ -79,6 +97,11 @@ public final class BenchmarkRound {
                 bytes.getOrDefault(operation, Double.NaN))));
         Files.write(Path.of(args[0]), lines);
         Files.write(Path.of(args[1]), iterations);
+    }
+
+    private static String[] properties(Predicate<String> names) {
+        return System.getProperties().stringPropertyNames().stream().filter(names).sorted()
+                .map(name -> "-D" + name + "=" + System.getProperty(name)).toArray(String[]::new);
     }
 
     private static String operation(RunResult run) {

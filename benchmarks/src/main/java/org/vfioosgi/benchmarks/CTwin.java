@@ -44,19 +44,20 @@ final class CTwin implements AutoCloseable {
     private double[] runs = new double[128];
     private int count;
 
-    private CTwin(String operation, Path library, int msiFd, MemorySegment dmaSmall, MemorySegment dmaLarge) {
+    private CTwin(String operation, Path library, boolean edu, int msiFd, MemorySegment dmaSmall,
+            MemorySegment dmaLarge) {
         this.operation = operation;
         Linker linker = Linker.nativeLinker();
         SymbolLookup lookup = SymbolLookup.libraryLookup(library, arena);
         MethodHandle attach = linker.downcallHandle(lookup.findOrThrow("vfio_bench_attach"),
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
         run = linker.downcallHandle(lookup.findOrThrow("vfio_bench_run"),
                 FunctionDescriptor.of(JAVA_DOUBLE, ADDRESS, JAVA_DOUBLE));
         detach = linker.downcallHandle(lookup.findOrThrow("vfio_bench_detach"), FunctionDescriptor.ofVoid());
         // a diagnostic variant runs against the operation's own twin
         name = arena.allocateFrom(BenchmarkRound.baseOperation(operation));
         try {
-            if ((int) attach.invokeExact(msiFd, dmaSmall, dmaLarge) != 0) {
+            if ((int) attach.invokeExact(edu ? 1 : 0, msiFd, dmaSmall, dmaLarge) != 0) {
                 throw new IllegalStateException("the C twin found no VFIO container or device in this process");
             }
         } catch (Throwable t) {
@@ -66,12 +67,13 @@ final class CTwin implements AutoCloseable {
     }
 
     /**
-     * The C twin of {@code operation}, on the same MSI eventfd and DMA buffers (4 KiB and 2 MiB) as its Java twin, or
-     * null when the property {@code vfio.bench.cTwin} is not set.
+     * The C twin of {@code operation}, on the same device (edu or not), MSI eventfd (edu's; -1 on another device) and
+     * DMA buffers (4 KiB and 2 MiB) as its Java twin, or null when the property {@code vfio.bench.cTwin} is not set.
      */
-    static CTwin ofProperty(String operation, int msiFd, MemorySegment dmaSmall, MemorySegment dmaLarge) {
+    static CTwin ofProperty(String operation, boolean edu, int msiFd, MemorySegment dmaSmall,
+            MemorySegment dmaLarge) {
         String library = System.getProperty("vfio.bench.cTwin");
-        return library == null ? null : new CTwin(operation, Path.of(library), msiFd, dmaSmall, dmaLarge);
+        return library == null ? null : new CTwin(operation, Path.of(library), edu, msiFd, dmaSmall, dmaLarge);
     }
 
     /**

@@ -14,11 +14,12 @@ import org.vfioosgi.api.PreparedRegionInfo;
 
 /**
  * The hot paths on edu, named as the C baseline (src/main/c/vfio_bench.c) names the same operations. Each fork opens
- * the device once; every benchmark does exactly what its C twin does (see {@link PairedBenchmark}).
+ * the device once; every benchmark does exactly what its C twin does (see {@link PairedBenchmark}). Those of {@link
+ * BenchmarkRound#ANY_DEVICE} also run on any other device bound to vfio-pci ({@code benchmarks/run --device}).
  */
 public class HotPathBenchmarks extends PairedBenchmark {
 
-    // the C baseline keeps BAR0's address in a global: the Java twin keeps the mapping in a field
+    // the C baseline keeps BAR0's address in a global: the Java twin keeps the mapping in a field (edu only)
     private MappedRegion bar0;
     private MemorySegment buffer64;
     private PreparedRegionInfo regionInfo;
@@ -27,11 +28,11 @@ public class HotPathBenchmarks extends PairedBenchmark {
 
     @Override
     void prepare() {
-        bar0 = edu.bar0;
+        bar0 = fixture.bar0;
         buffer64 = Arena.ofAuto().allocate(64, 8);
-        regionInfo = edu.device.prepareRegionInfo(PciRegion.BAR0.index());
-        irqInfo = edu.device.prepareIrqInfo(PciIrq.MSI.index());
-        event = edu.vfio.newEventFd();
+        regionInfo = fixture.device.prepareRegionInfo(PciRegion.BAR0.index());
+        irqInfo = fixture.device.prepareIrqInfo(PciIrq.MSI.index());
+        event = fixture.vfio.newEventFd();
     }
 
     @Override
@@ -41,38 +42,38 @@ public class HotPathBenchmarks extends PairedBenchmark {
 
     @Benchmark
     public int mmio_read32() {
-        return bar0.read32(EduFixture.IDENT);
+        return bar0.read32(DeviceFixture.IDENT);
     }
 
     @Benchmark
     public long mmio_read64() {
-        return bar0.read64(EduFixture.DMA_SOURCE);
+        return bar0.read64(DeviceFixture.DMA_SOURCE);
     }
 
     @Benchmark
     public void mmio_write32() {
-        bar0.write32(EduFixture.LIVENESS, 0x12345678);
+        bar0.write32(DeviceFixture.LIVENESS, 0x12345678);
     }
 
     @Benchmark
     public void mmio_write64() {
-        bar0.write64(EduFixture.DMA_SOURCE, 0x1000L);
+        bar0.write64(DeviceFixture.DMA_SOURCE, 0x1000L);
     }
 
     @Benchmark
     public int config_pread32() {
-        return edu.config.read32(0);
+        return fixture.config.read32(0);
     }
 
     @Benchmark
     public MemorySegment region_read_64b() {
-        edu.config.read(0, buffer64);
+        fixture.config.read(0, buffer64);
         return buffer64;
     }
 
     @Benchmark
     public void region_pwrite32() {
-        edu.bar0File.write32(EduFixture.LIVENESS, 0x12345678);
+        fixture.bar0File.write32(DeviceFixture.LIVENESS, 0x12345678);
     }
 
     @Benchmark
@@ -89,23 +90,23 @@ public class HotPathBenchmarks extends PairedBenchmark {
 
     @Benchmark
     public void dma_map_unmap_4k() {
-        try (DmaMapping mapping = edu.container.mapDma(small, IOVA, DmaAccess.READ_WRITE)) {
+        try (DmaMapping mapping = fixture.container.mapDma(small, IOVA, DmaAccess.READ_WRITE)) {
             // mapped and unmapped
         }
     }
 
     @Benchmark
     public void dma_map_unmap_2m() {
-        try (DmaMapping mapping = edu.container.mapDma(large, IOVA, DmaAccess.READ_WRITE)) {
+        try (DmaMapping mapping = fixture.container.mapDma(large, IOVA, DmaAccess.READ_WRITE)) {
             // mapped and unmapped
         }
     }
 
     @Benchmark
     public long msi_round_trip() {
-        bar0.write32(EduFixture.IRQ_RAISE, 1);
+        bar0.write32(DeviceFixture.IRQ_RAISE, 1);
         long n = msi.await();
-        bar0.write32(EduFixture.IRQ_ACK, 1);
+        bar0.write32(DeviceFixture.IRQ_ACK, 1);
         return n;
     }
 

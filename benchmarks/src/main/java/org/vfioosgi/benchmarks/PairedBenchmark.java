@@ -22,8 +22,8 @@ import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.PciIrq;
 
 /**
- * What every benchmark paired with its C twin shares: the edu device opened once per fork, its MSI on an eventfd,
- * the DMA buffers (4 KiB and 2 MiB, aligned to their size) and, with {@code -Dvfio.bench.cTwin=LIBRARY}, the C twin
+ * What every benchmark paired with its C twin shares: the device opened once per fork (edu, or any device given by
+ * {@code -Dvfio.bench.device}: see {@link DeviceFixture}), edu's MSI on an eventfd, the DMA buffers (4 KiB and 2 MiB, aligned to their size) and, with {@code -Dvfio.bench.cTwin=LIBRARY}, the C twin
  * running on those same descriptors and buffers next to each measured iteration, as long as one (see
  * {@link CTwin}). A subclass prepares what its own benchmarks need in {@link #prepare()} and gives it back in
  * {@link #release()}: JMH does not order the helper methods of a class and its superclass (it called a subclass's
@@ -46,7 +46,8 @@ public abstract class PairedBenchmark {
     static final long SMALL = 4096;
     static final long LARGE = 2L << 20;
 
-    EduFixture edu;
+    DeviceFixture fixture;
+    /** The eventfd edu's MSI signals; null on another device. */
     EventFd msi;
     MemorySegment small;
     MemorySegment large;
@@ -57,13 +58,19 @@ public abstract class PairedBenchmark {
 
     @Setup(Level.Trial)
     public void openDevice(BenchmarkParams params) {
-        edu = new EduFixture();
-        msi = edu.vfio.newEventFd();
-        edu.device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(msi));
+        String operation = BenchmarkRound.operation(params.getBenchmark());
+        fixture = new DeviceFixture();
+        if (fixture.edu) {
+            msi = fixture.vfio.newEventFd();
+            fixture.device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(msi));
+        } else if (!BenchmarkRound.ANY_DEVICE.contains(BenchmarkRound.baseOperation(operation))) {
+            fixture.close();
+            throw new IllegalArgumentException(operation + " runs on edu only (its registers, its interrupt)");
+        }
         dmaArena = Arena.ofShared();
         small = dmaArena.allocate(SMALL, SMALL).fill((byte) 1);
         large = dmaArena.allocate(LARGE, LARGE).fill((byte) 1);
-        cTwin = CTwin.ofProperty(BenchmarkRound.operation(params.getBenchmark()), msi.fd(), small, large);
+        cTwin = CTwin.ofProperty(operation, fixture.edu, msi == null ? -1 : msi.fd(), small, large);
         prepare();
     }
 
@@ -110,8 +117,10 @@ public abstract class PairedBenchmark {
         if (cTwin != null) {
             cTwin.close();
         }
-        edu.close();
-        msi.close();
+        fixture.close();
+        if (msi != null) {
+            msi.close();
+        }
         dmaArena.close();
     }
 }
