@@ -50,10 +50,10 @@ public final class BenchmarkRound {
         List<String> rest = new ArrayList<>(List.of(args).subList(2, args.length));
         boolean allocation = rest.remove("--allocation");
         boolean anyDevice = rest.remove("--any-device");
+        String hotPaths = HotPathBenchmarks.class.getName();
         String include = !rest.isEmpty() ? rest.getFirst()
-                : anyDevice ? HotPathBenchmarks.class.getName() + "\\.(" + String.join("|", ANY_DEVICE.stream().sorted()
-                        .toList()) + ")$"
-                : HotPathBenchmarks.class.getName() + ".*";
+                : anyDevice ? hotPaths + "\\.(" + String.join("|", ANY_DEVICE.stream().sorted().toList()) + ")$"
+                : hotPaths + ".*";
         // a benchmark that fails (an edu-only one on another device) fails the round instead of leaving its row out;
         // the timed pass's forks get this JVM's vfio.bench.* properties (the C twin's library and output, the device),
         // the allocation pass's the device only; both passes set their forks' arguments, as JMH would otherwise hand

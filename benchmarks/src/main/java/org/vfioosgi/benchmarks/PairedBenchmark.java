@@ -23,8 +23,9 @@ import org.vfioosgi.api.PciIrq;
 
 /**
  * What every benchmark paired with its C twin shares: the device opened once per fork (edu, or any device given by
- * {@code -Dvfio.bench.device}: see {@link DeviceFixture}), edu's MSI on an eventfd, the DMA buffers (4 KiB and 2 MiB, aligned to their size) and, with {@code -Dvfio.bench.cTwin=LIBRARY}, the C twin
- * running on those same descriptors and buffers next to each measured iteration, as long as one (see
+ * {@code -Dvfio.bench.device}: see {@link DeviceFixture}), edu's MSI on an eventfd, the DMA buffers (4 KiB and 2 MiB,
+ * aligned to their size) and, with {@code -Dvfio.bench.cTwin=LIBRARY}, the C twin running on those same descriptors
+ * and buffers next to each measured iteration, as long as one (see
  * {@link CTwin}). A subclass prepares what its own benchmarks need in {@link #prepare()} and gives it back in
  * {@link #release()}: JMH does not order the helper methods of a class and its superclass (it called a subclass's
  * trial setup first).
