@@ -35,10 +35,12 @@ final class DeviceFixture implements AutoCloseable {
     final MappedRegion bar0;
     final DeviceRegion bar0File;
 
+    private static final String DEVICE_PROPERTY = "vfio.bench.device";
+
     DeviceFixture() {
         vfio = ServiceLoader.load(Vfio.class).findFirst().orElseThrow();
-        String address = System.getProperty("vfio.bench.device");
-        edu = address == null;
+        String address = System.getProperty(DEVICE_PROPERTY);
+        edu = onEdu();
         PciDevice pci = edu ? new PciDevices().find(0x1234, 0x11e8).stream().filter(PciDevice::boundToVfio)
                 .findFirst().orElseThrow(() -> new IllegalStateException("no edu device bound to vfio-pci"))
                 : new PciDevices().find(PciAddress.parse(address))
@@ -60,6 +62,11 @@ final class DeviceFixture implements AutoCloseable {
             container.close();
             throw e;
         }
+    }
+
+    /** Whether this JVM's benchmarks run on edu (no {@code vfio.bench.device} given), known before opening anything. */
+    static boolean onEdu() {
+        return System.getProperty(DEVICE_PROPERTY) == null;
     }
 
     @Override

@@ -60,13 +60,13 @@ public abstract class PairedBenchmark {
     @Setup(Level.Trial)
     public void openDevice(BenchmarkParams params) {
         String operation = BenchmarkRound.operation(params.getBenchmark());
+        if (!DeviceFixture.onEdu() && !BenchmarkRound.ANY_DEVICE.contains(BenchmarkRound.baseOperation(operation))) {
+            throw new IllegalArgumentException(operation + " runs on edu only (its registers, its interrupt)");
+        }
         fixture = new DeviceFixture();
         if (fixture.edu) {
             msi = fixture.vfio.newEventFd();
             fixture.device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(msi));
-        } else if (!BenchmarkRound.ANY_DEVICE.contains(BenchmarkRound.baseOperation(operation))) {
-            fixture.close();
-            throw new IllegalArgumentException(operation + " runs on edu only (its registers, its interrupt)");
         }
         dmaArena = Arena.ofShared();
         small = dmaArena.allocate(SMALL, SMALL).fill((byte) 1);
