@@ -71,7 +71,7 @@ public class DowncallBenchmarks extends PairedBenchmark {
         arena.close();
     }
 
-    private static int findFd(String target) {
+    static int findFd(String target) {
         try (var fds = Files.list(Path.of("/proc/self/fd"))) {
             for (Path fd : fds.toList()) {
                 try {
