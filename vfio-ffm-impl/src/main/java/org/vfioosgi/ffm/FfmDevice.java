@@ -110,7 +110,7 @@ final class FfmDevice implements VfioDevice {
     @Override
     public PreparedRegionInfo prepareRegionInfo(int index) {
         Objects.checkIndex(index, info.regions());
-        FfmPreparedRegionInfo prepared = new FfmPreparedRegionInfo(this, index,
+        FfmPreparedRegionInfo prepared = new FfmPreparedRegionInfo(fd, index,
                 VfioRegionInfo.allocate(Arena.ofAuto(), index));
         prepared.refresh();
         return prepared;
@@ -119,7 +119,7 @@ final class FfmDevice implements VfioDevice {
     @Override
     public PreparedIrqInfo prepareIrqInfo(int index) {
         Objects.checkIndex(index, info.irqs());
-        FfmPreparedIrqInfo prepared = new FfmPreparedIrqInfo(this, index, Arena.ofAuto().allocate(Structs.IRQ_INFO));
+        FfmPreparedIrqInfo prepared = new FfmPreparedIrqInfo(fd, index, Arena.ofAuto().allocate(Structs.IRQ_INFO));
         prepared.refresh();
         return prepared;
     }

@@ -29,11 +29,12 @@ abstract class PreparedInfoCall {
     private final MemorySegment info;
     private final long address;
 
-    PreparedInfoCall(FfmDevice device, long request, Operation operation, String call, MemorySegment info) {
+    /** @param fd the device's descriptor */
+    PreparedInfoCall(FileDescriptor fd, long request, Operation operation, String call, MemorySegment info) {
         if (info.byteSize() < structSize()) {
             throw new IllegalArgumentException(info.byteSize() + " bytes for a structure of " + structSize());
         }
-        this.fd = device.descriptor();
+        this.fd = fd;
         this.request = request;
         this.operation = operation;
         this.call = call;
@@ -45,6 +46,10 @@ abstract class PreparedInfoCall {
     abstract long structSize();
 
     public final void refresh() {
+        // argsz is in and out: where the answer has a capability chain (a BAR with the MSI-X table, for one), the
+        // kernel raises it to the size the chain needs and leaves the chain out. Passed on as it came back, the next
+        // call would have the chain written past the end of this structure; so each call asks for the structure alone.
+        OwnMemory.set(JAVA_INT, OwnMemory.field(address, structSize(), 0, JAVA_INT), (int) structSize());
         FileDescriptor fd = this.fd;
         int f = fd.acquire();
         int r;
