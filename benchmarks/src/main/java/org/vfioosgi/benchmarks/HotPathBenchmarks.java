@@ -38,6 +38,8 @@ public class HotPathBenchmarks extends PairedBenchmark {
     @Override
     void release() {
         event.close();
+        regionInfo.close();
+        irqInfo.close();
     }
 
     @Benchmark

@@ -229,6 +229,7 @@ public final class LayerSplit {
     }
 
     private void close() {
+        prepared.close();
         fixture.close();
         arena.close();
     }

@@ -258,13 +258,21 @@ public class EduDeviceIT extends DeviceTestSupport {
 
     @Test
     public void preparedInfoCallsAnswerAsTheFullCallsAndStopWithTheDevice() {
+        long before = deviceDescriptors();
         Edu edu = open();
         PreparedRegionInfo bar0;
         PreparedIrqInfo msi;
         try (VfioContainer c = edu.container()) {
             VfioDevice device = edu.device();
+            long devices = deviceDescriptors();
             bar0 = device.prepareRegionInfo(PciRegion.BAR0.index());
             msi = device.prepareIrqInfo(PciIrq.MSI.index());
+            assertEquals("a descriptor of its own each", devices + 2, deviceDescriptors());
+            PreparedRegionInfo closedOne = device.prepareRegionInfo(PciRegion.CONFIG.index());
+            closedOne.close();
+            closedOne.close(); // idempotent
+            assertEquals("closing one gives its descriptor back", devices + 2, deviceDescriptors());
+            assertThrows(IllegalStateException.class, closedOne::refresh);
             RegionInfo full = device.regionInfo(PciRegion.BAR0.index());
             for (int i = 0; i < 3; i++) {
                 bar0.refresh();
@@ -277,8 +285,18 @@ public class EduDeviceIT extends DeviceTestSupport {
             assertEquals(1 << 20, bar0.size()); // edu's BAR0 is 1 MiB
             assertThrows(IndexOutOfBoundsException.class, () -> device.prepareRegionInfo(device.info().regions()));
         }
+        // the device's close let go of the device file through the prepared calls' descriptors too (else the group
+        // could not have been detached from the container), though neither was closed
+        assertEquals(before, deviceDescriptors());
         assertThrows(IllegalStateException.class, bar0::refresh);
         assertThrows(IllegalStateException.class, msi::refresh);
+        bar0.close();
+        msi.close();
+    }
+
+    /** This process's descriptors of VFIO device files. */
+    private static long deviceDescriptors() {
+        return vfioResources().stream().filter(r -> r.startsWith("fd ") && r.contains("vfio-device")).count();
     }
 
     @Test

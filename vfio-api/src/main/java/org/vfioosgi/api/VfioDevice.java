@@ -31,16 +31,16 @@ public interface VfioDevice extends AutoCloseable {
     RegionInfo regionInfo(int index);
 
     /**
-     * A region-info call for region {@code index} prepared for repeated use without allocation; valid while the
-     * device is open.
+     * A region-info call for region {@code index} prepared for repeated use without allocation, by one thread at
+     * a time; it refreshes until it or the device is closed, and holds a descriptor until it is closed (or unreachable).
      *
      * @throws IndexOutOfBoundsException if the device has no such region
      */
     PreparedRegionInfo prepareRegionInfo(int index);
 
     /**
-     * An IRQ-info call for IRQ index {@code index} prepared for repeated use without allocation; valid while the
-     * device is open.
+     * An IRQ-info call for IRQ index {@code index} prepared for repeated use without allocation, by one thread at
+     * a time; it refreshes until it or the device is closed, and holds a descriptor until it is closed (or unreachable).
      *
      * @throws IndexOutOfBoundsException if the device has no such IRQ index
      */

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import org.vfioosgi.api.DeviceInfo;
 import org.vfioosgi.api.DeviceRegion;
@@ -36,6 +37,7 @@ final class FfmDevice implements VfioDevice {
     private final DeviceInfo info;
     private final OwnedResources<FfmMappedRegion> mappings = new OwnedResources<>();
     private final Set<Integer> enabledIrqs = ConcurrentHashMap.newKeySet();
+    private final DuplicateDescriptors duplicates = new DuplicateDescriptors();
     private final long pageSize = Syscalls.pageSize();
 
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
@@ -110,17 +112,35 @@ final class FfmDevice implements VfioDevice {
     @Override
     public PreparedRegionInfo prepareRegionInfo(int index) {
         Objects.checkIndex(index, info.regions());
-        FfmPreparedRegionInfo prepared = new FfmPreparedRegionInfo(fd, index,
-                VfioRegionInfo.allocate(Arena.ofAuto(), index));
-        prepared.refresh();
-        return prepared;
+        return prepare(Operation.REGION_INFO, (descriptor, automatic) -> new FfmPreparedRegionInfo(descriptor, index,
+                PreparedInfoCall.closingWhenUnreachable(VfioRegionInfo.allocate(automatic, index), automatic,
+                        descriptor)));
     }
 
     @Override
     public PreparedIrqInfo prepareIrqInfo(int index) {
         Objects.checkIndex(index, info.irqs());
-        FfmPreparedIrqInfo prepared = new FfmPreparedIrqInfo(fd, index, Arena.ofAuto().allocate(Structs.IRQ_INFO));
-        prepared.refresh();
+        return prepare(Operation.IRQ_INFO, (descriptor, automatic) -> new FfmPreparedIrqInfo(descriptor, index,
+                PreparedInfoCall.closingWhenUnreachable(automatic.allocate(Structs.IRQ_INFO), automatic, descriptor)));
+    }
+
+    /** A prepared call on a duplicate of this device's descriptor (see PreparedInfoCall), asked once already. */
+    private <T extends PreparedInfoCall> T prepare(Operation operation,
+            BiFunction<DuplicateDescriptor, Arena, T> factory) {
+        DuplicateDescriptor descriptor = duplicates.open(fd, operation);
+        T prepared;
+        try {
+            prepared = factory.apply(descriptor, Arena.ofAuto());
+        } catch (RuntimeException | Error e) {
+            descriptor.close();
+            throw e;
+        }
+        try {
+            prepared.refresh();
+        } catch (RuntimeException e) {
+            prepared.close();
+            throw e;
+        }
         return prepared;
     }
 
@@ -371,8 +391,12 @@ final class FfmDevice implements VfioDevice {
             }
             mappings.closeAll();
         } finally {
-            fd.close();
-            onClose.accept(this);
+            try {
+                duplicates.detachAll(); // prepared calls' own descriptors let go of the device file now
+            } finally {
+                fd.close();
+                onClose.accept(this);
+            }
         }
     }
 

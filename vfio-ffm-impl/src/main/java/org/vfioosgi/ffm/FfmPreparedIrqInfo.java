@@ -7,15 +7,15 @@ import java.lang.foreign.MemorySegment;
 import org.vfioosgi.api.PreparedIrqInfo;
 import org.vfioosgi.api.VfioException.Operation;
 
-/** An IRQ-info structure of a device (its descriptor given) allocated once, kept as long as this object, and refilled by each {@link #refresh()}. */
+/** An IRQ-info structure of a device (a descriptor of its own given) allocated once, kept as long as this object, and refilled by each {@link #refresh()}. */
 final class FfmPreparedIrqInfo extends PreparedInfoCall implements PreparedIrqInfo {
 
     private static final long FLAGS_OFFSET = Structs.IRQ_INFO.byteOffset(groupElement("flags"));
     private static final long COUNT_OFFSET = Structs.IRQ_INFO.byteOffset(groupElement("count"));
     private static final long STRUCT_SIZE = Structs.IRQ_INFO.byteSize();
 
-    FfmPreparedIrqInfo(FileDescriptor fd, int index, MemorySegment info) {
-        super(fd, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, Operation.IRQ_INFO,
+    FfmPreparedIrqInfo(DuplicateDescriptor descriptor, int index, MemorySegment info) {
+        super(descriptor, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, Operation.IRQ_INFO,
                 "ioctl(VFIO_DEVICE_GET_IRQ_INFO, " + index + ")", info);
         info.set(JAVA_INT, 0, (int) Structs.IRQ_INFO.byteSize());
         info.set(JAVA_INT, 8, index);

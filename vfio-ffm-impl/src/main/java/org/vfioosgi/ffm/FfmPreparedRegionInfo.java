@@ -4,13 +4,13 @@ import java.lang.foreign.MemorySegment;
 import org.vfioosgi.api.PreparedRegionInfo;
 import org.vfioosgi.api.VfioException.Operation;
 
-/** A region-info structure of a device (its descriptor given) allocated once, kept as long as this object, and refilled by each {@link #refresh()}. */
+/** A region-info structure of a device (a descriptor of its own given) allocated once, kept as long as this object, and refilled by each {@link #refresh()}. */
 final class FfmPreparedRegionInfo extends PreparedInfoCall implements PreparedRegionInfo {
 
     private static final long STRUCT_SIZE = VfioRegionInfo.LAYOUT.byteSize();
 
-    FfmPreparedRegionInfo(FileDescriptor fd, int index, MemorySegment info) {
-        super(fd, Ioctls.VFIO_DEVICE_GET_REGION_INFO, Operation.REGION_INFO,
+    FfmPreparedRegionInfo(DuplicateDescriptor descriptor, int index, MemorySegment info) {
+        super(descriptor, Ioctls.VFIO_DEVICE_GET_REGION_INFO, Operation.REGION_INFO,
                 "ioctl(VFIO_DEVICE_GET_REGION_INFO, " + index + ")", info);
     }
 

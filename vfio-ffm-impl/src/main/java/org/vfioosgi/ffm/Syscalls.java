@@ -99,6 +99,10 @@ final class Syscalls {
             FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle munmap$mh = LinkerSupport.downcallWithErrno("munmap",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle fcntl$mh = LinkerSupport.downcallWithErrno("fcntl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), VARIADIC_AFTER_2);
+    private static final MethodHandle dup3$mh = LinkerSupport.downcallWithErrno("dup3",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle strerror$mh = LinkerSupport.downcall("strerror",
             FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -120,6 +124,33 @@ final class Syscalls {
         try {
             MemorySegment state = LinkerSupport.callState();
             int r = (int) close$mh.invokeExact(state, fd);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final int F_DUPFD_CLOEXEC = 1030;
+
+    /** A new descriptor (the lowest free number) for the file {@code fd} refers to, closed on exec; or -errno. */
+    static int duplicate(int fd) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            int r = (int) fcntl$mh.invokeExact(state, fd, F_DUPFD_CLOEXEC, 0);
+            return r < 0 ? -LinkerSupport.errno(state) : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * dup3(2): makes {@code newFd} refer to the file {@code oldFd} refers to, atomically, dropping what it referred to
+     * before (closed on exec); or -errno.
+     */
+    static int dup3(int oldFd, int newFd) {
+        try {
+            MemorySegment state = LinkerSupport.callState();
+            int r = (int) dup3$mh.invokeExact(state, oldFd, newFd, O_CLOEXEC);
             return r < 0 ? -LinkerSupport.errno(state) : r;
         } catch (Throwable t) {
             throw unexpected(t);
