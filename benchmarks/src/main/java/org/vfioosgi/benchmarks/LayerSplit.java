@@ -23,7 +23,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.vfioosgi.api.DmaAccess;
 import org.vfioosgi.api.DmaMapping;
+import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.PciRegion;
+import org.vfioosgi.api.PreparedIrqInfo;
 import org.vfioosgi.api.PreparedRegionInfo;
 
 /**
@@ -42,7 +44,8 @@ import org.vfioosgi.api.PreparedRegionInfo;
  */
 public final class LayerSplit {
 
-    static final List<String> OPERATIONS = List.of("ioctl_region_info", "region_pwrite32", "dma_map_unmap_4k");
+    static final List<String> OPERATIONS = List.of("ioctl_region_info", "ioctl_irq_info", "region_pwrite32",
+            "dma_map_unmap_4k");
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MethodHandle IOCTL = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("ioctl"),
@@ -57,6 +60,7 @@ public final class LayerSplit {
             Linker.Option.firstVariadicArg(1), Linker.Option.critical(false));
     // from linux/vfio.h: _IO(';', 100 + n); x86-64's pwrite64
     private static final long VFIO_DEVICE_GET_REGION_INFO = 0x3b6c;
+    private static final long VFIO_DEVICE_GET_IRQ_INFO = 0x3b6d;
     private static final long VFIO_IOMMU_MAP_DMA = 0x3b71;
     private static final long VFIO_IOMMU_UNMAP_DMA = 0x3b72;
     private static final long SYS_PWRITE64 = 18;
@@ -76,11 +80,13 @@ public final class LayerSplit {
     private final int containerFd;
     private final int deviceFd;
     private final long regionInfo;
+    private final long irqInfo;
     private final long map;
     private final long unmap;
     private final long value;
     private final long bar0Liveness;
     private final PreparedRegionInfo prepared;
+    private final PreparedIrqInfo preparedIrq;
     private long sink;
 
     private LayerSplit() {
@@ -95,6 +101,10 @@ public final class LayerSplit {
         info.set(JAVA_INT, 0, 32);
         info.set(JAVA_INT, 8, PciRegion.BAR0.index());
         regionInfo = info.address();
+        MemorySegment irq = arena.allocate(16, 8);
+        irq.set(JAVA_INT, 0, 16);
+        irq.set(JAVA_INT, 8, PciIrq.MSI.index());
+        irqInfo = irq.address();
         MemorySegment m = arena.allocate(32, 8);
         m.set(JAVA_INT, 0, 32);
         m.set(JAVA_INT, 4, 3); // read, write
@@ -110,6 +120,7 @@ public final class LayerSplit {
         value = arena.allocate(JAVA_INT).fill((byte) 0x5a).address();
         bar0Liveness = fixture.device.regionInfo(PciRegion.BAR0.index()).offset() + DeviceFixture.LIVENESS;
         prepared = fixture.device.prepareRegionInfo(PciRegion.BAR0.index());
+        preparedIrq = fixture.device.prepareIrqInfo(PciIrq.MSI.index());
     }
 
     private Loop bare(String operation) {
@@ -117,6 +128,11 @@ public final class LayerSplit {
             case "ioctl_region_info" -> n -> {
                 for (int i = 0; i < n; i++) {
                     check((int) IOCTL_CRITICAL.invokeExact(deviceFd, VFIO_DEVICE_GET_REGION_INFO, regionInfo));
+                }
+            };
+            case "ioctl_irq_info" -> n -> {
+                for (int i = 0; i < n; i++) {
+                    check((int) IOCTL_CRITICAL.invokeExact(deviceFd, VFIO_DEVICE_GET_IRQ_INFO, irqInfo));
                 }
             };
             case "region_pwrite32" -> n -> {
@@ -144,6 +160,14 @@ public final class LayerSplit {
                 for (int i = 0; i < n; i++) {
                     prepared.refresh();
                     s += prepared.size();
+                }
+                sink += s;
+            };
+            case "ioctl_irq_info" -> n -> {
+                long s = 0;
+                for (int i = 0; i < n; i++) {
+                    preparedIrq.refresh();
+                    s += preparedIrq.count();
                 }
                 sink += s;
             };
@@ -230,6 +254,7 @@ public final class LayerSplit {
 
     private void close() {
         prepared.close();
+        preparedIrq.close();
         fixture.close();
         arena.close();
     }
