@@ -51,8 +51,9 @@ public final class LayerSplit {
     private static final MethodHandle IOCTL = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("ioctl"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle IOCTL_CRITICAL = LINKER.downcallHandle(
-            LINKER.defaultLookup().findOrThrow("ioctl"), FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
-            Linker.Option.firstVariadicArg(2), Linker.Option.critical(false));
+            LINKER.defaultLookup().findOrThrow("ioctl"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2),
+            Linker.Option.critical(false));
     // as the library issues pwrite: through syscall(2), past glibc's cancellation point
     private static final MethodHandle SYSCALL_CRITICAL = LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow("syscall"),

@@ -32,7 +32,8 @@ public interface VfioDevice extends AutoCloseable {
 
     /**
      * A region-info call for region {@code index} prepared for repeated use without allocation, by one thread at
-     * a time; it refreshes until it or the device is closed, and holds a descriptor until it is closed (or unreachable).
+     * a time; it refreshes until it or the device is closed, and holds a descriptor until it is closed (or
+     * unreachable).
      *
      * @throws IndexOutOfBoundsException if the device has no such region
      */
@@ -40,7 +41,7 @@ public interface VfioDevice extends AutoCloseable {
 
     /**
      * An IRQ-info call for IRQ index {@code index} prepared for repeated use without allocation, by one thread at
-     * a time; it refreshes until it or the device is closed, and holds a descriptor until it is closed (or unreachable).
+     * a time; see {@link #prepareRegionInfo(int)}.
      *
      * @throws IndexOutOfBoundsException if the device has no such IRQ index
      */

@@ -7,7 +7,10 @@ import java.lang.foreign.MemorySegment;
 import org.vfioosgi.api.PreparedIrqInfo;
 import org.vfioosgi.api.VfioException.Operation;
 
-/** An IRQ-info structure of a device (a descriptor of its own given) allocated once, kept as long as this object, and refilled by each {@link #refresh()}. */
+/**
+ * An IRQ-info structure allocated once, kept as long as this object, and refilled by each {@link #refresh()} through a
+ * descriptor of its own for the device.
+ */
 final class FfmPreparedIrqInfo extends PreparedInfoCall implements PreparedIrqInfo {
 
     private static final long FLAGS_OFFSET = Structs.IRQ_INFO.byteOffset(groupElement("flags"));

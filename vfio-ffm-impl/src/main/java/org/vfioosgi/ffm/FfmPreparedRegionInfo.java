@@ -4,7 +4,10 @@ import java.lang.foreign.MemorySegment;
 import org.vfioosgi.api.PreparedRegionInfo;
 import org.vfioosgi.api.VfioException.Operation;
 
-/** A region-info structure of a device (a descriptor of its own given) allocated once, kept as long as this object, and refilled by each {@link #refresh()}. */
+/**
+ * A region-info structure allocated once, kept as long as this object, and refilled by each {@link #refresh()} through
+ * a descriptor of its own for the device.
+ */
 final class FfmPreparedRegionInfo extends PreparedInfoCall implements PreparedRegionInfo {
 
     private static final long STRUCT_SIZE = VfioRegionInfo.LAYOUT.byteSize();

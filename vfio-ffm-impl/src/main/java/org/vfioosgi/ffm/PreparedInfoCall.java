@@ -16,10 +16,10 @@ import org.vfioosgi.api.VfioException.Operation;
  * query in the TCG guest moved by 1% per 25 ns). It calls a descriptor of its own, a duplicate of the device's, used
  * by one thread at a time (the answer is overwritten by each call anyway): no other thread closes that number, so the
  * call needs none of the use count that keeps the device's shared descriptor from being closed, and its number
- * reused, under a call in flight (two atomic adds, about 1.4% of the call under TCG). The device's close detaches the
- * duplicate instead (see DuplicateDescriptor), and this object's close, or the garbage collector, closes it. The
- * bound of every field read is a constant of the subclass ({@link #structSize()}), checked once here against the
- * memory, so that the check of each read folds away.
+ * reused, under a call in flight (two atomic adds per call, on a counter every thread calling the device writes).
+ * The device's close detaches the duplicate instead (see DuplicateDescriptor), and this object's close, or the
+ * garbage collector, closes it. The bound of every field read is a constant of the subclass ({@link #structSize()}),
+ * checked once here against the memory, so that the check of each read folds away.
  */
 abstract class PreparedInfoCall implements AutoCloseable {
 
