@@ -17,39 +17,19 @@ final class DuplicateDescriptor implements AutoCloseable {
     private static final int OPEN = 0;
     private static final int DETACHED = 1;
     private static final int CLOSED = 2;
-    private static final int O_RDONLY = 0;
 
     private final int fd;
     private final String path;
-    /** Where it is registered until closed, so the device's close can detach it; null if nowhere. */
+    /** Where it is registered until closed, so the device's close can detach it. */
     private final DuplicateDescriptors owner;
     /** OPEN, DETACHED or CLOSED; guarded by this. */
     private int state = OPEN;
 
+    /** Made by {@link DuplicateDescriptors#open}. */
     DuplicateDescriptor(int fd, String path, DuplicateDescriptors owner) {
         this.fd = fd;
         this.path = path;
         this.owner = owner;
-    }
-
-    /** A duplicate of {@code original} (open), not registered anywhere. */
-    static DuplicateDescriptor of(FileDescriptor original, Operation operation) {
-        return new DuplicateDescriptor(duplicate(original, operation), original.path(), null);
-    }
-
-    /** The number of a new duplicate of {@code original}, which must be open. */
-    static int duplicate(FileDescriptor original, Operation operation) {
-        int f = original.acquire();
-        int r;
-        try {
-            r = Syscalls.duplicate(f);
-        } finally {
-            original.release();
-        }
-        if (r < 0) {
-            throw Failures.syscall(operation, "fcntl(F_DUPFD_CLOEXEC)", original.path(), -r);
-        }
-        return r;
     }
 
     /** The number, for calls by its one user. */
@@ -76,7 +56,7 @@ final class DuplicateDescriptor implements AutoCloseable {
         if (state != OPEN) {
             return;
         }
-        int placeholder = Syscalls.open("/dev/null", O_RDONLY);
+        int placeholder = Syscalls.open("/dev/null", Syscalls.O_RDONLY);
         if (placeholder < 0) {
             throw Failures.syscall(Operation.OPEN_DEVICE, "open(/dev/null)", path, -placeholder);
         }
@@ -101,9 +81,7 @@ final class DuplicateDescriptor implements AutoCloseable {
             state = CLOSED;
             Syscalls.close(fd); // releases the number even when it reports an error
         }
-        if (owner != null) {
-            owner.remove(this); // outside this lock: the owner's detachAll takes the owner's lock, then this one
-        }
+        owner.remove(this); // outside this lock: the owner's detachAll takes the owner's lock, then this one
     }
 
     @Override

@@ -18,8 +18,17 @@ final class DuplicateDescriptors {
      * @throws IllegalStateException once {@code original} is closed, or closing
      */
     DuplicateDescriptor open(FileDescriptor original, Operation operation) {
-        DuplicateDescriptor duplicate = new DuplicateDescriptor(DuplicateDescriptor.duplicate(original, operation),
-                original.path(), this);
+        int f = original.acquire();
+        int r;
+        try {
+            r = Syscalls.duplicate(f);
+        } finally {
+            original.release();
+        }
+        if (r < 0) {
+            throw Failures.syscall(operation, "fcntl(F_DUPFD_CLOEXEC)", original.path(), -r);
+        }
+        DuplicateDescriptor duplicate = new DuplicateDescriptor(r, original.path(), this);
         synchronized (this) {
             if (!detached) {
                 open.add(duplicate);

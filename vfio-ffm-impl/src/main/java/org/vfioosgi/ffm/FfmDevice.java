@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.vfioosgi.api.DeviceInfo;
 import org.vfioosgi.api.DeviceRegion;
 import org.vfioosgi.api.EventFd;
@@ -112,25 +113,29 @@ final class FfmDevice implements VfioDevice {
     @Override
     public PreparedRegionInfo prepareRegionInfo(int index) {
         Objects.checkIndex(index, info.regions());
-        return prepare(Operation.REGION_INFO, (descriptor, automatic) -> new FfmPreparedRegionInfo(descriptor, index,
-                PreparedInfoCall.closingWhenUnreachable(VfioRegionInfo.allocate(automatic, index), automatic,
-                        descriptor)));
+        return prepare(Operation.REGION_INFO, automatic -> VfioRegionInfo.allocate(automatic, index),
+                (descriptor, memory) -> new FfmPreparedRegionInfo(descriptor, index, memory));
     }
 
     @Override
     public PreparedIrqInfo prepareIrqInfo(int index) {
         Objects.checkIndex(index, info.irqs());
-        return prepare(Operation.IRQ_INFO, (descriptor, automatic) -> new FfmPreparedIrqInfo(descriptor, index,
-                PreparedInfoCall.closingWhenUnreachable(automatic.allocate(Structs.IRQ_INFO), automatic, descriptor)));
+        return prepare(Operation.IRQ_INFO, automatic -> automatic.allocate(Structs.IRQ_INFO),
+                (descriptor, memory) -> new FfmPreparedIrqInfo(descriptor, index, memory));
     }
 
-    /** A prepared call on a duplicate of this device's descriptor (see PreparedInfoCall), asked once already. */
-    private <T extends PreparedInfoCall> T prepare(Operation operation,
-            BiFunction<DuplicateDescriptor, Arena, T> factory) {
+    /**
+     * A prepared call on a duplicate of this device's descriptor (see PreparedInfoCall), in memory of an automatic
+     * arena that closes the duplicate when the call is unreachable; asked once already.
+     */
+    private <T extends PreparedInfoCall> T prepare(Operation operation, Function<Arena, MemorySegment> allocate,
+            BiFunction<DuplicateDescriptor, MemorySegment, T> factory) {
         DuplicateDescriptor descriptor = duplicates.open(fd, operation);
         T prepared;
         try {
-            prepared = factory.apply(descriptor, Arena.ofAuto());
+            Arena automatic = Arena.ofAuto();
+            prepared = factory.apply(descriptor,
+                    PreparedInfoCall.closingWhenUnreachable(allocate.apply(automatic), automatic, descriptor));
         } catch (RuntimeException | Error e) {
             descriptor.close();
             throw e;

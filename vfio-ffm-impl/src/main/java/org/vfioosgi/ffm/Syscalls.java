@@ -30,6 +30,7 @@ import org.vfioosgi.ffm.LinkerSupport.CallFrame;
  */
 final class Syscalls {
 
+    static final int O_RDONLY = 0;
     static final int O_RDWR = 2;
     static final int O_CLOEXEC = 0x80000;
     static final int PROT_READ = 1;
@@ -42,6 +43,7 @@ final class Syscalls {
     static final int EFD_CLOEXEC = 0x80000;
     static final short POLLIN = 1;
     private static final int SC_PAGESIZE = 30;
+    private static final int F_DUPFD_CLOEXEC = 1030;
 
     private static final Linker.Option VARIADIC_AFTER_2 = Linker.Option.firstVariadicArg(2);
     // pread/pwrite on device regions return quickly and may take heap segments: no thread-state transition
@@ -129,8 +131,6 @@ final class Syscalls {
             throw unexpected(t);
         }
     }
-
-    private static final int F_DUPFD_CLOEXEC = 1030;
 
     /** A new descriptor (the lowest free number) for the file {@code fd} refers to, closed on exec; or -errno. */
     static int duplicate(int fd) {

@@ -26,7 +26,7 @@ class PreparedInfoCallTest {
         int raw = Syscalls.open("/dev/null", Syscalls.O_RDWR);
         assertTrue(raw >= 0);
         try (FileDescriptor fd = new FileDescriptor(raw, "/dev/null"); Arena arena = Arena.ofConfined();
-                DuplicateDescriptor own = DuplicateDescriptor.of(fd, Operation.REGION_INFO)) {
+                DuplicateDescriptor own = new DuplicateDescriptors().open(fd, Operation.REGION_INFO)) {
             MemorySegment info = VfioRegionInfo.allocate(arena, 0);
             FfmPreparedRegionInfo prepared = new FfmPreparedRegionInfo(own, 0, info);
             info.set(JAVA_INT, 0, 40); // as the kernel leaves it for a region with an 8-byte capability chain
@@ -55,7 +55,7 @@ class PreparedInfoCallTest {
 
     /** Makes a prepared call as the device does, and forgets it; its descriptor's number. */
     private static int dropPreparedCall(FileDescriptor fd) {
-        DuplicateDescriptor own = DuplicateDescriptor.of(fd, Operation.REGION_INFO);
+        DuplicateDescriptor own = new DuplicateDescriptors().open(fd, Operation.REGION_INFO);
         Arena automatic = Arena.ofAuto();
         new FfmPreparedRegionInfo(own, 0, PreparedInfoCall.closingWhenUnreachable(
                 VfioRegionInfo.allocate(automatic, 0), automatic, own));
