@@ -1,8 +1,5 @@
 package org.vfioosgi.ffm;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -276,11 +273,11 @@ final class FfmContainer implements VfioContainer {
                 case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
             };
             CallFrame frame = LinkerSupport.frame();
-            frame.set(JAVA_INT, 0, (int) Structs.DMA_MAP.byteSize());
-            frame.set(JAVA_INT, 4, flags);
-            frame.set(JAVA_LONG, 8, memory.address());
-            frame.set(JAVA_LONG, 16, iova);
-            frame.set(JAVA_LONG, 24, memory.byteSize());
+            frame.setInt(0, (int) Structs.DMA_MAP.byteSize());
+            frame.setInt(4, flags);
+            frame.setLong(8, memory.address());
+            frame.setLong(16, iova);
+            frame.setLong(24, memory.byteSize());
             int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_MAP_DMA);
             if (r < 0) {
                 throw mapFailure(iova, memory.byteSize(), -r);
@@ -336,15 +333,15 @@ final class FfmContainer implements VfioContainer {
         int f = fd.acquire();
         try {
             CallFrame frame = LinkerSupport.frame();
-            frame.set(JAVA_INT, 0, (int) Structs.DMA_UNMAP.byteSize());
-            frame.set(JAVA_INT, 4, flags);
-            frame.set(JAVA_LONG, 8, iova);
-            frame.set(JAVA_LONG, 16, size);
+            frame.setInt(0, (int) Structs.DMA_UNMAP.byteSize());
+            frame.setInt(4, flags);
+            frame.setLong(8, iova);
+            frame.setLong(16, size);
             int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_UNMAP_DMA);
             if (r < 0) {
                 throw unmapFailure(iova, size, -r);
             }
-            return frame.get(JAVA_LONG, 16); // the kernel reports what it unmapped in size
+            return frame.getLong(16); // the kernel reports what it unmapped in size
         } finally {
             fd.release();
         }

@@ -102,7 +102,7 @@ final class FfmEventFd implements EventFd {
             fd.release();
         }
         if (r == 8) {
-            return frame.get(JAVA_LONG, 0);
+            return frame.getLong(0);
         }
         if (closing) {
             throw new IllegalStateException("eventfd closed while waiting");

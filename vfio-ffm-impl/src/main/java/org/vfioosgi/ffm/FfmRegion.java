@@ -1,12 +1,6 @@
 package org.vfioosgi.ffm;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
-
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import org.vfioosgi.api.DeviceRegion;
 import org.vfioosgi.api.MappedRegion;
@@ -17,9 +11,8 @@ import org.vfioosgi.ffm.LinkerSupport.CallFrame;
 /** A region accessed with pread/pwrite on the device file, bounds-checked against the region's size. */
 final class FfmRegion implements DeviceRegion {
 
-    private static final ValueLayout.OfShort LE16 = JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt LE32 = JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong LE64 = JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Registers are little-endian (PCI); the scratch space holds values in the CPU's order. */
+    private static final boolean LITTLE_ENDIAN_CPU = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
 
     private final FfmDevice device;
     private final RegionInfo info;
@@ -36,49 +29,49 @@ final class FfmRegion implements DeviceRegion {
 
     @Override
     public byte read8(long offset) {
-        return readScratch(offset, 1).get(JAVA_BYTE, 0);
+        return readScratch(offset, 1).getByte(0);
     }
 
     @Override
     public short read16(long offset) {
-        return readScratch(offset, 2).get(LE16, 0);
+        return le(readScratch(offset, 2).getShort(0));
     }
 
     @Override
     public int read32(long offset) {
-        return readScratch(offset, 4).get(LE32, 0);
+        return le(readScratch(offset, 4).getInt(0));
     }
 
     @Override
     public long read64(long offset) {
-        return readScratch(offset, 8).get(LE64, 0);
+        return le(readScratch(offset, 8).getLong(0));
     }
 
     @Override
     public void write8(long offset, byte value) {
         CallFrame frame = LinkerSupport.frame();
-        frame.set(JAVA_BYTE, 0, value);
+        frame.setByte(0, value);
         writeScratch(frame, offset, 1);
     }
 
     @Override
     public void write16(long offset, short value) {
         CallFrame frame = LinkerSupport.frame();
-        frame.set(LE16, 0, value);
+        frame.setShort(0, le(value));
         writeScratch(frame, offset, 2);
     }
 
     @Override
     public void write32(long offset, int value) {
         CallFrame frame = LinkerSupport.frame();
-        frame.set(LE32, 0, value);
+        frame.setInt(0, le(value));
         writeScratch(frame, offset, 4);
     }
 
     @Override
     public void write64(long offset, long value) {
         CallFrame frame = LinkerSupport.frame();
-        frame.set(LE64, 0, value);
+        frame.setLong(0, le(value));
         writeScratch(frame, offset, 8);
     }
 
@@ -143,6 +136,18 @@ final class FfmRegion implements DeviceRegion {
             descriptor.release();
         }
         checkTransferred(false, offset, size, r);
+    }
+
+    private static short le(short value) {
+        return LITTLE_ENDIAN_CPU ? value : Short.reverseBytes(value);
+    }
+
+    private static int le(int value) {
+        return LITTLE_ENDIAN_CPU ? value : Integer.reverseBytes(value);
+    }
+
+    private static long le(long value) {
+        return LITTLE_ENDIAN_CPU ? value : Long.reverseBytes(value);
     }
 
     private void check(boolean read, long offset, long size) {

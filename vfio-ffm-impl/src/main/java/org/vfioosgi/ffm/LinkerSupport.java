@@ -1,5 +1,10 @@
 package org.vfioosgi.ffm;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -92,39 +97,39 @@ final class LinkerSupport {
             return LinkerSupport.errno(state);
         }
 
-        // Typed access to the scratch space for the hot paths, by address (see OwnMemory); offsets are constants at
-        // every call site, so the bounds check folds away.
+        // Typed access to the scratch space for the hot paths, in native byte order, by address (see OwnMemory);
+        // offsets are constants at every call site, so the bounds check folds away.
 
-        byte get(ValueLayout.OfByte layout, long offset) {
-            return OwnMemory.get(layout, at(offset, layout));
+        byte getByte(long offset) {
+            return OwnMemory.getByte(at(offset, JAVA_BYTE));
         }
 
-        short get(ValueLayout.OfShort layout, long offset) {
-            return OwnMemory.get(layout, at(offset, layout));
+        short getShort(long offset) {
+            return OwnMemory.getShort(at(offset, JAVA_SHORT));
         }
 
-        int get(ValueLayout.OfInt layout, long offset) {
-            return OwnMemory.get(layout, at(offset, layout));
+        int getInt(long offset) {
+            return OwnMemory.getInt(at(offset, JAVA_INT));
         }
 
-        long get(ValueLayout.OfLong layout, long offset) {
-            return OwnMemory.get(layout, at(offset, layout));
+        long getLong(long offset) {
+            return OwnMemory.getLong(at(offset, JAVA_LONG));
         }
 
-        void set(ValueLayout.OfByte layout, long offset, byte value) {
-            OwnMemory.set(layout, at(offset, layout), value);
+        void setByte(long offset, byte value) {
+            OwnMemory.setByte(at(offset, JAVA_BYTE), value);
         }
 
-        void set(ValueLayout.OfShort layout, long offset, short value) {
-            OwnMemory.set(layout, at(offset, layout), value);
+        void setShort(long offset, short value) {
+            OwnMemory.setShort(at(offset, JAVA_SHORT), value);
         }
 
-        void set(ValueLayout.OfInt layout, long offset, int value) {
-            OwnMemory.set(layout, at(offset, layout), value);
+        void setInt(long offset, int value) {
+            OwnMemory.setInt(at(offset, JAVA_INT), value);
         }
 
-        void set(ValueLayout.OfLong layout, long offset, long value) {
-            OwnMemory.set(layout, at(offset, layout), value);
+        void setLong(long offset, long value) {
+            OwnMemory.setLong(at(offset, JAVA_LONG), value);
         }
 
         private long at(long offset, ValueLayout layout) {

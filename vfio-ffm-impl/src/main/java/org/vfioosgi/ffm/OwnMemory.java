@@ -1,5 +1,10 @@
 package org.vfioosgi.ffm;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -45,35 +50,39 @@ final class OwnMemory {
                 + ") out of bounds for length " + length);
     }
 
-    static byte get(ValueLayout.OfByte layout, long address) {
-        return ALL.get(layout, address);
+    // Unaligned layouts: the library's memory is aligned by construction (allocated at 8 bytes or more, fields at
+    // their natural offsets), so the JDK's alignment check of the aligned layouts only adds instructions (3-4 per
+    // access, counted in the guest with QEMU's instruction counter) to the same load or store.
+
+    static byte getByte(long address) {
+        return ALL.get(JAVA_BYTE, address);
     }
 
-    static short get(ValueLayout.OfShort layout, long address) {
-        return ALL.get(layout, address);
+    static short getShort(long address) {
+        return ALL.get(JAVA_SHORT_UNALIGNED, address);
     }
 
-    static int get(ValueLayout.OfInt layout, long address) {
-        return ALL.get(layout, address);
+    static int getInt(long address) {
+        return ALL.get(JAVA_INT_UNALIGNED, address);
     }
 
-    static long get(ValueLayout.OfLong layout, long address) {
-        return ALL.get(layout, address);
+    static long getLong(long address) {
+        return ALL.get(JAVA_LONG_UNALIGNED, address);
     }
 
-    static void set(ValueLayout.OfByte layout, long address, byte value) {
-        ALL.set(layout, address, value);
+    static void setByte(long address, byte value) {
+        ALL.set(JAVA_BYTE, address, value);
     }
 
-    static void set(ValueLayout.OfShort layout, long address, short value) {
-        ALL.set(layout, address, value);
+    static void setShort(long address, short value) {
+        ALL.set(JAVA_SHORT_UNALIGNED, address, value);
     }
 
-    static void set(ValueLayout.OfInt layout, long address, int value) {
-        ALL.set(layout, address, value);
+    static void setInt(long address, int value) {
+        ALL.set(JAVA_INT_UNALIGNED, address, value);
     }
 
-    static void set(ValueLayout.OfLong layout, long address, long value) {
-        ALL.set(layout, address, value);
+    static void setLong(long address, long value) {
+        ALL.set(JAVA_LONG_UNALIGNED, address, value);
     }
 }

@@ -76,7 +76,7 @@ abstract class PreparedInfoCall implements AutoCloseable {
         // argsz is in and out: where the answer has a capability chain (a BAR with the MSI-X table, for one), the
         // kernel raises it to the size the chain needs and leaves the chain out. Passed on as it came back, the next
         // call would have the chain written past the end of this structure; so each call asks for the structure alone.
-        OwnMemory.set(JAVA_INT, OwnMemory.field(address, structSize(), 0, JAVA_INT), (int) structSize());
+        OwnMemory.setInt(OwnMemory.field(address, structSize(), 0, JAVA_INT), (int) structSize());
         // by address: this object, and with it the structure, stays reachable until the call returned
         int r = Syscalls.ioctlFast(fd, request, address);
         Reference.reachabilityFence(this);
@@ -101,7 +101,7 @@ abstract class PreparedInfoCall implements AutoCloseable {
     /** A field of the structure, read by address (see OwnMemory) while this object keeps the memory. */
     final int getInt(long offset) {
         try {
-            return OwnMemory.get(JAVA_INT, OwnMemory.field(address, structSize(), offset, JAVA_INT));
+            return OwnMemory.getInt(OwnMemory.field(address, structSize(), offset, JAVA_INT));
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -109,7 +109,7 @@ abstract class PreparedInfoCall implements AutoCloseable {
 
     final long getLong(long offset) {
         try {
-            return OwnMemory.get(JAVA_LONG, OwnMemory.field(address, structSize(), offset, JAVA_LONG));
+            return OwnMemory.getLong(OwnMemory.field(address, structSize(), offset, JAVA_LONG));
         } finally {
             Reference.reachabilityFence(this);
         }

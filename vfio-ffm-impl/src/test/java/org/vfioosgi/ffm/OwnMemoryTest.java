@@ -35,9 +35,9 @@ class OwnMemoryTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = arena.allocate(16, 8);
             long base = s.address();
-            OwnMemory.set(JAVA_LONG, OwnMemory.field(base, 16, 8, JAVA_LONG), 0x1122334455667788L);
+            OwnMemory.setLong(OwnMemory.field(base, 16, 8, JAVA_LONG), 0x1122334455667788L);
             assertEquals(0x1122334455667788L, s.get(JAVA_LONG, 8));
-            assertEquals(0x55667788, OwnMemory.get(JAVA_INT, OwnMemory.field(base, 16, 8, JAVA_INT)));
+            assertEquals(0x55667788, OwnMemory.getInt(OwnMemory.field(base, 16, 8, JAVA_INT)));
             assertThrows(IndexOutOfBoundsException.class, () -> OwnMemory.field(base, 16, 12, JAVA_LONG));
             assertThrows(IndexOutOfBoundsException.class, () -> OwnMemory.field(base, 16, -4, JAVA_INT));
         }
