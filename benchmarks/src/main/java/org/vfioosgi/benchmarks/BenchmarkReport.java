@@ -85,7 +85,7 @@ public final class BenchmarkReport {
         for (Row r : rows) {
             csv.append(String.format(Locale.ROOT, "%s,%.1f,%.1f,%.3f,%.1f%n", r.operation(), r.c(), r.java(),
                     r.ratio(), r.bytes()));
-            md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2f (%.2f-%.2f, %d pairs) | %s %.2f | %.0f "
+            md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.3f (%.3f-%.3f, %d pairs) | %s %.2f | %.0f "
                     + "| %.1f | %.2f |%n", r.operation(), r.c(), r.java(), r.ratio(), r.ratioLow(), r.ratioHigh(),
                     r.pairs(), r.ratio() <= target(r.operation()) ? "≤" : "**>**", target(r.operation()),
                     r.bytes(), r.cProcess(), r.java() / r.cProcess()));
@@ -145,7 +145,7 @@ public final class BenchmarkReport {
                     y + 15, r.operation()));
             svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>%n",
                     left, y, r.ratio() * scale, barHeight, ok ? "#4a8" : "#d64"));
-            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%.2f</text>%n",
+            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%.3f</text>%n",
                     left + r.ratio() * scale + 5, y + 15, r.ratio()));
         }
         double one = left + scale;
