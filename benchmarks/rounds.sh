@@ -3,7 +3,7 @@
 # round, in which the C twin (OUT_DIR/libvfio-bench.so) also runs in the JVM next to each measured iteration. In the
 # test VM, on the edu device; with --host, on this machine, the operations that need no device (no C twin there); with
 # --device, on this machine, the operations any device takes, on that device (bound to vfio-pci).
-# Usage: [FIRST_ROUND=N] rounds.sh OUT_DIR CLASSPATH ROUNDS [JMH_INCLUDE] [--host | --device PCI_ADDRESS|edu]
+# Usage: [FIRST_ROUND=N] rounds.sh OUT_DIR CLASSPATH ROUNDS [JMH_INCLUDE] [--host | --device PCI_ADDRESS | --cpu-bound]
 #        (files numbered from N, default 1)
 set -euo pipefail
 out=$1; cp=$2; rounds=$3; include=${4:-}; mode=${5:-}
@@ -14,11 +14,6 @@ case "$mode" in
     include=${include:-org.vfioosgi.benchmarks.HostBenchmarks.*};;
   --device)
     address=${6:?rounds.sh: --device needs a PCI address}
-    if [ "$address" = edu ]; then  # the test VM's edu device, wherever it sits
-      for d in /sys/bus/pci/devices/*; do
-        [ "$(cat "$d/vendor"):$(cat "$d/device")" = "0x1234:0x11e8" ] && address=$(basename "$d") && break
-      done
-    fi
     [[ $address == *:*:* ]] || address=0000:$address
     sys=/sys/bus/pci/devices/$address
     [ -d "$sys" ] || { echo "no PCI device $address" >&2; exit 1; }
@@ -32,7 +27,7 @@ case "$mode" in
     group=$(basename "$(readlink "$sys/iommu_group")")
     echo "device $address ($(cat "$sys/vendor"):$(cat "$sys/device")) in group $group; kernel $(uname -r)"
     target=(--any-device "$group" "$address"); device=(-Dvfio.bench.device="$address"); any=(--any-device);;
-  "")
+  ""|--cpu-bound)
     edu=
     for d in /sys/bus/pci/devices/*; do
       if [ "$(cat "$d/vendor"):$(cat "$d/device")" = "0x1234:0x11e8" ]; then edu=$(basename "$d"); break; fi
@@ -40,7 +35,9 @@ case "$mode" in
     [ -n "$edu" ] || { echo "no edu device in the guest" >&2; exit 1; }
     group=$(basename "$(readlink "/sys/bus/pci/devices/$edu/iommu_group")")
     echo "edu $edu in group $group; $(grep -c ^processor /proc/cpuinfo) CPU, kernel $(uname -r)"
-    target=("$group" "$edu");;
+    target=("$group" "$edu")
+    # the operations whose time is the CPU's (for the instruction-counting clock)
+    if [ "$mode" = --cpu-bound ]; then target=(--cpu-bound "${target[@]}"); any=(--cpu-bound); fi;;
   *) echo "rounds.sh: unknown mode $mode" >&2; exit 2;;
 esac
 first=${FIRST_ROUND:-1}

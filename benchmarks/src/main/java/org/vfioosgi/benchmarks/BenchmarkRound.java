@@ -32,7 +32,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * figure kept is the quietest iteration's: an allocation of the operation itself shows in every iteration.
  * With {@code --any-device}, the default selection is the operations of {@link #ANY_DEVICE} (for a device given by
  * {@code -Dvfio.bench.device}, see DeviceFixture).
- * Usage: BenchmarkRound OUTPUT_FILE ITERATIONS_FILE [--allocation] [--any-device] [INCLUDE_REGEX]
+ * With {@code --cpu-bound}, the operations of {@link #CPU_BOUND}.
+ * Usage: BenchmarkRound OUTPUT_FILE ITERATIONS_FILE [--allocation] [--any-device | --cpu-bound] [INCLUDE_REGEX]
  */
 public final class BenchmarkRound {
 
@@ -43,6 +44,13 @@ public final class BenchmarkRound {
     static final Set<String> ANY_DEVICE = Set.of("config_pread32", "region_read_64b", "ioctl_region_info",
             "ioctl_irq_info", "dma_map_unmap_4k", "dma_map_unmap_2m", "eventfd_signal_wait");
 
+    /**
+     * The operations whose time is the CPU's work rather than the device's (all but MMIO and the interrupt), which the
+     * instruction-counting clock can time: on it a device access takes no time ({@code benchmarks/run --icount}).
+     */
+    static final Set<String> CPU_BOUND = Set.of("config_pread32", "region_read_64b", "region_pwrite32",
+            "ioctl_region_info", "ioctl_irq_info", "dma_map_unmap_4k", "dma_map_unmap_2m", "eventfd_signal_wait");
+
     private BenchmarkRound() {
     }
 
@@ -50,9 +58,11 @@ public final class BenchmarkRound {
         List<String> rest = new ArrayList<>(List.of(args).subList(2, args.length));
         boolean allocation = rest.remove("--allocation");
         boolean anyDevice = rest.remove("--any-device");
+        boolean cpuBound = rest.remove("--cpu-bound");
         String hotPaths = HotPathBenchmarks.class.getName();
         String include = !rest.isEmpty() ? rest.getFirst()
                 : anyDevice ? hotPaths + "\\.(" + String.join("|", ANY_DEVICE.stream().sorted().toList()) + ")$"
+                : cpuBound ? hotPaths + "\\.(" + String.join("|", CPU_BOUND.stream().sorted().toList()) + ")$"
                 : hotPaths + ".*";
         // a benchmark that fails (an edu-only one on another device) fails the round instead of leaving its row out;
         // the timed pass's forks get this JVM's vfio.bench.* properties (the C twin's library and output, the device),
