@@ -20,6 +20,8 @@ import java.util.stream.Stream;
  * Java's allocation per operation) stand beside them; without pairs (the host mode) the ratio is the medians' ratio
  * of the standalone C process and the JMH summaries.
  * Usage: BenchmarkReport DIRECTORY
+ *        BenchmarkReport --verdict WALL_DIRECTORY ICOUNT_DIRECTORY OUT_DIRECTORY
+ *                (each operation on the clock that judges it: see {@link #verdict})
  */
 public final class BenchmarkReport {
 
@@ -49,7 +51,48 @@ public final class BenchmarkReport {
     }
 
     public static void main(String[] args) throws IOException {
+        if (args.length == 4 && args[0].equals("--verdict")) {
+            verdict(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]));
+            return;
+        }
         Path dir = Path.of(args[0]);
+        List<Row> rows = rows(dir);
+        String md = table(rows);
+        write(dir, rows, md);
+        System.out.print(md);
+    }
+
+    /**
+     * The verdict of a comparison on both clocks: each operation of {@link BenchmarkRound#CPU_BOUND} from the
+     * instruction-counting clock (where it ran), every other one from the wall clock; then both tables whole.
+     */
+    private static void verdict(Path wallDir, Path icountDir, Path out) throws IOException {
+        List<Row> wall = rows(wallDir);
+        Map<String, Row> icount = new LinkedHashMap<>();
+        rows(icountDir).forEach(r -> icount.put(r.operation(), r));
+        List<Row> rows = new ArrayList<>();
+        StringBuilder md = new StringBuilder("| operation | clock | C ns | Java ns | ratio (quartiles of the pairs) "
+                + "| target | B/op |\n|---|---|---|---|---|---|---|\n");
+        for (Row w : wall) {
+            boolean counted = BenchmarkRound.CPU_BOUND.contains(BenchmarkRound.baseOperation(w.operation()))
+                    && icount.containsKey(w.operation());
+            Row r = counted ? icount.get(w.operation()) : w;
+            rows.add(r);
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.3f (%.3f-%.3f, %d pairs) | %s %.2f | %.0f "
+                    + "|%n", r.operation(), counted ? "instructions" : "wall", r.c(), r.java(), r.ratio(), r.ratioLow(),
+                    r.ratioHigh(), r.pairs(), verdict(r), target(r.operation()), r.bytes()));
+        }
+        md.append("\nWall clock, every operation (").append(wallDir.getFileName()).append("):\n\n")
+                .append(table(wall))
+                .append("\nInstruction clock, the operations whose time is the CPU's (")
+                .append(icountDir.getFileName()).append("; ns = instructions):\n\n")
+                .append(table(List.copyOf(icount.values())));
+        write(out, rows, md.toString());
+        System.out.print(md);
+    }
+
+    /** One row per operation measured in {@code dir} (see the class comment). */
+    private static List<Row> rows(Path dir) throws IOException {
         Map<String, List<Double>> cProcess = read(dir, "c-", 1);
         Map<String, List<Double>> javaSummary = read(dir, "java-", 1);
         Map<String, List<Double>> bytes = read(dir, "java-", 2);
@@ -79,21 +122,35 @@ public final class BenchmarkReport {
                         median(bytes.get(op)), process));
             }
         }
-        StringBuilder csv = new StringBuilder("operation,c_ns,java_ns,ratio,java_bytes_per_op\n");
+        return rows;
+    }
+
+    private static String table(List<Row> rows) {
         StringBuilder md = new StringBuilder("| operation | C ns | Java ns | ratio (quartiles of the pairs) | target "
                 + "| B/op | C process ns | Java / C process |\n|---|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
-            csv.append(String.format(Locale.ROOT, "%s,%.1f,%.1f,%.3f,%.1f%n", r.operation(), r.c(), r.java(),
-                    r.ratio(), r.bytes()));
             md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.3f (%.3f-%.3f, %d pairs) | %s %.2f | %.0f "
                     + "| %.1f | %.2f |%n", r.operation(), r.c(), r.java(), r.ratio(), r.ratioLow(), r.ratioHigh(),
-                    r.pairs(), r.ratio() <= target(r.operation()) ? "≤" : "**>**", target(r.operation()),
-                    r.bytes(), r.cProcess(), r.java() / r.cProcess()));
+                    r.pairs(), verdict(r), target(r.operation()), r.bytes(), r.cProcess(), r.java() / r.cProcess()));
         }
+        return md.toString();
+    }
+
+    private static String verdict(Row r) {
+        return r.ratio() <= target(r.operation()) ? "≤" : "**>**";
+    }
+
+    /** results.csv (the rows), results.md ({@code md}) and results.svg (the rows' chart) in {@code dir}. */
+    private static void write(Path dir, List<Row> rows, String md) throws IOException {
+        StringBuilder csv = new StringBuilder("operation,c_ns,java_ns,ratio,java_bytes_per_op\n");
+        for (Row r : rows) {
+            csv.append(String.format(Locale.ROOT, "%s,%.1f,%.1f,%.3f,%.1f%n", r.operation(), r.c(), r.java(),
+                    r.ratio(), r.bytes()));
+        }
+        Files.createDirectories(dir);
         Files.writeString(dir.resolve("results.csv"), csv);
         Files.writeString(dir.resolve("results.md"), md);
         Files.writeString(dir.resolve("results.svg"), chart(rows));
-        System.out.print(md);
     }
 
     /** The (C, Java) pairs of each operation: the n-th C twin run of a round with the n-th Java iteration. */
