@@ -7,7 +7,8 @@
 #        (files numbered from N, default 1)
 set -euo pipefail
 out=$1; cp=$2; rounds=$3; include=${4:-}; mode=${5:-}
-twin=(-Dvfio.bench.cTwin="$out/libvfio-bench.so" -Dvfio.bench.cTwinOut=PAIRS); device=(); any=()
+# selection: the flag by which BenchmarkRound picks its default operations (none: all of edu's)
+twin=(-Dvfio.bench.cTwin="$out/libvfio-bench.so" -Dvfio.bench.cTwinOut=PAIRS); device=(); selection=()
 case "$mode" in
   --host)
     target=(--host); twin=()
@@ -26,7 +27,7 @@ case "$mode" in
     fi
     group=$(basename "$(readlink "$sys/iommu_group")")
     echo "device $address ($(cat "$sys/vendor"):$(cat "$sys/device")) in group $group; kernel $(uname -r)"
-    target=(--any-device "$group" "$address"); device=(-Dvfio.bench.device="$address"); any=(--any-device);;
+    target=(--any-device "$group" "$address"); device=(-Dvfio.bench.device="$address"); selection=(--any-device);;
   ""|--cpu-bound)
     edu=
     for d in /sys/bus/pci/devices/*; do
@@ -37,7 +38,7 @@ case "$mode" in
     echo "edu $edu in group $group; $(grep -c ^processor /proc/cpuinfo) CPU, kernel $(uname -r)"
     target=("$group" "$edu")
     # the operations whose time is the CPU's (for the instruction-counting clock)
-    if [ "$mode" = --cpu-bound ]; then target=(--cpu-bound "${target[@]}"); any=(--cpu-bound); fi;;
+    if [ "$mode" = --cpu-bound ]; then target=(--cpu-bound "${target[@]}"); selection=(--cpu-bound); fi;;
   *) echo "rounds.sh: unknown mode $mode" >&2; exit 2;;
 esac
 first=${FIRST_ROUND:-1}
@@ -48,6 +49,6 @@ for round in $(seq "$first" $((first + rounds - 1))); do
   echo "round $round: Java (JMH), each measured iteration paired with as long a run of its C twin in the same JVM"
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED "${twin[@]/PAIRS/$out/pairs-c-$round.txt}" "${device[@]}" \
     -cp "$cp" org.vfioosgi.benchmarks.BenchmarkRound "$out/java-$round.txt" "$out/pairs-java-$round.txt" \
-    ${allocation:+--allocation} "${any[@]}" ${include:+"$include"} > "$out/jmh-$round.log" 2>&1 \
+    ${allocation:+--allocation} "${selection[@]}" ${include:+"$include"} > "$out/jmh-$round.log" 2>&1 \
     || { tail -30 "$out/jmh-$round.log"; exit 1; }
 done

@@ -171,7 +171,8 @@ static void prepare_device(void) {
 
 /*
  * any_device: the operation runs on any device bound to vfio-pci (BenchmarkRound.ANY_DEVICE names the same ones).
- * device_bound: its time is mostly the device's (MMIO, the interrupt), not the CPU's (--cpu-bound leaves it out).
+ * device_bound: its time is mostly the device's (MMIO, the interrupt), not the CPU's (--cpu-bound leaves it out;
+ * BenchmarkRound.CPU_BOUND names the others).
  */
 static const struct { const char *name; void (*op)(void); int any_device, device_bound; } ops[] = {
 	{ "mmio_read32", op_mmio_read32, 0, 1 }, { "mmio_read64", op_mmio_read64, 0, 1 },
