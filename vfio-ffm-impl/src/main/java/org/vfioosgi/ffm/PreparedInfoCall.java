@@ -24,8 +24,11 @@ import org.vfioosgi.api.VfioException.Operation;
 abstract class PreparedInfoCall implements AutoCloseable {
 
     private final DuplicateDescriptor descriptor;
-    /** {@link #descriptor}'s number. */
-    private final int fd;
+    /**
+     * {@link #descriptor}'s number, or -1 once {@link #close() closed}: the call on -1 fails (EBADF) and never reaches
+     * another file, so the hot path needs no check of its own. Plain, as one thread at a time uses this object.
+     */
+    private int fd;
     private final long request;
     private final Operation operation;
     private final String call;
@@ -36,8 +39,6 @@ abstract class PreparedInfoCall implements AutoCloseable {
      */
     private final MemorySegment info;
     private final long address;
-    /** Set by {@link #close()}, read by {@link #refresh()}: one thread at a time uses this object, so plain. */
-    private boolean closed;
 
     /**
      * @param descriptor the duplicate this call owns from now on
@@ -70,9 +71,6 @@ abstract class PreparedInfoCall implements AutoCloseable {
     abstract long structSize();
 
     public final void refresh() {
-        if (closed) {
-            throw new IllegalStateException(call + " on " + descriptor.path() + " is closed");
-        }
         // argsz is in and out: where the answer has a capability chain (a BAR with the MSI-X table, for one), the
         // kernel raises it to the size the chain needs and leaves the chain out. Passed on as it came back, the next
         // call would have the chain written past the end of this structure; so each call asks for the structure alone.
@@ -86,6 +84,9 @@ abstract class PreparedInfoCall implements AutoCloseable {
     }
 
     private RuntimeException failure(int errno) {
+        if (fd < 0) {
+            return new IllegalStateException(call + " on " + descriptor.path() + " is closed");
+        }
         if (!descriptor.isAttached()) { // the device was closed: the number now refers to /dev/null (ENOTTY)
             return new IllegalStateException(descriptor.path() + " is closed");
         }
@@ -94,7 +95,7 @@ abstract class PreparedInfoCall implements AutoCloseable {
 
     @Override
     public final void close() {
-        closed = true;
+        fd = -1;
         descriptor.close();
     }
 

@@ -39,6 +39,28 @@ class PreparedInfoCallTest {
     }
 
     @Test
+    void aClosedCallFailsAsClosedEvenWhenItsNumberWasTakenAgain() {
+        int raw = Syscalls.open("/dev/null", Syscalls.O_RDWR);
+        assertTrue(raw >= 0);
+        try (FileDescriptor fd = new FileDescriptor(raw, "/dev/null"); Arena arena = Arena.ofConfined()) {
+            DuplicateDescriptor own = new DuplicateDescriptors().open(fd, Operation.REGION_INFO);
+            FfmPreparedRegionInfo prepared = new FfmPreparedRegionInfo(own, 0, VfioRegionInfo.allocate(arena, 0));
+            int number = own.fd();
+            prepared.close();
+            int reused = Syscalls.open("/dev/null", Syscalls.O_RDWR); // the lowest free number: the one just closed
+            try {
+                assertEquals(number, reused);
+
+                IllegalStateException e = assertThrows(IllegalStateException.class, prepared::refresh);
+
+                assertEquals("ioctl(VFIO_DEVICE_GET_REGION_INFO, 0) on /dev/null is closed", e.getMessage());
+            } finally {
+                Syscalls.close(reused);
+            }
+        }
+    }
+
+    @Test
     void anUnreachableCallGivesBackItsDescriptor() throws InterruptedException {
         int raw = Syscalls.open("/dev/null", Syscalls.O_RDWR);
         assertTrue(raw >= 0);
