@@ -17,6 +17,7 @@ import org.vfioosgi.api.IovaAllocator;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.LinkerSupport.LastFrame;
 import org.vfioosgi.api.VfioGroup;
 
 /** A container: {@code /dev/vfio/vfio} and the groups attached to it. */
@@ -28,6 +29,8 @@ final class FfmContainer implements VfioContainer {
     private final Consumer<FfmContainer> onClose;
     private final OwnedResources<FfmGroup> groups = new OwnedResources<>();
     private final OwnedResources<FfmDmaBuffer> dmaBuffers = new OwnedResources<>();
+    /** This object's last call frame: saves a thread that calls it again the thread-local lookup. */
+    private final LastFrame frames = new LastFrame();
     private volatile IommuType iommuType;
     private volatile FirstFitIovaAllocator allocator;
     /**
@@ -272,7 +275,7 @@ final class FfmContainer implements VfioContainer {
                 case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
                 case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
             };
-            CallFrame frame = LinkerSupport.frame();
+            CallFrame frame = frames.get();
             frame.setInt(0, (int) Structs.DMA_MAP.byteSize());
             frame.setInt(4, flags);
             frame.setLong(8, memory.address());
@@ -332,7 +335,7 @@ final class FfmContainer implements VfioContainer {
     private long unmap(long iova, long size, int flags) {
         int f = fd.acquire();
         try {
-            CallFrame frame = LinkerSupport.frame();
+            CallFrame frame = frames.get();
             frame.setInt(0, (int) Structs.DMA_UNMAP.byteSize());
             frame.setInt(4, flags);
             frame.setLong(8, iova);

@@ -28,6 +28,7 @@ import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.LinkerSupport.LastFrame;
 
 /** A device file descriptor, the region mappings made from it and the IRQ indexes it enabled. */
 final class FfmDevice implements VfioDevice {
@@ -40,6 +41,8 @@ final class FfmDevice implements VfioDevice {
     private final Set<Integer> enabledIrqs = ConcurrentHashMap.newKeySet();
     private final DuplicateDescriptors duplicates = new DuplicateDescriptors();
     private final long pageSize = Syscalls.pageSize();
+    /** This object's last call frame: saves a thread that calls it again the thread-local lookup. */
+    private final LastFrame frames = new LastFrame();
 
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
         this.fd = fd;
@@ -270,7 +273,7 @@ final class FfmDevice implements VfioDevice {
      */
     private void setIrqsNoData(int action, String what, int index, int start, int count) {
         Objects.checkIndex(index, info.irqs());
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = frames.get();
         VfioIrqSet.fill(frame.scratch, VfioIrqSet.DATA_NONE | action, index, start, count);
         int r;
         int f = fd.acquire();

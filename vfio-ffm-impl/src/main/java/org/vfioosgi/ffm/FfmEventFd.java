@@ -12,6 +12,7 @@ import java.util.function.Consumer;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.LinkerSupport.LastFrame;
 
 /**
  * An eventfd in non-blocking mode. Every wait starts with one read(2) linked as a critical call (no thread-state
@@ -27,6 +28,8 @@ final class FfmEventFd implements EventFd {
 
     private final FileDescriptor fd;
     private final Consumer<FfmEventFd> onClose;
+    /** This object's last call frame: saves a thread that calls it again the thread-local lookup. */
+    private final LastFrame frames = new LastFrame();
     private volatile boolean closing;
 
     private FfmEventFd(FileDescriptor fd, Consumer<FfmEventFd> onClose) {
@@ -93,7 +96,7 @@ final class FfmEventFd implements EventFd {
     /** One non-blocking read: the counter (and resets it), or 0 when it is not set. */
     @Override
     public long poll() {
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = frames.get();
         long r;
         int f = acquire();
         try {
@@ -115,7 +118,7 @@ final class FfmEventFd implements EventFd {
 
     /** poll(2) for readability within {@code timeoutMillis} (-1: no limit). */
     private boolean readable(int timeoutMillis) {
-        MemorySegment pollfd = LinkerSupport.frame().scratch;
+        MemorySegment pollfd = frames.get().scratch;
         int r;
         int f = acquire();
         try {

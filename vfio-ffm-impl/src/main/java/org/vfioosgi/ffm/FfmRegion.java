@@ -7,6 +7,7 @@ import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.LinkerSupport.LastFrame;
 
 /** A region accessed with pread/pwrite on the device file, bounds-checked against the region's size. */
 final class FfmRegion implements DeviceRegion {
@@ -16,6 +17,8 @@ final class FfmRegion implements DeviceRegion {
 
     private final FfmDevice device;
     private final RegionInfo info;
+    /** This object's last call frame: saves a thread that calls it again the thread-local lookup. */
+    private final LastFrame frames = new LastFrame();
 
     FfmRegion(FfmDevice device, RegionInfo info) {
         this.device = device;
@@ -49,28 +52,28 @@ final class FfmRegion implements DeviceRegion {
 
     @Override
     public void write8(long offset, byte value) {
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = frames.get();
         frame.setByte(0, value);
         writeScratch(frame, offset, 1);
     }
 
     @Override
     public void write16(long offset, short value) {
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = frames.get();
         frame.setShort(0, le(value));
         writeScratch(frame, offset, 2);
     }
 
     @Override
     public void write32(long offset, int value) {
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = frames.get();
         frame.setInt(0, le(value));
         writeScratch(frame, offset, 4);
     }
 
     @Override
     public void write64(long offset, long value) {
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = frames.get();
         frame.setLong(0, le(value));
         writeScratch(frame, offset, 8);
     }
@@ -111,7 +114,7 @@ final class FfmRegion implements DeviceRegion {
     /** One pread of {@code size} bytes into this thread's scratch space; returns the frame that holds them. */
     private CallFrame readScratch(long offset, int size) {
         check(true, offset, size);
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = frames.get();
         FileDescriptor descriptor = device.descriptor();
         int fd = descriptor.acquire();
         long r;
