@@ -61,8 +61,8 @@ public final class BenchmarkRound {
         boolean cpuBound = rest.remove("--cpu-bound");
         String hotPaths = HotPathBenchmarks.class.getName();
         String include = !rest.isEmpty() ? rest.getFirst()
-                : anyDevice ? hotPaths + "\\.(" + String.join("|", ANY_DEVICE.stream().sorted().toList()) + ")$"
-                : cpuBound ? hotPaths + "\\.(" + String.join("|", CPU_BOUND.stream().sorted().toList()) + ")$"
+                : anyDevice ? only(hotPaths, ANY_DEVICE)
+                : cpuBound ? only(hotPaths, CPU_BOUND)
                 : hotPaths + ".*";
         // a benchmark that fails (an edu-only one on another device) fails the round instead of leaving its row out;
         // the timed pass's forks get this JVM's vfio.bench.* properties (the C twin's library and output, the device),
@@ -107,6 +107,11 @@ public final class BenchmarkRound {
                 bytes.getOrDefault(operation, Double.NaN))));
         Files.write(Path.of(args[0]), lines);
         Files.write(Path.of(args[1]), iterations);
+    }
+
+    /** A JMH include pattern for exactly {@code operations} of the benchmark class {@code benchmarks}. */
+    private static String only(String benchmarks, Set<String> operations) {
+        return benchmarks + "\\.(" + String.join("|", operations.stream().sorted().toList()) + ")$";
     }
 
     private static String[] properties(Predicate<String> names) {
