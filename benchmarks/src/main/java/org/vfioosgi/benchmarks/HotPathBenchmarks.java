@@ -9,8 +9,6 @@ import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.PciRegion;
-import org.vfioosgi.api.PreparedIrqInfo;
-import org.vfioosgi.api.PreparedRegionInfo;
 
 /**
  * The hot paths on edu, named as the C baseline (src/main/c/vfio_bench.c) names the same operations. Each fork opens
@@ -22,24 +20,18 @@ public class HotPathBenchmarks extends PairedBenchmark {
     // the C baseline keeps BAR0's address in a global: the Java twin keeps the mapping in a field (edu only)
     private MappedRegion bar0;
     private MemorySegment buffer64;
-    private PreparedRegionInfo regionInfo;
-    private PreparedIrqInfo irqInfo;
     private EventFd event;
 
     @Override
     void prepare() {
         bar0 = fixture.bar0;
         buffer64 = Arena.ofAuto().allocate(64, 8);
-        regionInfo = fixture.device.prepareRegionInfo(PciRegion.BAR0.index());
-        irqInfo = fixture.device.prepareIrqInfo(PciIrq.MSI.index());
         event = fixture.vfio.newEventFd();
     }
 
     @Override
     void release() {
         event.close();
-        regionInfo.close();
-        irqInfo.close();
     }
 
     @Benchmark
@@ -80,14 +72,12 @@ public class HotPathBenchmarks extends PairedBenchmark {
 
     @Benchmark
     public long ioctl_region_info() {
-        regionInfo.refresh();
-        return regionInfo.size();
+        return fixture.device.regionInfo(PciRegion.BAR0.index()).size();
     }
 
     @Benchmark
     public int ioctl_irq_info() {
-        irqInfo.refresh();
-        return irqInfo.count();
+        return fixture.device.irqInfo(PciIrq.MSI.index()).count();
     }
 
     @Benchmark

@@ -25,8 +25,6 @@ import org.vfioosgi.api.DmaAccess;
 import org.vfioosgi.api.DmaMapping;
 import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.PciRegion;
-import org.vfioosgi.api.PreparedIrqInfo;
-import org.vfioosgi.api.PreparedRegionInfo;
 
 /**
  * Where the time between a hot path and its C twin goes, within one JVM: the C twin, the same system calls as bare FFM
@@ -50,15 +48,12 @@ public final class LayerSplit {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MethodHandle IOCTL = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("ioctl"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle IOCTL_CRITICAL = LINKER.downcallHandle(
-            LINKER.defaultLookup().findOrThrow("ioctl"),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2),
-            Linker.Option.critical(false));
-    // as the library issues pwrite: through syscall(2), past glibc's cancellation point
-    private static final MethodHandle SYSCALL_CRITICAL = LINKER.downcallHandle(
+    // as the library issues pwrite: through syscall(2), past glibc's cancellation point, and not critical (the call
+    // takes the kernel's memory_lock)
+    private static final MethodHandle SYSCALL = LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow("syscall"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG),
-            Linker.Option.firstVariadicArg(1), Linker.Option.critical(false));
+            Linker.Option.firstVariadicArg(1));
     // from linux/vfio.h: _IO(';', 100 + n); x86-64's pwrite64
     private static final long VFIO_DEVICE_GET_REGION_INFO = 0x3b6c;
     private static final long VFIO_DEVICE_GET_IRQ_INFO = 0x3b6d;
@@ -86,8 +81,6 @@ public final class LayerSplit {
     private final long unmap;
     private final long value;
     private final long bar0Liveness;
-    private final PreparedRegionInfo prepared;
-    private final PreparedIrqInfo preparedIrq;
     private long sink;
 
     private LayerSplit() {
@@ -95,7 +88,8 @@ public final class LayerSplit {
         if (!fixture.edu) {
             throw new IllegalStateException("LayerSplit runs on edu (region_pwrite32 writes its register)");
         }
-        small = arena.allocate(PairedBenchmark.SMALL, PairedBenchmark.SMALL).fill((byte) 1);
+        small = fixture.container.newDmaArena().allocate(PairedBenchmark.SMALL, PairedBenchmark.SMALL)
+                .fill((byte) 1);
         containerFd = DowncallBenchmarks.findFd("/dev/vfio/vfio");
         deviceFd = DowncallBenchmarks.findFd("anon_inode:[vfio-device]");
         MemorySegment info = arena.allocate(32, 8);
@@ -120,25 +114,23 @@ public final class LayerSplit {
         unmap = u.address();
         value = arena.allocate(JAVA_INT).fill((byte) 0x5a).address();
         bar0Liveness = fixture.device.regionInfo(PciRegion.BAR0.index()).offset() + DeviceFixture.LIVENESS;
-        prepared = fixture.device.prepareRegionInfo(PciRegion.BAR0.index());
-        preparedIrq = fixture.device.prepareIrqInfo(PciIrq.MSI.index());
     }
 
     private Loop bare(String operation) {
         return switch (operation) {
             case "ioctl_region_info" -> n -> {
                 for (int i = 0; i < n; i++) {
-                    check((int) IOCTL_CRITICAL.invokeExact(deviceFd, VFIO_DEVICE_GET_REGION_INFO, regionInfo));
+                    check((int) IOCTL.invokeExact(deviceFd, VFIO_DEVICE_GET_REGION_INFO, regionInfo));
                 }
             };
             case "ioctl_irq_info" -> n -> {
                 for (int i = 0; i < n; i++) {
-                    check((int) IOCTL_CRITICAL.invokeExact(deviceFd, VFIO_DEVICE_GET_IRQ_INFO, irqInfo));
+                    check((int) IOCTL.invokeExact(deviceFd, VFIO_DEVICE_GET_IRQ_INFO, irqInfo));
                 }
             };
             case "region_pwrite32" -> n -> {
                 for (int i = 0; i < n; i++) {
-                    if ((long) SYSCALL_CRITICAL.invokeExact(SYS_PWRITE64, deviceFd, value, 4L, bar0Liveness) != 4) {
+                    if ((long) SYSCALL.invokeExact(SYS_PWRITE64, deviceFd, value, 4L, bar0Liveness) != 4) {
                         throw new IllegalStateException("pwrite failed");
                     }
                 }
@@ -159,16 +151,14 @@ public final class LayerSplit {
             case "ioctl_region_info" -> n -> {
                 long s = 0;
                 for (int i = 0; i < n; i++) {
-                    prepared.refresh();
-                    s += prepared.size();
+                    s += fixture.device.regionInfo(PciRegion.BAR0.index()).size();
                 }
                 sink += s;
             };
             case "ioctl_irq_info" -> n -> {
                 long s = 0;
                 for (int i = 0; i < n; i++) {
-                    preparedIrq.refresh();
-                    s += preparedIrq.count();
+                    s += fixture.device.irqInfo(PciIrq.MSI.index()).count();
                 }
                 sink += s;
             };
@@ -254,8 +244,6 @@ public final class LayerSplit {
     }
 
     private void close() {
-        prepared.close();
-        preparedIrq.close();
         fixture.close();
         arena.close();
     }

@@ -68,7 +68,7 @@ public abstract class PairedBenchmark {
             msi = fixture.vfio.newEventFd();
             fixture.device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(msi));
         }
-        dmaArena = Arena.ofShared();
+        dmaArena = fixture.container.newDmaArena(); // only a DMA arena's memory can be mapped
         small = dmaArena.allocate(SMALL, SMALL).fill((byte) 1);
         large = dmaArena.allocate(LARGE, LARGE).fill((byte) 1);
         cTwin = CTwin.ofProperty(operation, fixture.edu, msi == null ? -1 : msi.fd(), small, large);

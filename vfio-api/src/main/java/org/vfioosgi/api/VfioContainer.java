@@ -1,5 +1,6 @@
 package org.vfioosgi.api;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -60,12 +61,29 @@ public interface VfioContainer extends AutoCloseable {
     DmaBuffer allocateDma(long size);
 
     /**
-     * Maps caller-owned native memory at {@code iova} ({@code VFIO_IOMMU_MAP_DMA}). The memory must be page-aligned, a
-     * whole number of pages and alive. The kernel pins it until the mapping is closed.
+     * A new arena for memory to map with {@link #mapDma}: anonymous memory, page-aligned, owned by the arena. Closing
+     * the arena first unmaps every mapping of its memory from the IOMMU, then frees the memory; closing the container
+     * closes its DMA arenas. The arena is shared: its memory may be used, and the arena closed, by any thread.
      *
-     * @throws IllegalArgumentException if the memory is on the heap, not page-aligned or empty
-     * @throws IllegalStateException    if its arena is closed
-     * @throws VfioException            if the kernel refuses the mapping
+     * @throws IllegalStateException if the container is closed
+     */
+    Arena newDmaArena();
+
+    /**
+     * Maps memory of one of this container's {@link #newDmaArena() DMA arenas} at {@code iova} ({@code
+     * VFIO_IOMMU_MAP_DMA}); the kernel pins it until the mapping is closed. The memory must be page-aligned whole
+     * pages (a slice of an arena's segment is fine).
+     *
+     * <p><b>Safety:</b> a device may read and write mapped memory at any time, behind the JVM's back. So only memory
+     * the library owns can be mapped, and it cannot be freed while mapped: its arena unmaps it before freeing it, and
+     * a mapping keeps its memory reachable. Memory of any other arena ({@code Arena.ofConfined()}, {@code ofAuto()},
+     * the heap) is refused: closing such an arena, or the garbage collector, would give the pages back to the process
+     * while the device can still write into them.
+     *
+     * @throws IllegalArgumentException if the memory is not from a DMA arena of this container, not page-aligned
+     *                                  whole pages, or {@code iova} is not page-aligned
+     * @throws IllegalStateException    if the memory's arena or the container is closed
+     * @throws VfioException            if the kernel refuses the mapping (an overlap: {@code EEXIST})
      */
     DmaMapping mapDma(MemorySegment memory, long iova, DmaAccess access);
 

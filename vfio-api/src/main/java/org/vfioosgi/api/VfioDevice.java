@@ -31,23 +31,6 @@ public interface VfioDevice extends AutoCloseable {
     RegionInfo regionInfo(int index);
 
     /**
-     * A region-info call for region {@code index} prepared for repeated use without allocation, by one thread at
-     * a time; it refreshes until it or the device is closed, and holds a descriptor until it is closed (or
-     * unreachable).
-     *
-     * @throws IndexOutOfBoundsException if the device has no such region
-     */
-    PreparedRegionInfo prepareRegionInfo(int index);
-
-    /**
-     * An IRQ-info call for IRQ index {@code index} prepared for repeated use without allocation, by one thread at
-     * a time; see {@link #prepareRegionInfo(int)}.
-     *
-     * @throws IndexOutOfBoundsException if the device has no such IRQ index
-     */
-    PreparedIrqInfo prepareIrqInfo(int index);
-
-    /**
      * Region {@code index} for reads and writes through the device file.
      *
      * @throws IndexOutOfBoundsException if the device has no such region

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import org.vfioosgi.api.DmaAccess;
 import org.vfioosgi.api.DmaBuffer;
@@ -17,10 +18,17 @@ import org.vfioosgi.api.IovaAllocator;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.ffm.LinkerSupport.CallFrame;
-import org.vfioosgi.ffm.LinkerSupport.LastFrame;
 import org.vfioosgi.api.VfioGroup;
 
-/** A container: {@code /dev/vfio/vfio} and the groups attached to it. */
+/**
+ * A container: {@code /dev/vfio/vfio}, the groups attached to it and the DMA mapped through it.
+ *
+ * <p>DMA is ordered by a read-write lock: maps and unmaps take the read lock, and the events that drop every mapping
+ * at once (an unmap-all, the last group leaving, which makes the kernel release the IOMMU) take the write lock and
+ * start a new generation. A mapping remembers the generation it was made in, and only a mapping of the current
+ * generation is still in the IOMMU: its close unmaps it; an older one's close has nothing left to unmap (and must not:
+ * its IOVA may belong to a newer mapping by then).
+ */
 final class FfmContainer implements VfioContainer {
 
     private final FileDescriptor fd;
@@ -29,15 +37,14 @@ final class FfmContainer implements VfioContainer {
     private final Consumer<FfmContainer> onClose;
     private final OwnedResources<FfmGroup> groups = new OwnedResources<>();
     private final OwnedResources<FfmDmaBuffer> dmaBuffers = new OwnedResources<>();
-    /** This object's last call frame: saves a thread that calls it again the thread-local lookup. */
-    private final LastFrame frames = new LastFrame();
+    private final OwnedResources<FfmDmaArena> dmaArenas = new OwnedResources<>();
+    private final ReentrantReadWriteLock dma = new ReentrantReadWriteLock();
+    /** Guards the allocator's lazy creation (never held while taking {@link #dma}). */
+    private final Object allocatorLock = new Object();
     private volatile IommuType iommuType;
+    /** Replaced (nulled) under the write lock of {@link #dma}, when every IOVA becomes free again. */
     private volatile FirstFitIovaAllocator allocator;
-    /**
-     * Counts the unmapAllDma calls: a mapping made in an earlier generation was unmapped by one, and its own close must
-     * not unmap again (its IOVA may belong to a newer mapping by then). The DMA hot path thus tracks no mapping: a
-     * volatile read when mapping and when closing, where a list of live mappings took two locks per map and unmap.
-     */
+    /** Written under the write lock of {@link #dma}. */
     private volatile long dmaGeneration;
 
     /** Huge pages are tried for buffers that are a multiple of this. */
@@ -106,7 +113,7 @@ final class FfmContainer implements VfioContainer {
         int f = fd.acquire();
         try {
             ensureOpen();
-            FfmGroup group = FfmGroup.open(path, this, groups::remove);
+            FfmGroup group = FfmGroup.open(path, this, this::groupClosed);
             try {
                 group.setContainer(f);
                 if (iommuType == null) {
@@ -116,7 +123,7 @@ final class FfmContainer implements VfioContainer {
                 group.close();
                 throw e;
             }
-            groups.add(group);
+            groups.add(group, toString());
             return group;
         } finally {
             fd.release();
@@ -162,9 +169,19 @@ final class FfmContainer implements VfioContainer {
 
     @Override
     public IovaAllocator iovaAllocator() {
+        dma.readLock().lock();
+        try {
+            return allocator();
+        } finally {
+            dma.readLock().unlock();
+        }
+    }
+
+    /** The current allocator, made on first use; the caller holds a lock of {@link #dma}. */
+    private FirstFitIovaAllocator allocator() {
         FirstFitIovaAllocator a = allocator;
         if (a == null) {
-            synchronized (this) {
+            synchronized (allocatorLock) {
                 if (allocator == null) {
                     IommuInfo info = iommuInfo();
                     List<IovaRange> ranges = info.iovaRanges().isEmpty()
@@ -190,68 +207,89 @@ final class FfmContainer implements VfioContainer {
 
     @Override
     public DmaBuffer allocateDma(long size, long iovaLimit) {
-        ensureOpen();
         if (size <= 0) {
             throw new IllegalArgumentException("size must be positive: " + size);
         }
-        long pageSize = Syscalls.pageSize();
-        long length = (size + pageSize - 1) & -pageSize;
-        boolean huge = length % HUGE_PAGE == 0;
-        long address = huge ? Syscalls.mmapAnonymous(length, Syscalls.MAP_HUGETLB) : -1;
-        if (address < 0) {
-            huge = false; // no free huge pages (the usual case without a hugetlbfs reservation)
-            address = Syscalls.mmapAnonymous(length, 0);
+        dma.readLock().lock();
+        int f = fd.acquire();
+        try {
+            requireIommu();
+            long pageSize = Syscalls.pageSize();
+            long length = (size + pageSize - 1) & -pageSize;
+            boolean huge = length % HUGE_PAGE == 0;
+            long address = huge ? Syscalls.mmapAnonymous(length, Syscalls.MAP_HUGETLB) : -1;
             if (address < 0) {
-                throw Failures.syscall(Operation.ALLOCATE_MEMORY, "mmap(" + length + " bytes, anonymous)",
-                        "DMA memory", (int) -address);
+                huge = false; // no free huge pages (the usual case without a hugetlbfs reservation)
+                address = Syscalls.mmapAnonymous(length, 0);
+                if (address < 0) {
+                    throw Failures.syscall(Operation.ALLOCATE_MEMORY, "mmap(" + length + " bytes, anonymous)",
+                            "DMA memory", (int) -address);
+                }
             }
+            long mapped = address;
+            Arena arena = Arena.ofShared();
+            MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(length, arena,
+                    unused -> Syscalls.munmap(mapped, length));
+            FfmDmaMapping mapping;
+            try {
+                FirstFitIovaAllocator iovas = allocator();
+                long iova = iovas.allocate(length, huge ? HUGE_PAGE : pageSize, iovaLimit);
+                try {
+                    mapping = map(f, segment, iova, DmaAccess.READ_WRITE, true);
+                } catch (RuntimeException e) {
+                    iovas.free(iova, length);
+                    throw e;
+                }
+            } catch (RuntimeException e) {
+                arena.close(); // nothing maps it
+                throw e;
+            }
+            FfmDmaBuffer buffer = new FfmDmaBuffer(mapping, arena, segment, huge, dmaBuffers::remove);
+            dmaBuffers.add(buffer, toString());
+            return buffer;
+        } finally {
+            fd.release();
+            dma.readLock().unlock();
         }
-        long mapped = address;
-        Arena arena = Arena.ofShared();
-        MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(length, arena,
-                unused -> Syscalls.munmap(mapped, length));
-        IovaAllocator iovas = iovaAllocator();
-        long iova;
+    }
+
+    @Override
+    public Arena newDmaArena() {
+        int f = fd.acquire();
         try {
-            iova = iovas.allocate(length, huge ? HUGE_PAGE : pageSize, iovaLimit);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
+            FfmDmaArena arena = new FfmDmaArena(toString(), dmaArenas::remove);
+            dmaArenas.add(arena, toString());
+            return arena;
+        } finally {
+            fd.release();
         }
-        FfmDmaMapping mapping;
-        try {
-            mapping = map(segment, iova, DmaAccess.READ_WRITE, true);
-        } catch (RuntimeException e) {
-            iovas.free(iova, length);
-            arena.close();
-            throw e;
-        }
-        FfmDmaBuffer buffer = new FfmDmaBuffer(mapping, arena, segment, huge);
-        dmaBuffers.add(buffer);
-        return buffer;
     }
 
     @Override
     public DmaMapping mapDma(MemorySegment memory, long iova, DmaAccess access) {
-        ensureOpen();
         Objects.requireNonNull(access);
+        FfmDmaArena arena = dmaArenas.find(a -> a.owns(memory));
+        if (arena == null) {
+            throw new IllegalArgumentException("DMA memory must come from this container's newDmaArena(): closing "
+                    + "that arena unmaps it before freeing it, so the device never reaches freed memory");
+        }
         long pageSize = Syscalls.pageSize();
-        if (!memory.isNative() || !memory.scope().isAlive() || !wholePages(memory, pageSize) || iova % pageSize != 0) {
+        if (!wholePages(memory, pageSize) || iova % pageSize != 0) {
             throw unmappable(memory, iova, pageSize);
         }
-        return map(memory, iova, access, false);
+        return arena.map(() -> {
+            dma.readLock().lock();
+            int f = fd.acquire();
+            try {
+                return map(f, memory, iova, access, false);
+            } finally {
+                fd.release();
+                dma.readLock().unlock();
+            }
+        });
     }
 
-    // The failures of the DMA hot path are built out of line: their messages would otherwise make up most of the
-    // compiled code of mapDma and map, and code that big is called rather than inlined into its callers.
-
     private static RuntimeException unmappable(MemorySegment memory, long iova, long pageSize) {
-        if (!memory.isNative()) {
-            return new IllegalArgumentException("DMA needs native memory (the heap moves): allocate it from an Arena");
-        }
-        if (!memory.scope().isAlive()) {
-            return new IllegalStateException("the memory's arena is closed");
-        }
         if (!wholePages(memory, pageSize)) {
             return new IllegalArgumentException("DMA memory must be page-aligned whole pages: address 0x"
                     + Long.toHexString(memory.address()) + ", " + memory.byteSize() + " bytes, page size " + pageSize);
@@ -263,32 +301,25 @@ final class FfmContainer implements VfioContainer {
         return memory.address() % pageSize == 0 && memory.byteSize() != 0 && memory.byteSize() % pageSize == 0;
     }
 
-    private FfmDmaMapping map(MemorySegment memory, long iova, DmaAccess access, boolean allocated) {
-        int f = fd.acquire();
-        try {
-            requireIommu();
-            // read before the call: an unmapAllDma running meanwhile may take this mapping with it, and then its close
-            // must find an older generation (read after, the close could unmap a newer mapping at the same IOVA)
-            long generation = dmaGeneration;
-            int flags = switch (access) {
-                case READ -> Ioctls.VFIO_DMA_MAP_FLAG_READ;
-                case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
-                case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
-            };
-            CallFrame frame = frames.get();
-            frame.setInt(0, (int) Structs.DMA_MAP.byteSize());
-            frame.setInt(4, flags);
-            frame.setLong(8, memory.address());
-            frame.setLong(16, iova);
-            frame.setLong(24, memory.byteSize());
-            int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_MAP_DMA);
-            if (r < 0) {
-                throw mapFailure(iova, memory.byteSize(), -r);
-            }
-            return new FfmDmaMapping(this, iova, memory.byteSize(), allocated, generation);
-        } finally {
-            fd.release();
+    /** VFIO_IOMMU_MAP_DMA; the caller holds the read lock of {@link #dma} and has acquired {@code f}. */
+    private FfmDmaMapping map(int f, MemorySegment memory, long iova, DmaAccess access, boolean allocated) {
+        requireIommu();
+        if (!memory.scope().isAlive()) {
+            throw new IllegalStateException("the DMA memory is freed");
         }
+        int flags = switch (access) {
+            case READ -> Ioctls.VFIO_DMA_MAP_FLAG_READ;
+            case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
+            case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
+        };
+        CallFrame frame = LinkerSupport.frame();
+        MemorySegment request = frame.scratch;
+        VfioDmaMap.fill(request, flags, memory.address(), iova, memory.byteSize());
+        int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_MAP_DMA);
+        if (r < 0) {
+            throw mapFailure(iova, memory.byteSize(), -r);
+        }
+        return new FfmDmaMapping(this, memory, iova, allocated, dmaGeneration);
     }
 
     private RuntimeException mapFailure(long iova, long size, int errno) {
@@ -296,58 +327,89 @@ final class FfmContainer implements VfioContainer {
                 + size + " bytes)", fd.path(), errno);
     }
 
-    /** Called by a mapping's close: unmaps its range and, for allocated buffers, returns the IOVAs. */
+    /**
+     * Called by a mapping's close: unmaps its range and, for allocated buffers, returns the IOVAs. A mapping of an
+     * earlier generation is no longer in the IOMMU: nothing to do, and no error.
+     */
     void unmapDma(FfmDmaMapping mapping) {
-        if (!isLive(mapping)) {
-            return; // unmapped already, with every other mapping, by unmapAllDma or by closing the container
-        }
-        long unmapped = unmap(mapping.iova(), mapping.size(), 0);
-        if (mapping.allocated() && allocator != null) {
-            allocator.free(mapping.iova(), mapping.size());
-        }
-        if (unmapped != mapping.size()) {
-            throw partialUnmap(mapping, unmapped);
+        dma.readLock().lock();
+        try {
+            if (!isLive(mapping)) {
+                return;
+            }
+            int f = fd.acquire();
+            long unmapped;
+            try {
+                unmapped = unmap(f, mapping.iova(), mapping.size(), 0);
+            } finally {
+                fd.release();
+            }
+            if (mapping.allocated()) {
+                allocator.free(mapping.iova(), mapping.size()); // the generation is current: so is the allocator
+            }
+            if (unmapped != mapping.size()) {
+                throw partialUnmap(mapping, unmapped);
+            }
+        } finally {
+            dma.readLock().unlock();
         }
     }
 
-    /** Whether {@code mapping} is still in the IOMMU, unless its own close already began. */
+    /** Whether {@code mapping}'s generation is the current one and the container open. */
     boolean isLive(FfmDmaMapping mapping) {
         return mapping.generation() == dmaGeneration && fd.isOpen();
     }
 
     @Override
     public synchronized long unmapAllDma() {
-        ensureOpen();
-        requireIommu();
-        // before the call: see map (only this synchronized method writes it). Should the unmap fail, the mappings of
-        // the generation that ended are still left to the container's close, as their own closes no longer unmap
-        dmaGeneration++;
-        long total = supports(IommuType.UNMAP_ALL) ? unmap(0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
-                // before Linux 5.12: one unmap of the whole IOVA space, which removes every mapping inside it
-                : unmap(0, -granule(iommuInfo()), 0);
-        dmaBuffers.closeAll(); // their mappings are invalid now: this frees the memory and the IOVAs
-        if (allocator != null) {
-            allocator = null; // every IOVA is free again
+        dma.writeLock().lock();
+        int f = fd.acquire();
+        long total;
+        try {
+            requireIommu();
+            endGeneration(); // first: should the unmap fail, no old mapping's close unmaps a newer one's IOVA
+            total = supports(IommuType.UNMAP_ALL) ? unmap(f, 0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
+                    // before Linux 5.12: one unmap of the whole IOVA space, which removes every mapping inside it
+                    : unmap(f, 0, -granule(iommuInfo()), 0);
+        } finally {
+            fd.release();
+            dma.writeLock().unlock();
         }
+        dmaBuffers.closeOpen(); // their mappings are gone: this frees their memory
         return total;
     }
 
-    private long unmap(long iova, long size, int flags) {
-        int f = fd.acquire();
-        try {
-            CallFrame frame = frames.get();
-            frame.setInt(0, (int) Structs.DMA_UNMAP.byteSize());
-            frame.setInt(4, flags);
-            frame.setLong(8, iova);
-            frame.setLong(16, size);
-            int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_UNMAP_DMA);
-            if (r < 0) {
-                throw unmapFailure(iova, size, -r);
+    /** Every mapping is gone from the IOMMU (the caller holds the write lock of {@link #dma}). */
+    private void endGeneration() {
+        dmaGeneration++;
+        allocator = null; // every IOVA is free again
+    }
+
+    /**
+     * A group left the container. When it was the last one, the kernel released the container's IOMMU with every
+     * mapping in it (and a group attached later sets the IOMMU type again).
+     */
+    private synchronized void groupClosed(FfmGroup group) {
+        groups.remove(group);
+        if (groups.isEmpty() && iommuType != null) {
+            dma.writeLock().lock();
+            try {
+                endGeneration();
+                iommuType = null;
+            } finally {
+                dma.writeLock().unlock();
             }
-            return frame.getLong(16); // the kernel reports what it unmapped in size
-        } finally {
-            fd.release();
         }
+    }
+
+    private long unmap(int f, long iova, long size, int flags) {
+        CallFrame frame = LinkerSupport.frame();
+        VfioDmaUnmap.fill(frame.scratch, flags, iova, size);
+        int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_UNMAP_DMA);
+        if (r < 0) {
+            throw unmapFailure(iova, size, -r);
+        }
+        return VfioDmaUnmap.size(frame.scratch); // the kernel reports what it unmapped
     }
 
     private RuntimeException partialUnmap(FfmDmaMapping mapping, long unmapped) {
@@ -362,7 +424,7 @@ final class FfmContainer implements VfioContainer {
 
     private void requireIommu() {
         if (iommuType == null) {
-            throw new IllegalStateException("container " + fd.path() + " has no IOMMU yet: attach a group first");
+            throw new IllegalStateException("container " + fd.path() + " has no IOMMU: attach a group first");
         }
     }
 
@@ -373,21 +435,24 @@ final class FfmContainer implements VfioContainer {
     }
 
     /**
-     * Groups (and their devices) first, so no device can DMA any more; then the container, whose release drops every
-     * DMA mapping; then the DMA buffers' memory.
+     * Groups (and their devices) first, so no device can DMA any more, and the last group's leaving releases the
+     * IOMMU with every mapping; then the container's descriptor; then the memory of the DMA buffers and arenas, which
+     * nothing maps any more.
      */
     @Override
     public void close() {
-        if (!fd.isOpen()) {
-            return;
-        }
         try {
-            groups.closeAll();
+            fd.close(groups::closeAll);
         } finally {
-            // closing the container's descriptor releases every DMA mapping in the kernel; the buffers' memory is ours
-            fd.close(); // from now on no mapping is live (isLive)
-            dmaBuffers.closeAll();
-            onClose.accept(this);
+            try {
+                dmaBuffers.closeAll();
+            } finally {
+                try {
+                    dmaArenas.closeAll();
+                } finally {
+                    onClose.accept(this);
+                }
+            }
         }
     }
 

@@ -11,24 +11,19 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.BiFunction;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import org.vfioosgi.api.DeviceInfo;
 import org.vfioosgi.api.DeviceRegion;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.IrqInfo;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciDependentDevice;
-import org.vfioosgi.api.PreparedIrqInfo;
-import org.vfioosgi.api.PreparedRegionInfo;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.ffm.LinkerSupport.CallFrame;
-import org.vfioosgi.ffm.LinkerSupport.LastFrame;
 
 /** A device file descriptor, the region mappings made from it and the IRQ indexes it enabled. */
 final class FfmDevice implements VfioDevice {
@@ -39,10 +34,7 @@ final class FfmDevice implements VfioDevice {
     private final DeviceInfo info;
     private final OwnedResources<FfmMappedRegion> mappings = new OwnedResources<>();
     private final Set<Integer> enabledIrqs = ConcurrentHashMap.newKeySet();
-    private final DuplicateDescriptors duplicates = new DuplicateDescriptors();
     private final long pageSize = Syscalls.pageSize();
-    /** This object's last call frame: saves a thread that calls it again the thread-local lookup. */
-    private final LastFrame frames = new LastFrame();
 
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
         this.fd = fd;
@@ -114,45 +106,6 @@ final class FfmDevice implements VfioDevice {
     }
 
     @Override
-    public PreparedRegionInfo prepareRegionInfo(int index) {
-        Objects.checkIndex(index, info.regions());
-        return prepare(Operation.REGION_INFO, automatic -> VfioRegionInfo.allocate(automatic, index),
-                (descriptor, memory) -> new FfmPreparedRegionInfo(descriptor, index, memory));
-    }
-
-    @Override
-    public PreparedIrqInfo prepareIrqInfo(int index) {
-        Objects.checkIndex(index, info.irqs());
-        return prepare(Operation.IRQ_INFO, automatic -> automatic.allocate(Structs.IRQ_INFO),
-                (descriptor, memory) -> new FfmPreparedIrqInfo(descriptor, index, memory));
-    }
-
-    /**
-     * A prepared call on a duplicate of this device's descriptor (see PreparedInfoCall), in memory of an automatic
-     * arena that closes the duplicate when the call is unreachable; asked once already.
-     */
-    private <T extends PreparedInfoCall> T prepare(Operation operation, Function<Arena, MemorySegment> allocate,
-            BiFunction<DuplicateDescriptor, MemorySegment, T> factory) {
-        DuplicateDescriptor descriptor = duplicates.open(fd, operation);
-        T prepared;
-        try {
-            Arena automatic = Arena.ofAuto();
-            prepared = factory.apply(descriptor,
-                    PreparedInfoCall.closingWhenUnreachable(allocate.apply(automatic), automatic, descriptor));
-        } catch (RuntimeException | Error e) {
-            descriptor.close();
-            throw e;
-        }
-        try {
-            prepared.refresh();
-        } catch (RuntimeException e) {
-            prepared.close();
-            throw e;
-        }
-        return prepared;
-    }
-
-    @Override
     public DeviceRegion region(int index) {
         return new FfmRegion(this, regionInfo(index));
     }
@@ -183,7 +136,7 @@ final class FfmDevice implements VfioDevice {
                         + ": map an area, or read and write the rest through region(" + region.index() + ")");
             }
             FfmMappedRegion mapping = FfmMappedRegion.map(fd, region, offset, size, mappings::remove);
-            mappings.add(mapping);
+            mappings.add(mapping, "device " + name());
             return mapping;
         } finally {
             fd.release();
@@ -268,18 +221,16 @@ final class FfmDevice implements VfioDevice {
 
     /**
      * Mask, unmask and loopback are on the interrupt path: the structure goes in the thread's call frame, so they
-     * allocate nothing, and the call is linked as critical (the kernel answers at once), except with count 0, which
-     * disables the index: that frees vectors and may sleep.
+     * allocate nothing. SET_IRQS takes the device's interrupt mutex, so it is an ordinary (not critical) call.
      */
     private void setIrqsNoData(int action, String what, int index, int start, int count) {
         Objects.checkIndex(index, info.irqs());
-        CallFrame frame = frames.get();
+        CallFrame frame = LinkerSupport.frame();
         VfioIrqSet.fill(frame.scratch, VfioIrqSet.DATA_NONE | action, index, start, count);
         int r;
         int f = fd.acquire();
         try {
-            r = count == 0 ? Syscalls.ioctl(frame, f, Ioctls.VFIO_DEVICE_SET_IRQS)
-                    : Syscalls.ioctlFast(f, Ioctls.VFIO_DEVICE_SET_IRQS, frame.scratchAddress);
+            r = Syscalls.ioctl(frame, f, Ioctls.VFIO_DEVICE_SET_IRQS);
         } finally {
             fd.release();
         }
@@ -383,29 +334,26 @@ final class FfmDevice implements VfioDevice {
         }
     }
 
-    /** Interrupts off and mappings gone before the descriptor: an open mapping keeps the device busy in the kernel. */
+    /**
+     * Stops new calls and waits for the ones inside, then turns interrupts off and unmaps the mappings (an open
+     * mapping keeps the device busy in the kernel), then closes the descriptor: when this returns, the device file is
+     * closed and its group can be detached.
+     */
     @Override
     public void close() {
-        if (!fd.isOpen()) {
-            return;
-        }
-        try {
-            for (int index : enabledIrqs) {
-                try {
-                    disableIrq(index);
-                } catch (RuntimeException ignored) {
-                    // releasing the descriptor disables them too
-                }
-            }
-            mappings.closeAll();
-        } finally {
+        fd.close(() -> {
             try {
-                duplicates.detachAll(); // prepared calls' own descriptors let go of the device file now
+                for (int index : enabledIrqs) {
+                    CallFrame frame = LinkerSupport.frame();
+                    VfioIrqSet.fill(frame.scratch, VfioIrqSet.DATA_NONE | VfioIrqSet.ACTION_TRIGGER, index, 0, 0);
+                    Syscalls.ioctl(frame, fd.fd(), Ioctls.VFIO_DEVICE_SET_IRQS); // on failure, close(2) disables them
+                }
+                enabledIrqs.clear();
+                mappings.closeAll();
             } finally {
-                fd.close();
                 onClose.accept(this);
             }
-        }
+        });
     }
 
     @Override

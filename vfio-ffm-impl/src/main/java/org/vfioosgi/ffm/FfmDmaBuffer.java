@@ -2,11 +2,13 @@ package org.vfioosgi.ffm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.function.Consumer;
 import org.vfioosgi.api.DmaBuffer;
 
 /**
  * Anonymous memory owned by a shared arena (closing the arena unmaps it) and mapped into the IOMMU. Close order: the
- * IOMMU mapping first, so the device can no longer reach the pages, then the memory.
+ * IOMMU mapping first, so the device can no longer reach the pages, then the memory. Should the unmap fail, the memory
+ * is kept rather than freed under the device.
  */
 final class FfmDmaBuffer implements DmaBuffer {
 
@@ -14,12 +16,16 @@ final class FfmDmaBuffer implements DmaBuffer {
     private final Arena arena;
     private final MemorySegment segment;
     private final boolean hugePages;
+    private final Consumer<FfmDmaBuffer> onClose;
+    private boolean closed;
 
-    FfmDmaBuffer(FfmDmaMapping mapping, Arena arena, MemorySegment segment, boolean hugePages) {
+    FfmDmaBuffer(FfmDmaMapping mapping, Arena arena, MemorySegment segment, boolean hugePages,
+            Consumer<FfmDmaBuffer> onClose) {
         this.mapping = mapping;
         this.arena = arena;
         this.segment = segment;
         this.hugePages = hugePages;
+        this.onClose = onClose;
     }
 
     @Override
@@ -42,24 +48,25 @@ final class FfmDmaBuffer implements DmaBuffer {
         return hugePages;
     }
 
-    FfmDmaMapping mapping() {
-        return mapping;
-    }
-
     @Override
     public synchronized void close() {
-        if (arena.scope().isAlive()) {
-            try {
-                mapping.close();
-            } finally {
-                arena.close();
-            }
+        if (closed) {
+            return;
         }
+        closed = true;
+        try {
+            mapping.close();
+        } catch (RuntimeException e) {
+            onClose.accept(this);
+            throw e; // the memory stays: it may still be mapped
+        }
+        arena.close();
+        onClose.accept(this);
     }
 
     @Override
-    public String toString() {
+    public synchronized String toString() {
         return "DmaBuffer[iova 0x" + Long.toHexString(iova()) + ", " + size() + " bytes"
-                + (hugePages ? ", huge pages" : "") + (arena.scope().isAlive() ? "]" : ", closed]");
+                + (hugePages ? ", huge pages" : "") + (closed ? ", closed]" : "]");
     }
 }

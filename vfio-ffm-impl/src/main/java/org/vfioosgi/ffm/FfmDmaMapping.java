@@ -1,10 +1,15 @@
 package org.vfioosgi.ffm;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.function.Consumer;
 import org.vfioosgi.api.DmaMapping;
 
-/** A range of the container's IOMMU mapped to caller-owned memory; closing unmaps it. */
+/**
+ * A range of the container's IOMMU mapped to memory the library owns (a DMA arena's or a DMA buffer's); closing
+ * unmaps it. It holds the memory's segment, so the memory stays reachable while it is mapped.
+ */
 final class FfmDmaMapping implements DmaMapping {
 
     private static final VarHandle CLOSED;
@@ -18,22 +23,27 @@ final class FfmDmaMapping implements DmaMapping {
     }
 
     private final FfmContainer container;
+    private final MemorySegment memory;
     private final long iova;
-    private final long size;
     private final boolean allocated;
     private final long generation;
+    private volatile Consumer<FfmDmaMapping> onClose = unused -> { };
     private volatile boolean closed;
 
     /**
      * @param allocated  whether the IOVA came from the container's allocator (and goes back to it on close)
-     * @param generation the container's DMA generation before the map call (see FfmContainer)
+     * @param generation the container's DMA generation the map call was made in (see FfmContainer)
      */
-    FfmDmaMapping(FfmContainer container, long iova, long size, boolean allocated, long generation) {
+    FfmDmaMapping(FfmContainer container, MemorySegment memory, long iova, boolean allocated, long generation) {
         this.container = container;
+        this.memory = memory;
         this.iova = iova;
-        this.size = size;
         this.allocated = allocated;
         this.generation = generation;
+    }
+
+    void onClose(Consumer<FfmDmaMapping> action) {
+        onClose = action;
     }
 
     long generation() {
@@ -44,6 +54,10 @@ final class FfmDmaMapping implements DmaMapping {
         return allocated;
     }
 
+    MemorySegment memory() {
+        return memory;
+    }
+
     @Override
     public long iova() {
         return iova;
@@ -51,19 +65,27 @@ final class FfmDmaMapping implements DmaMapping {
 
     @Override
     public long size() {
-        return size;
+        return memory.byteSize();
+    }
+
+    /** Whether the mapping is still in the IOMMU. */
+    boolean isLive() {
+        return !closed && container.isLive(this);
     }
 
     @Override
     public void close() {
         if (CLOSED.compareAndSet(this, false, true)) {
-            container.unmapDma(this);
+            try {
+                container.unmapDma(this);
+            } finally {
+                onClose.accept(this);
+            }
         }
     }
 
     @Override
     public String toString() {
-        boolean gone = closed || !container.isLive(this);
-        return "DmaMapping[iova 0x" + Long.toHexString(iova) + ", " + size + " bytes" + (gone ? ", closed]" : "]");
+        return "DmaMapping[iova 0x" + Long.toHexString(iova) + ", " + size() + " bytes" + (isLive() ? "]" : ", closed]");
     }
 }

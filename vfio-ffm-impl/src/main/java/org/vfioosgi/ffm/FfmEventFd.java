@@ -12,14 +12,14 @@ import java.util.function.Consumer;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.ffm.LinkerSupport.CallFrame;
-import org.vfioosgi.ffm.LinkerSupport.LastFrame;
 
 /**
- * An eventfd in non-blocking mode. Every wait starts with one read(2) linked as a critical call (no thread-state
- * transition): when the counter is already set, as it usually is for an interrupt that was just raised, that read is
- * the whole wait, as cheap as C's. Only an empty counter makes the thread block, in poll(2) (an ordinary call, so
+ * An eventfd in non-blocking mode. Every wait starts with one read(2), linked as a critical call because a
+ * non-blocking read cannot block: when the counter is already set, as it usually is for an interrupt that was just
+ * raised, that read is the whole wait. Only an empty counter makes the thread block, in poll(2) (an ordinary call, so
  * the JVM can reach safepoints meanwhile), and read again. Per-thread scratch buffers keep every operation free of
- * allocation. Meant for one waiting thread at a time.
+ * allocation. Meant for one waiting thread at a time; {@link #close()} ends a wait by adding to the counter, so the
+ * waiter leaves poll(2) before the descriptor is closed.
  */
 final class FfmEventFd implements EventFd {
 
@@ -28,8 +28,6 @@ final class FfmEventFd implements EventFd {
 
     private final FileDescriptor fd;
     private final Consumer<FfmEventFd> onClose;
-    /** This object's last call frame: saves a thread that calls it again the thread-local lookup. */
-    private final LastFrame frames = new LastFrame();
     private volatile boolean closing;
 
     private FfmEventFd(FileDescriptor fd, Consumer<FfmEventFd> onClose) {
@@ -50,7 +48,7 @@ final class FfmEventFd implements EventFd {
         long r;
         int f = acquire();
         try {
-            r = Syscalls.writeFast(f, ONE.address(), 8);
+            r = Syscalls.writeNonBlocking(f, ONE, 8);
         } finally {
             fd.release();
         }
@@ -96,11 +94,11 @@ final class FfmEventFd implements EventFd {
     /** One non-blocking read: the counter (and resets it), or 0 when it is not set. */
     @Override
     public long poll() {
-        CallFrame frame = frames.get();
+        CallFrame frame = LinkerSupport.frame();
         long r;
         int f = acquire();
         try {
-            r = Syscalls.readFast(frame, f, 8);
+            r = Syscalls.readNonBlocking(frame, f, 8);
         } finally {
             fd.release();
         }
@@ -118,7 +116,7 @@ final class FfmEventFd implements EventFd {
 
     /** poll(2) for readability within {@code timeoutMillis} (-1: no limit). */
     private boolean readable(int timeoutMillis) {
-        MemorySegment pollfd = frames.get().scratch;
+        MemorySegment pollfd = LinkerSupport.frame().scratch;
         int r;
         int f = acquire();
         try {
@@ -161,7 +159,7 @@ final class FfmEventFd implements EventFd {
         }
         closing = true;
         // best effort: a full counter wakes the waiter just as well
-        Syscalls.writeFast(fd.fd(), ONE.address(), 8);
+        Syscalls.writeNonBlocking(fd.fd(), ONE, 8);
         fd.close();
         onClose.accept(this);
     }

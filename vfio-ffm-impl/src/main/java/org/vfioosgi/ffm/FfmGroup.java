@@ -150,7 +150,7 @@ final class FfmGroup implements VfioGroup {
                 }
                 device = new FfmDevice(new FileDescriptor(r, name), this, devices::remove);
             }
-            devices.add(device);
+            devices.add(device, "IOMMU group " + number);
             return device;
         } finally {
             fd.release();
@@ -163,21 +163,23 @@ final class FfmGroup implements VfioGroup {
         }
     }
 
-    /** Devices first: the kernel refuses to detach a group from its container while a device is open. */
+    /**
+     * Stops new calls and waits for the ones inside; then the devices (each closed in the kernel when its close
+     * returns: the kernel refuses to detach a group while a device is open); then the group leaves its container.
+     */
     @Override
     public void close() {
-        if (!fd.isOpen()) {
-            return;
-        }
         try {
-            devices.closeAll();
-            // detach explicitly, as QEMU does; releasing the descriptor would detach it too
-            int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_GROUP_UNSET_CONTAINER, 0L);
-            if (r < 0 && r != -Errno.EINVAL) { // EINVAL: it was not attached
-                throw Failures.syscall(Operation.UNSET_CONTAINER, "ioctl(VFIO_GROUP_UNSET_CONTAINER)", fd.path(), -r);
-            }
+            fd.close(() -> {
+                devices.closeAll();
+                // detach explicitly, as QEMU does; releasing the descriptor would detach it too
+                int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_GROUP_UNSET_CONTAINER, 0L);
+                if (r < 0 && r != -Errno.EINVAL) { // EINVAL: it was not attached
+                    throw Failures.syscall(Operation.UNSET_CONTAINER, "ioctl(VFIO_GROUP_UNSET_CONTAINER)", fd.path(),
+                            -r);
+                }
+            });
         } finally {
-            fd.close();
             onClose.accept(this);
         }
     }

@@ -1,15 +1,20 @@
 package org.vfioosgi.ffm;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 import java.nio.ByteOrder;
 import org.vfioosgi.api.DeviceRegion;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.ffm.LinkerSupport.CallFrame;
-import org.vfioosgi.ffm.LinkerSupport.LastFrame;
 
-/** A region accessed with pread/pwrite on the device file, bounds-checked against the region's size. */
+/**
+ * A region accessed with pread/pwrite on the device file, bounds-checked against the region's size. Register accesses
+ * must be naturally aligned, as through a mapping: the kernel would split a misaligned one into narrower device
+ * accesses (two registers joined into one value).
+ */
 final class FfmRegion implements DeviceRegion {
 
     /** Registers are little-endian (PCI); the scratch space holds values in the CPU's order. */
@@ -17,8 +22,6 @@ final class FfmRegion implements DeviceRegion {
 
     private final FfmDevice device;
     private final RegionInfo info;
-    /** This object's last call frame: saves a thread that calls it again the thread-local lookup. */
-    private final LastFrame frames = new LastFrame();
 
     FfmRegion(FfmDevice device, RegionInfo info) {
         this.device = device;
@@ -52,28 +55,28 @@ final class FfmRegion implements DeviceRegion {
 
     @Override
     public void write8(long offset, byte value) {
-        CallFrame frame = frames.get();
+        CallFrame frame = LinkerSupport.frame();
         frame.setByte(0, value);
         writeScratch(frame, offset, 1);
     }
 
     @Override
     public void write16(long offset, short value) {
-        CallFrame frame = frames.get();
+        CallFrame frame = LinkerSupport.frame();
         frame.setShort(0, le(value));
         writeScratch(frame, offset, 2);
     }
 
     @Override
     public void write32(long offset, int value) {
-        CallFrame frame = frames.get();
+        CallFrame frame = LinkerSupport.frame();
         frame.setInt(0, le(value));
         writeScratch(frame, offset, 4);
     }
 
     @Override
     public void write64(long offset, long value) {
-        CallFrame frame = frames.get();
+        CallFrame frame = LinkerSupport.frame();
         frame.setLong(0, le(value));
         writeScratch(frame, offset, 8);
     }
@@ -85,36 +88,50 @@ final class FfmRegion implements DeviceRegion {
         }
         long size = destination.byteSize();
         check(true, offset, size);
-        FileDescriptor descriptor = device.descriptor();
-        int fd = descriptor.acquire();
-        long r;
-        try {
-            r = Syscalls.pread(fd, destination, size, info.offset() + offset);
-        } finally {
-            descriptor.release();
+        if (!destination.isNative()) {
+            // the call may block (the kernel's memory_lock), so it cannot take heap memory: through native memory
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment bounce = arena.allocate(size);
+                transfer(true, offset, bounce);
+                destination.copyFrom(bounce);
+            }
+            return;
         }
-        checkTransferred(true, offset, size, r);
+        transfer(true, offset, destination);
     }
 
     @Override
     public void write(long offset, MemorySegment source) {
         long size = source.byteSize();
         check(false, offset, size);
+        if (!source.isNative()) {
+            try (Arena arena = Arena.ofConfined()) {
+                transfer(false, offset, arena.allocate(size).copyFrom(source));
+            }
+            return;
+        }
+        transfer(false, offset, source);
+    }
+
+    private void transfer(boolean read, long offset, MemorySegment memory) {
+        long size = memory.byteSize();
         FileDescriptor descriptor = device.descriptor();
         int fd = descriptor.acquire();
         long r;
         try {
-            r = Syscalls.pwrite(fd, source, size, info.offset() + offset);
+            r = read ? Syscalls.pread(fd, memory, size, info.offset() + offset)
+                    : Syscalls.pwrite(fd, memory, size, info.offset() + offset);
         } finally {
             descriptor.release();
         }
-        checkTransferred(false, offset, size, r);
+        checkTransferred(read, offset, size, r);
     }
 
     /** One pread of {@code size} bytes into this thread's scratch space; returns the frame that holds them. */
     private CallFrame readScratch(long offset, int size) {
         check(true, offset, size);
-        CallFrame frame = frames.get();
+        checkAligned(offset, size);
+        CallFrame frame = LinkerSupport.frame();
         FileDescriptor descriptor = device.descriptor();
         int fd = descriptor.acquire();
         long r;
@@ -130,6 +147,7 @@ final class FfmRegion implements DeviceRegion {
     /** One pwrite of {@code size} bytes from {@code frame}'s scratch space. */
     private void writeScratch(CallFrame frame, long offset, int size) {
         check(false, offset, size);
+        checkAligned(offset, size);
         FileDescriptor descriptor = device.descriptor();
         int fd = descriptor.acquire();
         long r;
@@ -153,8 +171,20 @@ final class FfmRegion implements DeviceRegion {
         return LITTLE_ENDIAN_CPU ? value : Long.reverseBytes(value);
     }
 
+    private static void checkAligned(long offset, int size) {
+        if ((offset & (size - 1)) != 0) {
+            throw misaligned(offset, size);
+        }
+    }
+
+    /** The same exception a mapping's access throws for a misaligned offset. */
+    static IllegalArgumentException misaligned(long offset, int size) {
+        return new IllegalArgumentException("misaligned " + size + "-byte register access at offset " + offset
+                + ": registers are accessed at multiples of their size");
+    }
+
     private void check(boolean read, long offset, long size) {
-        OwnMemory.checkFromIndexSize(offset, size, info.size());
+        Objects.checkFromIndexSize(offset, size, info.size());
         if (!(read ? info.readable() : info.writable())) {
             throw new UnsupportedOperationException("region " + info.index() + " of " + device.name() + " is not "
                     + (read ? "readable" : "writable"));

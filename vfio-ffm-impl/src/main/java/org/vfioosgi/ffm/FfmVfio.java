@@ -31,14 +31,14 @@ public final class FfmVfio implements Vfio {
     @Override
     public VfioContainer openContainer() {
         FfmContainer container = FfmContainer.open(devVfio, containers::remove);
-        containers.add(container);
+        containers.add(container, "the Vfio service");
         return container;
     }
 
     @Override
     public EventFd newEventFd() {
         FfmEventFd eventFd = FfmEventFd.create(eventFds::remove);
-        eventFds.add(eventFd);
+        eventFds.add(eventFd, "the Vfio service");
         return eventFd;
     }
 

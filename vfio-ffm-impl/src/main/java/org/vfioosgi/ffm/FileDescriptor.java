@@ -4,19 +4,20 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * An open file descriptor, closed exactly once. Calls that may race with {@link #close()} bracket their use with
- * {@link #acquire()} and {@link #release()}: the close(2) then waits for the last user, so a number closed by one
- * thread is never reused by the kernel while another thread is still inside a call on it.
+ * An open file descriptor, closed exactly once. Calls bracket their use with {@link #acquire()} and {@link #release()};
+ * {@link #close(Runnable)} first stops new users, then waits for the calls inside to leave, then runs the owner's
+ * cleanup (which uses {@link #fd()} directly) and finally calls close(2). So a number is never reused by the kernel
+ * while a call is inside it, nothing new starts on a closing owner, and when {@code close} returns the file is closed
+ * in the kernel: an owner closed after its children (a group after its devices) finds them gone.
  *
- * <p>One atomic add each way, no retry loop (these bracket every hot call): {@link #acquire()} counts itself in first
- * and backs out when closing has begun. Whoever brings the count of a closing descriptor to zero, a releasing user, a
- * backing-out latecomer or {@link #close()} itself, then races to mark it {@link #GONE}; the one winner calls close(2).
+ * <p>Calls are short (no call made under {@link #acquire()} waits for an event without a bound), so close waits at
+ * most for the slowest of them. A thread must not close a descriptor it holds acquired.
  */
 final class FileDescriptor implements AutoCloseable {
 
     /** Set once closing began: no new users. */
     private static final int CLOSING = 1 << 30;
-    /** Set by the one caller of close(2). */
+    /** Set once close(2) was called. */
     private static final int GONE = 1 << 29;
     private static final VarHandle STATE;
 
@@ -38,7 +39,7 @@ final class FileDescriptor implements AutoCloseable {
         this.path = path;
     }
 
-    /** The descriptor, for calls that cannot race with close (creation, the owner's own close). */
+    /** The descriptor, for calls that cannot race with close (creation, the owner's cleanup inside its close). */
     int fd() {
         return fd;
     }
@@ -59,14 +60,9 @@ final class FileDescriptor implements AutoCloseable {
 
     void release() {
         if ((int) STATE.getAndAdd(this, -1) - 1 == CLOSING) {
-            closeNow();
-        }
-    }
-
-    private void closeNow() {
-        if (STATE.compareAndSet(this, CLOSING, CLOSING | GONE)) {
-            // close(2) releases the descriptor even when it reports an error (e.g. EINTR): nothing to retry
-            Syscalls.close(fd);
+            synchronized (this) {
+                notifyAll(); // the closer waits for the last user
+            }
         }
     }
 
@@ -74,14 +70,51 @@ final class FileDescriptor implements AutoCloseable {
         return path;
     }
 
+    /** False once closing began. */
     boolean isOpen() {
         return (state & CLOSING) == 0;
     }
 
     @Override
     public void close() {
-        if ((int) STATE.getAndBitwiseOr(this, CLOSING) == 0) {  // no users, not closing before
-            closeNow();
+        close(() -> { });
+    }
+
+    /**
+     * Stops new users, waits for the ones inside, runs {@code cleanup}, then closes the descriptor (also when
+     * {@code cleanup} throws). Idempotent: a second caller waits until the first one is done.
+     */
+    void close(Runnable cleanup) {
+        int before = (int) STATE.getAndBitwiseOr(this, CLOSING);
+        if ((before & CLOSING) != 0) {
+            awaitState(GONE, GONE);
+            return;
+        }
+        awaitState(~CLOSING, 0); // no user inside any more (GONE is not set yet)
+        try {
+            cleanup.run();
+        } finally {
+            // close(2) releases the descriptor even when it reports an error (e.g. EINTR): nothing to retry
+            Syscalls.close(fd);
+            STATE.getAndBitwiseOr(this, GONE);
+            synchronized (this) {
+                notifyAll();
+            }
+        }
+    }
+
+    /** Waits, without giving up on interrupts (the flag is kept), until {@code state & mask == value}. */
+    private synchronized void awaitState(int mask, int value) {
+        boolean interrupted = false;
+        while ((state & mask) != value) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -12,7 +12,6 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
@@ -46,35 +45,9 @@ final class LinkerSupport {
         return LINKER.downcallHandle(symbol(name), descriptor, options);
     }
 
-    /** This thread's call frame: one lookup per call gives both the errno capture area and the scratch space. */
+    /** This thread's call frame: its errno capture area and its scratch space. */
     static CallFrame frame() {
         return FRAME.get();
-    }
-
-    /**
-     * The call frame an object handed out last, kept by that object (a region, a container, an eventfd) so that a
-     * thread calling it again skips the thread-local lookup: about 15 instructions of a 1,200-instruction pread or
-     * pwrite in the guest. Racy by design: another thread may see any frame here, and uses it only if it is its own
-     * (the owner is a final field, so it is visible with the frame); otherwise it takes its own and leaves that here.
-     */
-    static final class LastFrame {
-
-        private CallFrame last = FRAME.get();
-
-        /** The calling thread's frame. */
-        CallFrame get() {
-            CallFrame frame = last;
-            if (frame.ownerId != Thread.currentThread().threadId()) {
-                frame = FRAME.get();
-                last = frame;
-            }
-            return frame;
-        }
-    }
-
-    /** This thread's call-state segment, to pass as the first argument of handles from {@link #downcallWithErrno}. */
-    static MemorySegment callState() {
-        return FRAME.get().state;
     }
 
     /** The errno the last call with {@code state} left. */
@@ -85,79 +58,56 @@ final class LinkerSupport {
     /**
      * Native memory owned by one thread for the calls it makes: the errno capture area and {@link #SCRATCH_SIZE} bytes
      * of scratch for small arguments (a value to pread or pwrite, an eventfd counter, a pollfd, a DMA map request).
-     * It lives as long as the thread's thread-local map refers to it, which covers every call the thread makes.
-     *
-     * <p>Why not plain segments from an arena: the linker acquires the session of every segment argument around the
-     * call, and where one downcall shape sees segments of several session kinds, those acquire/release calls stop
-     * being inlined (C2's inlining log showed two out-of-line virtual calls per argument on the region read path,
-     * which this frame and the changes around it took from 1.82 to 1.40 us in the guest). The capture area is
-     * therefore handed out as a view in the global session, always the same kind, and scratch is passed by address
-     * ({@code JAVA_LONG}), which is safe because this frame outlives the call.
+     * Both are bounded segments of the frame's own arena, passed to native code as segments, so every access is
+     * bounds-checked and the linker keeps the memory alive across each call.
      */
     static final class CallFrame {
 
         static final long SCRATCH_SIZE = 56;
 
-        /** The thread this frame belongs to ({@link Thread#threadId()}: never reused, and holds no thread alive). */
-        final long ownerId = Thread.currentThread().threadId();
-
-        /** The frame's memory; keeps {@link #state} and {@link #scratchAddress} valid. */
-        private final MemorySegment memory = Arena.ofAuto().allocate(64, 16);
+        private final Arena arena = Arena.ofAuto();
         /** The errno capture area, for the leading argument of handles from {@link #downcallWithErrno}. */
-        final MemorySegment state = MemorySegment.ofAddress(memory.address()).reinterpret(CALL_STATE_LAYOUT.byteSize());
+        final MemorySegment state = arena.allocate(CALL_STATE_LAYOUT);
         /** The scratch space, to read and write arguments. */
-        final MemorySegment scratch = memory.asSlice(8, SCRATCH_SIZE);
-        /** The scratch space's address, to pass to the kernel. */
-        final long scratchAddress = scratch.address();
-
-        CallFrame() {
-            if (CALL_STATE_LAYOUT.byteSize() > 8) {
-                throw new AssertionError("capture state does not fit: " + CALL_STATE_LAYOUT);
-            }
-        }
+        final MemorySegment scratch = arena.allocate(SCRATCH_SIZE, 8);
 
         /** The errno the last call made with this frame left. */
         int errno() {
             return LinkerSupport.errno(state);
         }
 
-        // Typed access to the scratch space for the hot paths, in native byte order, by address (see OwnMemory);
-        // offsets are constants at every call site, so the bounds check folds away.
+        // typed access to the scratch space, in native byte order
 
         byte getByte(long offset) {
-            return OwnMemory.getByte(at(offset, JAVA_BYTE));
+            return scratch.get(JAVA_BYTE, offset);
         }
 
         short getShort(long offset) {
-            return OwnMemory.getShort(at(offset, JAVA_SHORT));
+            return scratch.get(JAVA_SHORT, offset);
         }
 
         int getInt(long offset) {
-            return OwnMemory.getInt(at(offset, JAVA_INT));
+            return scratch.get(JAVA_INT, offset);
         }
 
         long getLong(long offset) {
-            return OwnMemory.getLong(at(offset, JAVA_LONG));
+            return scratch.get(JAVA_LONG, offset);
         }
 
         void setByte(long offset, byte value) {
-            OwnMemory.setByte(at(offset, JAVA_BYTE), value);
+            scratch.set(JAVA_BYTE, offset, value);
         }
 
         void setShort(long offset, short value) {
-            OwnMemory.setShort(at(offset, JAVA_SHORT), value);
+            scratch.set(JAVA_SHORT, offset, value);
         }
 
         void setInt(long offset, int value) {
-            OwnMemory.setInt(at(offset, JAVA_INT), value);
+            scratch.set(JAVA_INT, offset, value);
         }
 
         void setLong(long offset, long value) {
-            OwnMemory.setLong(at(offset, JAVA_LONG), value);
-        }
-
-        private long at(long offset, ValueLayout layout) {
-            return OwnMemory.field(scratchAddress, SCRATCH_SIZE, offset, layout);
+            scratch.set(JAVA_LONG, offset, value);
         }
     }
 

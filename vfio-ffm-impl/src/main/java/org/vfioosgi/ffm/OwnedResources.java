@@ -7,40 +7,72 @@ import java.util.Set;
 
 /**
  * What an owner (container, group, device) handed out and still open, so that closing the owner closes them first.
- * Children close in reverse order of creation.
+ * Children close in reverse order of creation. Once {@link #closeAll()} ran, the set is sealed: a child added later
+ * (made by a call that raced with the owner's close) is closed at once and its creation fails, so no child escapes.
  */
 final class OwnedResources<T extends AutoCloseable> {
 
     private final Set<T> open = new LinkedHashSet<>();
+    private boolean sealed;
 
-    synchronized void add(T resource) {
-        open.add(resource);
+    /**
+     * Adds a newly made child.
+     *
+     * @throws IllegalStateException after {@link #closeAll()}, once the child is closed
+     */
+    void add(T resource, String owner) {
+        synchronized (this) {
+            if (!sealed) {
+                open.add(resource);
+                return;
+            }
+        }
+        try {
+            resource.close();
+        } catch (Exception e) {
+            IllegalStateException closed = new IllegalStateException(owner + " is closed");
+            closed.addSuppressed(e);
+            throw closed;
+        }
+        throw new IllegalStateException(owner + " is closed");
+    }
+
+    /** Whether nothing is open (and nothing was added since). */
+    synchronized boolean isEmpty() {
+        return open.isEmpty();
     }
 
     synchronized void remove(T resource) {
         open.remove(resource);
     }
 
-    /** Calls {@code action} on a snapshot of the open resources. */
-    void forEach(java.util.function.Consumer<T> action) {
-        List<T> snapshot;
-        synchronized (this) {
-            snapshot = new ArrayList<>(open);
+    /** The first open resource that matches {@code test}, if any. */
+    synchronized T find(java.util.function.Predicate<T> test) {
+        for (T resource : open) {
+            if (test.test(resource)) {
+                return resource;
+            }
         }
-        snapshot.forEach(action);
+        return null;
     }
 
-    /** Removes and returns every open resource, without closing them. */
-    synchronized List<T> drain() {
-        List<T> all = new ArrayList<>(open);
-        open.clear();
-        return all;
-    }
-
-    /** Closes every resource still open, the newest first; keeps going past failures and rethrows the first. */
+    /**
+     * Closes every resource still open, the newest first, and seals the set; keeps going past failures and rethrows
+     * the first.
+     */
     void closeAll() {
+        close(true);
+    }
+
+    /** Closes every resource open now, like {@link #closeAll()}, but takes new ones afterwards. */
+    void closeOpen() {
+        close(false);
+    }
+
+    private void close(boolean seal) {
         List<T> snapshot;
         synchronized (this) {
+            sealed |= seal;
             snapshot = new ArrayList<>(open);
             open.clear();
         }

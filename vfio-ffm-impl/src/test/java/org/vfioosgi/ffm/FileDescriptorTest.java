@@ -4,69 +4,76 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
-/** A descriptor closed while a call is inside it stays open until that call releases it. */
+/** Close stops new users, waits for the ones inside, runs the owner's cleanup, then closes the number once. */
 class FileDescriptorTest {
 
     private static boolean open(int fd) {
         return Files.exists(Path.of("/proc/self/fd/" + fd));
     }
 
+    /** Waits for the positive signal that {@code thread} blocks in a wait. */
+    static void awaitWaiting(Thread thread) throws InterruptedException {
+        while (thread.getState() != Thread.State.WAITING) {
+            if (!thread.isAlive()) {
+                throw new AssertionError(thread + " ended instead of waiting");
+            }
+            Thread.sleep(1);
+        }
+    }
+
     @Test
-    void closeWaitsForTheLastUser() {
+    void closeWaitsForTheUsersInsideThenRunsTheCleanupThenCloses() throws Exception {
         int raw = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC);
         assertTrue(raw >= 0);
         FileDescriptor fd = new FileDescriptor(raw, "eventfd");
-
         assertEquals(raw, fd.acquire());
         assertEquals(raw, fd.acquire());
-        fd.close();
-        assertFalse(fd.isOpen());
-        assertThrows(IllegalStateException.class, () -> fd.acquire());
+        AtomicBoolean cleanupSawItOpen = new AtomicBoolean();
+        Thread closer = Thread.ofPlatform().start(() -> fd.close(() -> cleanupSawItOpen.set(open(raw))));
+        awaitWaiting(closer);
+        assertFalse(fd.isOpen(), "closing began");
+        assertThrows(IllegalStateException.class, fd::acquire, "no new user once closing began");
         assertTrue(open(raw), "closed while two calls are inside it");
         fd.release();
+        awaitWaiting(closer);
         assertTrue(open(raw), "closed while one call is inside it");
         fd.release();
-        assertFalse(open(raw), "the last user closes it");
+        closer.join();
+        assertTrue(cleanupSawItOpen.get(), "the cleanup runs before close(2)");
+        assertFalse(open(raw), "closed once the last user left");
         fd.close(); // idempotent
     }
 
     @Test
-    void closeWithoutUsersClosesAtOnce() {
+    void aSecondCloseReturnsOnlyOnceTheFirstIsDone() throws Exception {
         int raw = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC);
         FileDescriptor fd = new FileDescriptor(raw, "eventfd");
         fd.acquire();
-        fd.release();
+        Thread first = Thread.ofPlatform().start(fd::close);
+        awaitWaiting(first);
+        Thread second = Thread.ofPlatform().start(fd::close);
+        awaitWaiting(second);
         assertTrue(open(raw));
-        fd.close();
+        fd.release();
+        first.join();
+        second.join();
         assertFalse(open(raw));
     }
 
     @Test
-    void latecomersNeitherUseNorCloseTheNumberAgain() {
+    void theDescriptorIsClosedEvenWhenTheCleanupFails() {
         int raw = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC);
         FileDescriptor fd = new FileDescriptor(raw, "eventfd");
-        fd.acquire();
-        fd.close();
-        assertThrows(IllegalStateException.class, fd::acquire); // backs out while the first user is inside
-        assertTrue(open(raw));
-        fd.release();
-        assertFalse(open(raw), "the last user closes it, after the latecomer backed out");
-
-        int reused = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC);
-        try {
-            assumeTrue(reused == raw, "the kernel handed out another number");
-            assertThrows(IllegalStateException.class, fd::acquire);
-            fd.close();
-            assertTrue(open(reused), "a latecomer or a second close closed a number that belongs to another file now");
-        } finally {
-            Syscalls.close(reused);
-        }
+        assertThrows(IllegalStateException.class, () -> fd.close(() -> {
+            throw new IllegalStateException("cleanup failed");
+        }));
+        assertFalse(open(raw));
     }
 
     @Test
@@ -95,10 +102,10 @@ class FileDescriptorTest {
             }
             Thread.onSpinWait();
             fd.close();
+            assertFalse(open(raw), "round " + round + ": close returned before closing");
             for (Thread user : users) {
                 user.join();
             }
-            assertFalse(open(raw), "round " + round);
             for (boolean b : sawClosedWhileInside) {
                 assertFalse(b, "round " + round + ": closed while a user was inside");
             }

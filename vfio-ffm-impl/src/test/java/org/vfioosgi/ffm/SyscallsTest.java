@@ -28,10 +28,10 @@ class SyscallsTest {
             frame.scratch.set(JAVA_LONG, 0, 0);
             assertEquals(8, Syscalls.pread(frame, fd, 8, 16));
             assertEquals(0x1122334455667788L, frame.scratch.get(JAVA_LONG, 0));
-            byte[] heap = new byte[8];
-            assertEquals(8, Syscalls.pread(fd, MemorySegment.ofArray(heap), 8, 16));
-            assertEquals(0x77, heap[1] & 0xff);
             try (Arena arena = Arena.ofConfined()) {
+                MemorySegment read8 = arena.allocate(8);
+                assertEquals(8, Syscalls.pread(fd, read8, 8, 16));
+                assertEquals(0x77, read8.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 1) & 0xff);
                 MemorySegment native8 = arena.allocate(8).fill((byte) 0x5a);
                 assertEquals(8, Syscalls.pwrite(fd, native8, 8, 56));
             }
@@ -49,13 +49,13 @@ class SyscallsTest {
         int efd = Syscalls.eventfd(0, Syscalls.EFD_NONBLOCK | Syscalls.EFD_CLOEXEC);
         assertTrue(efd >= 0);
         try {
-            assertEquals(-Errno.EAGAIN, Syscalls.readFast(frame, efd, 8), "empty non-blocking eventfd");
-            assertEquals(-Errno.EINVAL, Syscalls.writeFast(efd, frame.scratchAddress, 4), "eventfd writes are 8 bytes");
+            assertEquals(-Errno.EAGAIN, Syscalls.readNonBlocking(frame, efd, 8), "empty non-blocking eventfd");
+            assertEquals(-Errno.EINVAL, Syscalls.writeNonBlocking(efd, frame.scratch, 4), "eventfd writes are 8 bytes");
             assertEquals(-Errno.ESPIPE, Syscalls.pread(frame, efd, 8, 0), "an eventfd has no offsets");
         } finally {
             Syscalls.close(efd);
         }
-        assertEquals(-Errno.EBADF, Syscalls.readFast(frame, efd, 8), "closed descriptor");
-        assertEquals(-Errno.EBADF, Syscalls.writeFast(-1, frame.scratchAddress, 8));
+        assertEquals(-Errno.EBADF, Syscalls.readNonBlocking(frame, efd, 8), "closed descriptor");
+        assertEquals(-Errno.EBADF, Syscalls.writeNonBlocking(-1, frame.scratch, 8));
     }
 }
