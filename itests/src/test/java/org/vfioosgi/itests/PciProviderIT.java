@@ -2,6 +2,7 @@ package org.vfioosgi.itests;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import java.nio.file.Files;
@@ -24,6 +25,11 @@ import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
+import java.lang.foreign.ValueLayout;
+import org.vfioosgi.api.DmaBuffer;
+import org.vfioosgi.api.MappedRegion;
+import org.vfioosgi.api.PciIrq;
+import org.vfioosgi.api.PciRegion;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioGroup;
@@ -109,6 +115,31 @@ public class PciProviderIT extends InGuestTestSupport {
         assertTrue(services(VfioGroup.class, null).isEmpty());
         assertTrue(services(VfioContainer.class, null).isEmpty());
         assertEquals(heldBefore.size(), vfioResources().size());
+    }
+
+    @Test
+    public void consumersGetViewsThatCannotDestroyWhatTheProviderOwnsAndWhatTheyMadeGoesWithThem() throws Exception {
+        claim("ids", EDU_ID);
+        waitFor("edu's driver service", () -> edu("0000:00:01.0") != null, 10_000);
+        ServiceReference<VfioDevice> ref = services(VfioDevice.class, "(vfio.pci.id=" + EDU_ID + ")").iterator().next();
+        VfioDevice device = context.getService(ref);
+        VfioContainer container = device.group().container();
+        assertThrows(UnsupportedOperationException.class, device::close);
+        assertThrows(UnsupportedOperationException.class, () -> device.group().close());
+        assertThrows(UnsupportedOperationException.class, container::close);
+        assertThrows("other drivers' buffers are not this consumer's", UnsupportedOperationException.class,
+                container::unmapAllDma);
+        assertThrows("the provider's REQ interrupt", UnsupportedOperationException.class,
+                () -> device.disableIrq(PciIrq.REQ.index()));
+        DmaBuffer buffer = container.allocateDma(4096);
+        MappedRegion bar0 = device.map(PciRegion.BAR0.index());
+        assertEquals(0x010000ed, bar0.read32(0));
+        context.ungetService(ref); // as when the consumer's bundle stops
+        assertThrows("the consumer's buffer went with it", IllegalStateException.class,
+                () -> buffer.segment().get(ValueLayout.JAVA_BYTE, 0));
+        assertThrows("and its mapping of BAR0", IllegalStateException.class, () -> bar0.read32(0));
+        assertEquals("the provider's device still serves the sample driver", 120,
+                edu("0000:00:01.0").factorial(5));
     }
 
     @Test

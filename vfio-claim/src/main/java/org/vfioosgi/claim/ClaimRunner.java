@@ -1,12 +1,17 @@
 package org.vfioosgi.claim;
 
 import java.lang.System.Logger.Level;
+import java.util.Collections;
 import java.util.Hashtable;
+import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceFactory;
 import org.osgi.framework.ServiceRegistration;
 
 /**
@@ -36,8 +41,29 @@ public final class ClaimRunner implements AutoCloseable {
     public static ServicePublisher publisherFor(BundleContext context) {
         return new ServicePublisher() {
             @Override
-            public <S> Publication publish(Class<S> type, S service, Map<String, Object> properties) {
-                ServiceRegistration<S> registration = context.registerService(type, service, new Hashtable<>(properties));
+            public <S> Publication publish(Class<S> type, Supplier<SharedViews.ConsumerView<S>> views,
+                    Map<String, Object> properties) {
+                ServiceFactory<S> factory = new ServiceFactory<>() {
+                    private final Map<S, SharedViews.ConsumerView<S>> given =
+                            Collections.synchronizedMap(new IdentityHashMap<>());
+
+                    @Override
+                    public S getService(Bundle bundle, ServiceRegistration<S> registration) {
+                        SharedViews.ConsumerView<S> view = views.get();
+                        given.put(view.service(), view);
+                        return view.service();
+                    }
+
+                    @Override
+                    public void ungetService(Bundle bundle, ServiceRegistration<S> registration, S service) {
+                        SharedViews.ConsumerView<S> view = given.remove(service);
+                        if (view != null) {
+                            view.release();
+                        }
+                    }
+                };
+                ServiceRegistration<S> registration = context.registerService(type, factory,
+                        new Hashtable<>(properties));
                 return () -> {
                     try {
                         registration.unregister();

@@ -138,12 +138,14 @@ public final class DeviceClaim<D> implements AutoCloseable {
         }
         if (container == null) {
             container = vfio.openContainer();
-            containerPublication = publisher.publish(VfioContainer.class, container, Map.of("vfio.claim", name));
+            VfioContainer c = container;
+            containerPublication = publisher.publish(VfioContainer.class, () -> SharedViews.container(c),
+                    Map.of("vfio.claim", name));
         }
         OpenGroup group = groups.get(groupNumber);
         if (group == null) {
             VfioGroup g = container.attachGroup(groupNumber);
-            group = new OpenGroup(g, publisher.publish(VfioGroup.class, g, Map.of(
+            group = new OpenGroup(g, publisher.publish(VfioGroup.class, () -> SharedViews.group(g), Map.of(
                     "vfio.group", groupNumber, "vfio.claim", name)));
             groups.put(groupNumber, group);
         }
@@ -160,13 +162,14 @@ public final class DeviceClaim<D> implements AutoCloseable {
             closeGroupIfUnused(groupNumber);
             throw e;
         }
+        int reservedIrq = bus.requestIrqIndex().orElse(-1);
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("vfio.device.name", deviceName);
         properties.putAll(bus.serviceProperties(device));
         properties.put("vfio.group", groupNumber);
         properties.put("vfio.claim", name);
         devices.put(deviceName, new OpenDevice<>(device, groupNumber, vfioDevice, request,
-                publisher.publish(VfioDevice.class, vfioDevice, properties)));
+                publisher.publish(VfioDevice.class, () -> SharedViews.device(vfioDevice, reservedIrq), properties)));
         refused.remove(deviceName);
         LOG.log(Level.INFO, "{0}: published {1} (group {2})", name, deviceName, groupNumber);
     }

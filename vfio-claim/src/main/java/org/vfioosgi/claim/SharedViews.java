@@ -1,0 +1,448 @@
+package org.vfioosgi.claim;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.vfioosgi.api.DeviceInfo;
+import org.vfioosgi.api.DeviceRegion;
+import org.vfioosgi.api.DmaAccess;
+import org.vfioosgi.api.DmaBuffer;
+import org.vfioosgi.api.DmaMapping;
+import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.GroupStatus;
+import org.vfioosgi.api.IommuInfo;
+import org.vfioosgi.api.IommuType;
+import org.vfioosgi.api.IovaAllocator;
+import org.vfioosgi.api.IrqInfo;
+import org.vfioosgi.api.MappedRegion;
+import org.vfioosgi.api.PciDependentDevice;
+import org.vfioosgi.api.RegionInfo;
+import org.vfioosgi.api.VfioContainer;
+import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.api.VfioGroup;
+
+/**
+ * What other bundles get of the container, groups and devices a claim owns: one view per consumer bundle, through
+ * which they cannot destroy what the provider owns ({@code close()}, {@code unmapAllDma()}, attaching or opening
+ * more are refused), and which keeps what the consumer made through it (DMA buffers, arenas and mappings, region
+ * mappings, enabled interrupts) so that it goes when the consumer's bundle lets go of the service.
+ */
+public final class SharedViews {
+
+    private SharedViews() {
+    }
+
+    /** A view for one consumer, and what to do when it lets go. */
+    public interface ConsumerView<S> {
+        S service();
+
+        /** Closes what the consumer made through the view, newest first. */
+        void release();
+    }
+
+    private static UnsupportedOperationException providerOwned(String what) {
+        return new UnsupportedOperationException(what + " is owned by the provider that published it: delete its "
+                + "claim configuration (or vfio:release) to release it");
+    }
+
+    /** What one consumer made through its view; closed newest first when it lets go. */
+    private static final class Made {
+        private final Set<AutoCloseable> open = new LinkedHashSet<>();
+        private boolean released;
+
+        synchronized <T extends AutoCloseable> T add(T resource) {
+            if (released) {
+                try {
+                    resource.close();
+                } catch (Exception ignored) {
+                    // closing what was just made; the consumer is gone anyway
+                }
+                throw new IllegalStateException("the service was released");
+            }
+            open.add(resource);
+            return resource;
+        }
+
+        void release() {
+            List<AutoCloseable> all;
+            synchronized (this) {
+                released = true;
+                all = new ArrayList<>(open);
+                open.clear();
+            }
+            for (AutoCloseable resource : all.reversed()) {
+                try {
+                    resource.close();
+                } catch (Exception ignored) {
+                    // already gone with its owner (the provider closed the device or container)
+                }
+            }
+        }
+    }
+
+    static ConsumerView<VfioContainer> container(VfioContainer owner) {
+        SharedContainer view = new SharedContainer(owner, new Made());
+        return new ConsumerView<>() {
+            @Override
+            public VfioContainer service() {
+                return view;
+            }
+
+            @Override
+            public void release() {
+                view.made.release();
+            }
+        };
+    }
+
+    static ConsumerView<VfioGroup> group(VfioGroup owner) {
+        Made made = new Made();
+        SharedGroup view = new SharedGroup(owner, new SharedContainer(owner.container(), made));
+        return new ConsumerView<>() {
+            @Override
+            public VfioGroup service() {
+                return view;
+            }
+
+            @Override
+            public void release() {
+                made.release();
+            }
+        };
+    }
+
+    /** @param reservedIrq the IRQ index the provider itself uses (REQ), or -1 */
+    static ConsumerView<VfioDevice> device(VfioDevice owner, int reservedIrq) {
+        Made made = new Made();
+        SharedContainer container = new SharedContainer(owner.group().container(), made);
+        SharedDevice view = new SharedDevice(owner, new SharedGroup(owner.group(), container), made, reservedIrq);
+        return new ConsumerView<>() {
+            @Override
+            public VfioDevice service() {
+                return view;
+            }
+
+            @Override
+            public void release() {
+                made.release();
+            }
+        };
+    }
+
+    private static final class SharedContainer implements VfioContainer {
+        private final VfioContainer owner;
+        private final Made made;
+
+        SharedContainer(VfioContainer owner, Made made) {
+            this.owner = owner;
+            this.made = made;
+        }
+
+        @Override
+        public int apiVersion() {
+            return owner.apiVersion();
+        }
+
+        @Override
+        public boolean supports(IommuType type) {
+            return owner.supports(type);
+        }
+
+        @Override
+        public Optional<IommuType> iommuType() {
+            return owner.iommuType();
+        }
+
+        @Override
+        public VfioGroup attachGroup(int number) {
+            throw providerOwned("this container");
+        }
+
+        @Override
+        public VfioGroup attachGroup(Path path) {
+            throw providerOwned("this container");
+        }
+
+        @Override
+        public IommuInfo iommuInfo() {
+            return owner.iommuInfo();
+        }
+
+        @Override
+        public IovaAllocator iovaAllocator() {
+            return owner.iovaAllocator();
+        }
+
+        @Override
+        public DmaBuffer allocateDma(long size, long iovaLimit) {
+            return made.add(owner.allocateDma(size, iovaLimit));
+        }
+
+        @Override
+        public DmaBuffer allocateDma(long size) {
+            return made.add(owner.allocateDma(size));
+        }
+
+        @Override
+        public Arena newDmaArena() {
+            return made.add(owner.newDmaArena());
+        }
+
+        @Override
+        public DmaMapping mapDma(MemorySegment memory, long iova, DmaAccess access) {
+            return made.add(owner.mapDma(memory, iova, access));
+        }
+
+        @Override
+        public long unmapAllDma() {
+            throw providerOwned("the DMA of this container (other drivers' buffers too)");
+        }
+
+        @Override
+        public void close() {
+            throw providerOwned("this container");
+        }
+
+        @Override
+        public String toString() {
+            return "shared " + owner;
+        }
+    }
+
+    private static final class SharedGroup implements VfioGroup {
+        private final VfioGroup owner;
+        private final SharedContainer container;
+
+        SharedGroup(VfioGroup owner, SharedContainer container) {
+            this.owner = owner;
+            this.container = container;
+        }
+
+        @Override
+        public int number() {
+            return owner.number();
+        }
+
+        @Override
+        public VfioContainer container() {
+            return container;
+        }
+
+        @Override
+        public GroupStatus status() {
+            return owner.status();
+        }
+
+        @Override
+        public VfioDevice openDevice(String name) {
+            throw providerOwned("IOMMU group " + owner.number() + " (its devices are published as services)");
+        }
+
+        @Override
+        public void close() {
+            throw providerOwned("IOMMU group " + owner.number());
+        }
+
+        @Override
+        public String toString() {
+            return "shared " + owner;
+        }
+    }
+
+    private static final class SharedDevice implements VfioDevice {
+        private final VfioDevice owner;
+        private final SharedGroup group;
+        private final Made made;
+        private final int reservedIrq;
+
+        SharedDevice(VfioDevice owner, SharedGroup group, Made made, int reservedIrq) {
+            this.owner = owner;
+            this.group = group;
+            this.made = made;
+            this.reservedIrq = reservedIrq;
+        }
+
+        private void checkNotReserved(int index) {
+            if (index == reservedIrq) {
+                throw providerOwned("IRQ index " + index + " (the kernel's requests to release the device)");
+            }
+        }
+
+        /** Turns off an IRQ index the consumer enabled, when it lets go (one entry per index). */
+        private record DisableIrq(VfioDevice device, int index) implements AutoCloseable {
+            @Override
+            public void close() {
+                device.disableIrq(index);
+            }
+        }
+
+        @Override
+        public String name() {
+            return owner.name();
+        }
+
+        @Override
+        public VfioGroup group() {
+            return group;
+        }
+
+        @Override
+        public DeviceInfo info() {
+            return owner.info();
+        }
+
+        @Override
+        public RegionInfo regionInfo(int index) {
+            return owner.regionInfo(index);
+        }
+
+        @Override
+        public DeviceRegion region(int index) {
+            DeviceRegion region = owner.region(index);
+            return new DeviceRegion() {
+                @Override
+                public RegionInfo info() {
+                    return region.info();
+                }
+
+                @Override
+                public void read(long offset, MemorySegment destination) {
+                    region.read(offset, destination);
+                }
+
+                @Override
+                public void write(long offset, MemorySegment source) {
+                    region.write(offset, source);
+                }
+
+                @Override
+                public MappedRegion map() {
+                    return made.add(region.map());
+                }
+
+                @Override
+                public MappedRegion map(long offset, long size) {
+                    return made.add(region.map(offset, size));
+                }
+
+                @Override
+                public byte read8(long offset) {
+                    return region.read8(offset);
+                }
+
+                @Override
+                public short read16(long offset) {
+                    return region.read16(offset);
+                }
+
+                @Override
+                public int read32(long offset) {
+                    return region.read32(offset);
+                }
+
+                @Override
+                public long read64(long offset) {
+                    return region.read64(offset);
+                }
+
+                @Override
+                public void write8(long offset, byte value) {
+                    region.write8(offset, value);
+                }
+
+                @Override
+                public void write16(long offset, short value) {
+                    region.write16(offset, value);
+                }
+
+                @Override
+                public void write32(long offset, int value) {
+                    region.write32(offset, value);
+                }
+
+                @Override
+                public void write64(long offset, long value) {
+                    region.write64(offset, value);
+                }
+
+                @Override
+                public String toString() {
+                    return region.toString();
+                }
+            };
+        }
+
+        @Override
+        public MappedRegion map(int index) {
+            return made.add(owner.map(index));
+        }
+
+        @Override
+        public IrqInfo irqInfo(int index) {
+            return owner.irqInfo(index);
+        }
+
+        @Override
+        public void setIrqEventFds(int index, int start, List<EventFd> eventFds) {
+            checkNotReserved(index);
+            owner.setIrqEventFds(index, start, eventFds);
+            made.add(new DisableIrq(owner, index)); // the consumer's eventfds go with it
+        }
+
+        @Override
+        public void disableIrq(int index) {
+            checkNotReserved(index);
+            owner.disableIrq(index);
+        }
+
+        @Override
+        public void maskIrq(int index, int start, int count) {
+            owner.maskIrq(index, start, count);
+        }
+
+        @Override
+        public void unmaskIrq(int index, int start, int count) {
+            owner.unmaskIrq(index, start, count);
+        }
+
+        @Override
+        public void triggerIrq(int index, int start, int count) {
+            owner.triggerIrq(index, start, count);
+        }
+
+        @Override
+        public void triggerIrq(int index, int start, boolean[] which) {
+            owner.triggerIrq(index, start, which);
+        }
+
+        @Override
+        public void reset() {
+            owner.reset();
+        }
+
+        @Override
+        public List<PciDependentDevice> pciHotResetDependents() {
+            return owner.pciHotResetDependents();
+        }
+
+        @Override
+        public boolean supportsFeature(int feature) {
+            return owner.supportsFeature(feature);
+        }
+
+        @Override
+        public void close() {
+            throw providerOwned("device " + owner.name());
+        }
+
+        @Override
+        public String toString() {
+            return "shared " + owner;
+        }
+    }
+}
