@@ -25,7 +25,11 @@ public interface DmaBuffer extends AutoCloseable {
     /** Whether the memory is backed by huge pages. */
     boolean hugePages();
 
-    /** Unmaps the buffer from the IOMMU and frees it. Idempotent. */
+    /**
+     * Unmaps the buffer from the IOMMU (unless its mapping is gone already: an unmap-all, or the container's last
+     * group left) and then frees it; should the unmap fail, the memory is kept rather than freed while the device may
+     * still reach it. Idempotent.
+     */
     @Override
     void close();
 }

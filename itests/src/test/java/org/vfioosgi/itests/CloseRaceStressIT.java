@@ -1,0 +1,153 @@
+package org.vfioosgi.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerSuite;
+import org.vfioosgi.api.DeviceRegion;
+import org.vfioosgi.api.DmaAccess;
+import org.vfioosgi.api.DmaBuffer;
+import org.vfioosgi.api.DmaMapping;
+import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.MappedRegion;
+import org.vfioosgi.api.PciIrq;
+import org.vfioosgi.api.PciRegion;
+import org.vfioosgi.api.VfioContainer;
+import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.examples.EduDevice;
+import org.vfioosgi.pci.PciDevice;
+
+/**
+ * Threads map DMA, allocate buffers, read registers through the mapping and the file and wait for interrupts while
+ * another closes the container under them, round after round for a bounded time: every user ends in an
+ * IllegalStateException (or finishes), nothing crashes, nothing escapes, and the VFIO descriptors, mappings and
+ * locked memory are back where they started.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerSuite.class)
+public class CloseRaceStressIT extends DeviceTestSupport {
+
+    private static final long RUN_NANOS = Duration.ofSeconds(15).toNanos();
+
+    private interface Work {
+        void once() throws Exception;
+    }
+
+    @Test
+    public void closingTheContainerWhileThreadsUseEverythingEndsInExceptionsOnly() throws Exception {
+        long lockedBefore = lockedKiB();
+        int heldBefore = vfioResources().size();
+        PciDevice pci = pciDevice(EduDevice.VENDOR, EduDevice.DEVICE);
+        ConcurrentLinkedQueue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
+        int rounds = 0;
+        long operations = 0;
+        long start = System.nanoTime();
+        while (System.nanoTime() - start < RUN_NANOS) {
+            rounds++;
+            VfioContainer container = vfio.openContainer();
+            EventFd irq = vfio.newEventFd();
+            VfioDevice device = container.attachGroup(pci.iommuGroup().getAsInt()).openDevice(pci.address().toString());
+            DeviceRegion config = device.region(PciRegion.CONFIG.index());
+            config.write16(4, (short) (config.read16(4) | 0x4)); // bus master, for the MSI
+            MappedRegion bar0 = device.map(PciRegion.BAR0.index());
+            device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(irq));
+            Arena arena = container.newDmaArena();
+            MemorySegment pages = arena.allocate(16 * 4096, 4096);
+            long[] counts = new long[5];
+            List<Work> work = List.of(
+                    () -> {
+                        int i = ThreadLocalRandom.current().nextInt(16);
+                        try (DmaMapping m = container.mapDma(pages.asSlice(i * 4096L, 4096), (1L << 24) + i * 4096L,
+                                DmaAccess.READ_WRITE)) {
+                            counts[0]++;
+                        }
+                    },
+                    () -> {
+                        try (DmaBuffer b = container.allocateDma(8192, EduDevice.DMA_LIMIT)) {
+                            b.segment().set(ValueLayout.JAVA_INT, 0, 1);
+                            counts[1]++;
+                        }
+                    },
+                    () -> {
+                        if (bar0.read32(0) != EduDevice.IDENT) {
+                            throw new AssertionError("edu's ident register read wrong");
+                        }
+                        counts[2]++;
+                    },
+                    () -> {
+                        if (Short.toUnsignedInt(config.read16(0)) != EduDevice.VENDOR) {
+                            throw new AssertionError("edu's vendor id read wrong");
+                        }
+                        counts[3]++;
+                    },
+                    () -> {
+                        bar0.write32(0x60, 1); // raise
+                        irq.await(Duration.ofMillis(5));
+                        bar0.write32(0x64, 1); // acknowledge
+                        counts[4]++;
+                    });
+            List<Thread> users = new ArrayList<>();
+            for (Work w : work) {
+                users.add(Thread.ofPlatform().start(() -> {
+                    while (true) {
+                        try {
+                            w.once();
+                        } catch (IllegalStateException closed) {
+                            return; // the expected end: the owner closed under the call
+                        } catch (Throwable t) {
+                            unexpected.add(t);
+                            return;
+                        }
+                    }
+                }));
+            }
+            Thread.sleep(ThreadLocalRandom.current().nextInt(5, 60));
+            if (rounds % 2 == 0) {
+                arena.close(); // the arena first, now and then, while its memory is being mapped
+            }
+            container.close();
+            irq.close();
+            for (Thread user : users) {
+                user.join(10_000);
+                assertTrue("a user thread hangs after close: " + user, !user.isAlive());
+            }
+            arena.close(); // idempotent (the container's close closed it)
+            for (long c : counts) {
+                operations += c;
+            }
+        }
+        for (Throwable t : unexpected) {
+            t.printStackTrace(System.out);
+        }
+        assertEquals("unexpected failures: " + unexpected, 0, unexpected.size());
+        waitFor("VFIO descriptors and mappings released", () -> vfioResources().size() == heldBefore, 5000);
+        waitFor("locked memory back to where it was", () -> lockedKiB() <= lockedBefore, 5000);
+        System.out.println("close-race stress: " + rounds + " rounds, " + operations + " operations, VmLck "
+                + lockedBefore + " kB before and " + lockedKiB() + " kB after");
+    }
+
+    /** VmLck of this process, in kB. */
+    private static long lockedKiB() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmLck:"))
+                    .mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", ""))).findFirst().orElse(0);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
