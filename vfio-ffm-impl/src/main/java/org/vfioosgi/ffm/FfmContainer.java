@@ -269,6 +269,9 @@ final class FfmContainer implements VfioContainer {
     public DmaMapping mapDma(MemorySegment memory, long iova, DmaAccess access) {
         Objects.requireNonNull(access);
         FfmDmaArena arena = dmaArenas.find(a -> a.owns(memory));
+        if (arena == null && !memory.scope().isAlive()) {
+            throw new IllegalStateException("the DMA memory is freed (its arena is closed)");
+        }
         if (arena == null) {
             throw new IllegalArgumentException("DMA memory must come from this container's newDmaArena(): closing "
                     + "that arena unmaps it before freeing it, so the device never reaches freed memory");
