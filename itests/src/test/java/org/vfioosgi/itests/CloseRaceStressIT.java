@@ -1,7 +1,7 @@
 package org.vfioosgi.itests;
 
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.assertFalse;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -103,7 +103,7 @@ public class CloseRaceStressIT extends DeviceTestSupport {
                     });
             List<Thread> users = new ArrayList<>();
             for (Work w : work) {
-                users.add(Thread.ofPlatform().start(() -> {
+                users.add(Thread.ofPlatform().name("user-" + users.size()).start(() -> {
                     while (true) {
                         try {
                             w.once();
@@ -120,11 +120,21 @@ public class CloseRaceStressIT extends DeviceTestSupport {
             if (rounds % 2 == 0) {
                 arena.close(); // the arena first, now and then, while its memory is being mapped
             }
-            container.close();
-            irq.close();
+            Thread closer = Thread.ofPlatform().name("closer").start(() -> {
+                container.close();
+                irq.close();
+            });
+            closer.join(30_000);
+            if (closer.isAlive()) {
+                dumpThreads();
+            }
+            assertFalse("the container's close hangs (thread dump above)", closer.isAlive());
             for (Thread user : users) {
                 user.join(10_000);
-                assertTrue("a user thread hangs after close: " + user, !user.isAlive());
+                if (user.isAlive()) {
+                    dumpThreads();
+                }
+                assertFalse("a user thread hangs after close (thread dump above): " + user, user.isAlive());
             }
             arena.close(); // idempotent (the container's close closed it)
             for (long c : counts) {
@@ -139,6 +149,15 @@ public class CloseRaceStressIT extends DeviceTestSupport {
         waitFor("locked memory back to where it was", () -> lockedKiB() <= lockedBefore, 5000);
         System.out.println("close-race stress: " + rounds + " rounds, " + operations + " operations, VmLck "
                 + lockedBefore + " kB before and " + lockedKiB() + " kB after");
+    }
+
+    private static void dumpThreads() {
+        Thread.getAllStackTraces().forEach((thread, stack) -> {
+            System.out.println("thread " + thread + " " + thread.getState());
+            for (StackTraceElement e : stack) {
+                System.out.println("    at " + e);
+            }
+        });
     }
 
     /** VmLck of this process, in kB. */
