@@ -34,6 +34,11 @@ import org.vfioosgi.api.VfioDevice;
 public final class DemoComponent {
 
     private static final String CLAIM_PID = "org.vfioosgi.pci.claim";
+    /**
+     * How long a step may take before the demo gives up. Generous: under QEMU's emulation (TCG) a claim takes about
+     * 8 s on an idle host and well over 10 s on a busy one; the printed times say how long each step really took.
+     */
+    private static final long STEP_TIMEOUT_MILLIS = 60_000;
 
     private final BundleContext context;
     private final ConfigurationAdmin configurationAdmin;
@@ -63,7 +68,7 @@ public final class DemoComponent {
                     + System.getProperty("os.version"));
             long t = System.nanoTime();
             claim = claim("1234:11e8");
-            EduService edu = await("0000:00:01.0", 10_000);
+            EduService edu = await("0000:00:01.0", STEP_TIMEOUT_MILLIS);
             step(ms(t) + " claimed edu (1234:11e8) through Configuration Admin; DS published it and started its driver");
             printRegions("0000:00:01.0");
             t = System.nanoTime();
@@ -74,7 +79,7 @@ public final class DemoComponent {
             boolean same = java.util.Arrays.equals(data, edu.dmaRoundTrip(data));
             step(us(t) + " DMA round trip of " + data.length + " bytes, RAM -> device -> RAM: "
                     + (same ? "identical" : "DIFFERENT"));
-            waitFor(() -> edu.interrupts() > 0, 5000);
+            waitFor(() -> edu.interrupts() > 0, STEP_TIMEOUT_MILLIS);
             step("interrupts taken by the driver (MSI on an eventfd): " + edu.interrupts());
             boolean plugged = hotPlug();
             ok = f == 3628800 && same && edu.interrupts() > 0 && plugged;
@@ -85,7 +90,7 @@ public final class DemoComponent {
                 if (claim != null) {
                     long t = System.nanoTime();
                     claim.delete();
-                    waitFor(() -> services(VfioDevice.class, null).isEmpty(), 5000);
+                    waitFor(() -> services(VfioDevice.class, null).isEmpty(), STEP_TIMEOUT_MILLIS);
                     step(ms(t) + " released the claim: services withdrawn, descriptors closed");
                 }
             } catch (Exception e) {
@@ -116,14 +121,14 @@ public final class DemoComponent {
         try (GuestQmp qmp = new GuestQmp()) {
             long t = System.nanoTime();
             qmp.execute("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"edu\",\"id\":\"demo-edu\",\"bus\":\"hp1\"}}");
-            EduService second = await("0000:01:00.0", 10_000);
+            EduService second = await("0000:01:00.0", STEP_TIMEOUT_MILLIS);
             step(ms(t) + " hot-plugged a second edu: 0000:01:00.0 claimed, published and driven; factorial(5) = "
                     + second.factorial(5));
             t = System.nanoTime();
             qmp.execute("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"demo-edu\"}}");
-            waitFor(() -> find("0000:01:00.0") == null, 10_000);
+            waitFor(() -> find("0000:01:00.0") == null, STEP_TIMEOUT_MILLIS);
             waitFor(() -> !java.nio.file.Files.exists(java.nio.file.Path.of("/sys/bus/pci/devices/0000:01:00.0")),
-                    10_000);
+                    STEP_TIMEOUT_MILLIS);
             step(ms(t) + " unplugged it: the kernel asked for it back (REQ), the driver and services went, the unplug"
                     + " completed");
             return true;
