@@ -211,7 +211,15 @@ final class FfmContainer implements VfioContainer {
             throw new IllegalArgumentException("size must be positive: " + size);
         }
         dma.readLock().lock();
-        int f = fd.acquire();
+        try {
+            return allocateDma(fd.acquire(), size, iovaLimit);
+        } finally {
+            dma.readLock().unlock();
+        }
+    }
+
+    /** allocateDma with the container acquired ({@code f}, released here) under the read lock of {@link #dma}. */
+    private DmaBuffer allocateDma(int f, long size, long iovaLimit) {
         try {
             requireIommu();
             long pageSize = Syscalls.pageSize();
@@ -249,7 +257,6 @@ final class FfmContainer implements VfioContainer {
             return buffer;
         } finally {
             fd.release();
-            dma.readLock().unlock();
         }
     }
 
@@ -282,11 +289,14 @@ final class FfmContainer implements VfioContainer {
         }
         return arena.map(() -> {
             dma.readLock().lock();
-            int f = fd.acquire();
             try {
-                return map(f, memory, iova, access, false);
+                int f = fd.acquire();
+                try {
+                    return map(f, memory, iova, access, false);
+                } finally {
+                    fd.release();
+                }
             } finally {
-                fd.release();
                 dma.readLock().unlock();
             }
         });
@@ -365,17 +375,20 @@ final class FfmContainer implements VfioContainer {
 
     @Override
     public synchronized long unmapAllDma() {
-        dma.writeLock().lock();
-        int f = fd.acquire();
         long total;
+        dma.writeLock().lock();
         try {
-            requireIommu();
-            endGeneration(); // first: should the unmap fail, no old mapping's close unmaps a newer one's IOVA
-            total = supports(IommuType.UNMAP_ALL) ? unmap(f, 0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
-                    // before Linux 5.12: one unmap of the whole IOVA space, which removes every mapping inside it
-                    : unmap(f, 0, -granule(iommuInfo()), 0);
+            int f = fd.acquire();
+            try {
+                requireIommu();
+                endGeneration(); // first: should the unmap fail, no old mapping's close unmaps a newer one's IOVA
+                total = supports(IommuType.UNMAP_ALL) ? unmap(f, 0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
+                        // before Linux 5.12: one unmap of the whole IOVA space, which removes every mapping inside it
+                        : unmap(f, 0, -granule(iommuInfo()), 0);
+            } finally {
+                fd.release();
+            }
         } finally {
-            fd.release();
             dma.writeLock().unlock();
         }
         dmaBuffers.closeOpen(); // their mappings are gone: this frees their memory
