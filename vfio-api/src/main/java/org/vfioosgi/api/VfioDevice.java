@@ -1,5 +1,6 @@
 package org.vfioosgi.api;
 
+import java.util.Arrays;
 import java.util.List;
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -41,6 +42,41 @@ public interface VfioDevice extends AutoCloseable {
     MappedRegion map(int index);
 
     /**
+     * Describes a vfio-pci region; see {@link #regionInfo(int)}.
+     *
+     * @param region the region, e.g. {@link PciRegion#BAR0}
+     * @return what the kernel reports about it
+     * @throws IndexOutOfBoundsException if the device has no such region (it is not a PCI device)
+     */
+    default RegionInfo regionInfo(PciRegion region) {
+        return regionInfo(region.index());
+    }
+
+    /**
+     * A vfio-pci region for reads and writes through the device file; see {@link #region(int)}. For config space,
+     * {@link PciConfig#of(VfioDevice)} reads better.
+     *
+     * @param region the region, e.g. {@link PciRegion#CONFIG}
+     * @return the region
+     * @throws IndexOutOfBoundsException if the device has no such region (it is not a PCI device)
+     */
+    default DeviceRegion region(PciRegion region) {
+        return region(region.index());
+    }
+
+    /**
+     * Maps the whole of a vfio-pci region; see {@link #map(int)}.
+     *
+     * @param region the region, e.g. {@link PciRegion#BAR0}
+     * @return the mapping, closed by the caller or with the device
+     * @throws IndexOutOfBoundsException if the device has no such region (it is not a PCI device)
+     * @throws VfioException             if the region cannot be mapped (an I/O-port BAR, config space)
+     */
+    default MappedRegion map(PciRegion region) {
+        return map(region.index());
+    }
+
+    /**
      * Describes IRQ index {@code index} ({@code VFIO_DEVICE_GET_IRQ_INFO}). An index the device does not have (for
      * vfio-pci, ERR on a conventional PCI device) has count 0.
      *
@@ -49,20 +85,92 @@ public interface VfioDevice extends AutoCloseable {
     IrqInfo irqInfo(int index);
 
     /**
+     * Describes a vfio-pci IRQ index; see {@link #irqInfo(int)}.
+     *
+     * @param irq the IRQ index, e.g. {@link PciIrq#MSI}
+     * @return what the kernel reports about it
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index (it is not a PCI device)
+     */
+    default IrqInfo irqInfo(PciIrq irq) {
+        return irqInfo(irq.index());
+    }
+
+    /**
      * Routes interrupts {@code start .. start + eventFds.size() - 1} of IRQ index {@code index} to eventfds ({@code
      * VFIO_DEVICE_SET_IRQS}, DATA_EVENTFD | ACTION_TRIGGER); this enables the index (e.g. MSI or MSI-X on a PCI
      * device). A {@code null} element leaves that vector unassigned.
      */
     void setIrqEventFds(int index, int start, List<EventFd> eventFds);
 
+    /**
+     * Routes interrupts {@code start .. start + eventFds.length - 1} of IRQ index {@code index} to eventfds; see
+     * {@link #setIrqEventFds(int, int, List)}.
+     *
+     * @param index    the IRQ index
+     * @param start    the first vector to route
+     * @param eventFds one eventfd per vector; a {@code null} element leaves that vector unassigned
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index
+     * @throws VfioException             if the kernel refuses (see {@link #irqInfo(int)} for the vectors there are)
+     */
+    default void setIrqEventFds(int index, int start, EventFd... eventFds) {
+        setIrqEventFds(index, start, Arrays.asList(eventFds));
+    }
+
+    /**
+     * Routes interrupts {@code start .. start + eventFds.length - 1} of a vfio-pci IRQ index to eventfds; see
+     * {@link #setIrqEventFds(int, int, List)}. For MSI, {@code setIrqEventFds(PciIrq.MSI, 0, eventFd)}.
+     *
+     * @param irq      the IRQ index
+     * @param start    the first vector to route
+     * @param eventFds one eventfd per vector; a {@code null} element leaves that vector unassigned
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index (it is not a PCI device)
+     * @throws VfioException             if the kernel refuses (see {@link #irqInfo(PciIrq)} for the vectors there are)
+     */
+    default void setIrqEventFds(PciIrq irq, int start, EventFd... eventFds) {
+        setIrqEventFds(irq.index(), start, Arrays.asList(eventFds));
+    }
+
     /** Disables IRQ index {@code index} as a whole (DATA_NONE | ACTION_TRIGGER with count 0). */
     void disableIrq(int index);
+
+    /**
+     * Disables a vfio-pci IRQ index as a whole; see {@link #disableIrq(int)}.
+     *
+     * @param irq the IRQ index
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index (it is not a PCI device)
+     */
+    default void disableIrq(PciIrq irq) {
+        disableIrq(irq.index());
+    }
 
     /** Masks interrupts {@code start .. start + count - 1} (maskable indexes only, e.g. INTx). */
     void maskIrq(int index, int start, int count);
 
     /** Unmasks interrupts {@code start .. start + count - 1}; after an automasked interrupt, unmask to get the next. */
     void unmaskIrq(int index, int start, int count);
+
+    /**
+     * Masks interrupts of a vfio-pci IRQ index; see {@link #maskIrq(int, int, int)}.
+     *
+     * @param irq   the IRQ index, e.g. {@link PciIrq#INTX}
+     * @param start the first vector
+     * @param count how many vectors
+     */
+    default void maskIrq(PciIrq irq, int start, int count) {
+        maskIrq(irq.index(), start, count);
+    }
+
+    /**
+     * Unmasks interrupts of a vfio-pci IRQ index; see {@link #unmaskIrq(int, int, int)}. After an INTx interrupt,
+     * {@code unmaskIrq(PciIrq.INTX, 0, 1)} lets the next one through.
+     *
+     * @param irq   the IRQ index, e.g. {@link PciIrq#INTX}
+     * @param start the first vector
+     * @param count how many vectors
+     */
+    default void unmaskIrq(PciIrq irq, int start, int count) {
+        unmaskIrq(irq.index(), start, count);
+    }
 
     /** Fires interrupts {@code start .. start + count - 1} from the kernel, as if the device had (loopback test). */
     void triggerIrq(int index, int start, int count);
@@ -89,6 +197,18 @@ public interface VfioDevice extends AutoCloseable {
      * without the ioctl.
      */
     boolean supportsFeature(int feature);
+
+    /**
+     * Whether the device supports {@code feature} ({@code VFIO_DEVICE_FEATURE} with PROBE); false on kernels without
+     * the ioctl.
+     *
+     * @param feature the feature
+     * @return true if the kernel accepts the feature for this device, for getting or setting
+     * @throws VfioException if the probe fails otherwise than with "not supported"
+     */
+    default boolean supportsFeature(DeviceFeature feature) {
+        return supportsFeature(feature.code());
+    }
 
     /** Disables interrupts, unmaps every mapping of this device and closes it. Idempotent. */
     @Override
