@@ -41,6 +41,24 @@ public interface VfioContainer extends AutoCloseable {
     VfioGroup attachGroup(Path path);
 
     /**
+     * Opens a device by its sysfs name, without knowing its group: for PCI its address ({@code 0000:00:01.0}, with
+     * the domain), for a platform device its name in {@code /sys/bus/platform/devices}. Finds the device's IOMMU group
+     * through its {@code iommu_group} link in sysfs, attaches that group to this container unless it is attached
+     * already (then reuses it), and opens the device from it. The group stays attached, owned by this container, until
+     * the container closes (closing the device does not detach it); {@link VfioDevice#group()} reaches it.
+     *
+     * @param name the device's name in {@code /sys/bus/pci/devices} or {@code /sys/bus/platform/devices}
+     * @return the open device, closed by the caller or with its group and this container
+     * @throws IllegalArgumentException if {@code name} cannot be a device name (empty, or a path)
+     * @throws VfioException            if the device does not exist ({@link Errno#ENOENT}), has no IOMMU group (the
+     *                                  IOMMU is off: the hint says how to turn it on), is not bound to a VFIO driver
+     *                                  (the hint says how to bind it), or its group cannot be attached or the device
+     *                                  opened (see {@link #attachGroup(int)} and {@link VfioGroup#openDevice(String)})
+     * @throws IllegalStateException    if the container is closed
+     */
+    VfioDevice openDevice(String name);
+
+    /**
      * The IOMMU's page sizes and capabilities ({@code VFIO_IOMMU_GET_INFO}); needs an attached group.
      */
     IommuInfo iommuInfo();
