@@ -71,10 +71,15 @@ public class VfioException extends RuntimeException {
         EVENTFD
     }
 
+    /** What failed. */
     private final Operation operation;
+    /** The failed call, empty where the library found the failure. */
     private final String call;
+    /** The container, group or device the call was made on. */
     private final String target;
+    /** The kernel's error number, 0 where the library found the failure. */
     private final int errno;
+    /** What to do about it, empty if there is no advice. */
     private final String hint;
 
     /**
