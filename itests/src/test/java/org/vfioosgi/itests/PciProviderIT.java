@@ -34,7 +34,6 @@ import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.examples.EduService;
-import org.vfioosgi.examples.GuestQmp;
 
 /** The vfio-pci provider: claims by configuration, publishes services by DS, follows hot-plug and hot-unplug. */
 @RunWith(PaxExam.class)

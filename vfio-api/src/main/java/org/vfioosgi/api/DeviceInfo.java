@@ -3,6 +3,8 @@ package org.vfioosgi.api;
 /**
  * What {@code VFIO_DEVICE_GET_INFO} reports about a device.
  *
+ * <p>Immutable, and so safe to share between threads.
+ *
  * @param flags   the kernel's {@code VFIO_DEVICE_FLAGS_*} bits
  * @param regions the number of regions (highest region index + 1)
  * @param irqs    the number of IRQ indexes (highest IRQ index + 1)
@@ -20,17 +22,29 @@ public record DeviceInfo(int flags, int regions, int irqs) {
     /** {@code VFIO_DEVICE_FLAGS_CAPS}: the info has a capability chain. */
     public static final int FLAG_CAPS = 1 << 7;
 
-    /** A vfio-pci device. */
+    /**
+     * A vfio-pci device.
+     *
+     * @return true if {@link #FLAG_PCI} is set
+     */
     public boolean isPci() {
         return (flags & FLAG_PCI) != 0;
     }
 
-    /** A vfio-platform (or vfio-amba) device. */
+    /**
+     * A vfio-platform (or vfio-amba) device.
+     *
+     * @return true if {@link #FLAG_PLATFORM} or {@link #FLAG_AMBA} is set
+     */
     public boolean isPlatform() {
         return (flags & (FLAG_PLATFORM | FLAG_AMBA)) != 0;
     }
 
-    /** Whether the device can be reset through VFIO. */
+    /**
+     * Whether the device can be reset through VFIO ({@link VfioDevice#reset()}).
+     *
+     * @return true if {@link #FLAG_RESET} is set
+     */
     public boolean supportsReset() {
         return (flags & FLAG_RESET) != 0;
     }

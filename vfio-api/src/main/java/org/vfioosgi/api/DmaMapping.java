@@ -7,12 +7,25 @@ import org.osgi.annotation.versioning.ProviderType;
  * Closing it unmaps it; the memory stays the arena's. Closing the arena, an unmap-all or the container's release of
  * its IOMMU (the last group leaving, as after a hot-unplug) ends the mapping too, after which {@link #close()} has
  * nothing left to do and does not fail.
+ *
+ * <p><b>Threads and ownership:</b> thread-safe; it may be closed from any thread. The caller of
+ * {@link VfioContainer#mapDma} owns it.
  */
 @ProviderType
 public interface DmaMapping extends AutoCloseable {
 
+    /**
+     * The I/O virtual address the device uses for the first byte.
+     *
+     * @return the IOVA given to {@link VfioContainer#mapDma}
+     */
     long iova();
 
+    /**
+     * The size of the mapped range.
+     *
+     * @return the size in bytes
+     */
     long size();
 
     /** Unmaps the range from the IOMMU, unless it is gone already. Idempotent. */

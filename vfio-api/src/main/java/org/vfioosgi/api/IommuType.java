@@ -1,6 +1,11 @@
 package org.vfioosgi.api;
 
-/** IOMMU models a container can be set to ({@code VFIO_SET_IOMMU}); the codes are the kernel's. */
+/**
+ * IOMMU models a container can be set to ({@code VFIO_SET_IOMMU}), and extensions to test for with
+ * {@link VfioContainer#supports(IommuType)}; the codes are the kernel's.
+ *
+ * <p>The constants are immutable and may be used from any thread.
+ */
 public enum IommuType {
     /** The original x86 type1 IOMMU. */
     TYPE1(1),
@@ -29,7 +34,11 @@ public enum IommuType {
         this.code = code;
     }
 
-    /** The kernel's number for this type or extension. */
+    /**
+     * The kernel's number for this type or extension.
+     *
+     * @return the {@code VFIO_*} value
+     */
     public int code() {
         return code;
     }

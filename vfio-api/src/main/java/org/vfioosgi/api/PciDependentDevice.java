@@ -3,6 +3,8 @@ package org.vfioosgi.api;
 /**
  * A device affected by a PCI hot reset ({@code struct vfio_pci_dependent_device}).
  *
+ * <p>Immutable, and so safe to share between threads.
+ *
  * @param group   its IOMMU group
  * @param segment its PCI segment (domain)
  * @param bus     its bus number
@@ -10,7 +12,11 @@ package org.vfioosgi.api;
  */
 public record PciDependentDevice(int group, int segment, int bus, int devfn) {
 
-    /** {@code 0000:00:01.0} */
+    /**
+     * The device's PCI address, as sysfs and {@link VfioGroup#openDevice(String)} spell it.
+     *
+     * @return e.g. {@code 0000:00:01.0}
+     */
     public String address() {
         return String.format("%04x:%02x:%02x.%x", segment, bus, devfn >> 3, devfn & 7);
     }

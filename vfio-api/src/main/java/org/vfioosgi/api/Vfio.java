@@ -3,8 +3,12 @@ package org.vfioosgi.api;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * Entry point to VFIO: opens containers and makes eventfds. Available as an OSGi service, or built directly by an
- * implementation.
+ * Entry point to VFIO: opens containers and makes eventfds. Available as an OSGi service (vfio-ffm-impl's
+ * {@code FfmVfio} component), or outside a framework through {@code ServiceLoader.load(Vfio.class)}.
+ *
+ * <p><b>Threads and ownership:</b> thread-safe; one instance serves every thread. What it hands out (containers,
+ * eventfds) belongs to the caller, who closes it; whatever is still open when the providing component deactivates
+ * (its bundle stops, the framework shuts down) is closed then, so nothing outlives the bundle that made it.
  */
 @ProviderType
 public interface Vfio {
@@ -13,11 +17,17 @@ public interface Vfio {
      * Opens a new container ({@code /dev/vfio/vfio}) and checks that the kernel speaks the VFIO API version this
      * library implements.
      *
+     * @return the new container, owned by the caller
      * @throws VfioException if the container cannot be opened (no VFIO in the kernel, permissions) or the API version
      *                       differs
      */
     VfioContainer openContainer();
 
-    /** Makes a new eventfd, to take interrupts with {@link VfioDevice#setIrqEventFds}. */
+    /**
+     * Makes a new eventfd, to take interrupts with {@link VfioDevice#setIrqEventFds}.
+     *
+     * @return the new eventfd, owned by the caller
+     * @throws VfioException if the kernel refuses (the process is out of file descriptors)
+     */
     EventFd newEventFd();
 }

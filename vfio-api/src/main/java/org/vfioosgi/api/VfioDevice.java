@@ -1,23 +1,49 @@
 package org.vfioosgi.api;
 
+import java.util.Arrays;
 import java.util.List;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * A device handed out by a group: its regions (for PCI: BARs, ROM, config space) and interrupts.
+ * A device handed out by a group: its regions (for PCI: BARs, ROM, config space) and interrupts. Regions and IRQ
+ * indexes are numbered by the kernel; for vfio-pci devices the overloads taking {@link PciRegion} and {@link PciIrq}
+ * name them, and {@link PciConfig#of(VfioDevice)} reads and writes config space (bus mastering must be on before the
+ * device does DMA or signals MSI).
  *
- * <p>Closing the device disables its interrupts and closes every region mapping made from it.
+ * <p><b>Threads and ownership:</b> thread-safe; its methods may be called from any thread, concurrently (a driver
+ * usually has one thread waiting for interrupts while others access registers). The group it was opened from owns it;
+ * it owns the region mappings made from it and the interrupts it enabled, though not the eventfds they signal (those
+ * belong to whoever made them). {@link #close()} stops new calls, which throw {@link IllegalStateException}, lets the
+ * calls already inside complete, then disables its interrupts, unmaps its region mappings and closes the device file;
+ * afterwards every call but {@link #name()} and {@link #group()} throws {@link IllegalStateException}, and so does
+ * every access through its regions and mappings. A device obtained as an OSGi service is owned by the provider that
+ * published it: its {@code close()} throws {@link UnsupportedOperationException}, as does routing the IRQ index the
+ * provider keeps for itself (REQ); the mappings and interrupts the consumer makes through it are the consumer's and
+ * go when the consumer lets go of the service.
  */
 @ProviderType
 public interface VfioDevice extends AutoCloseable {
 
-    /** The device's name within its group (for PCI its address, {@code 0000:00:01.0}). */
+    /**
+     * The device's name within its group.
+     *
+     * @return for PCI its address, {@code 0000:00:01.0}; for a platform device its sysfs name
+     */
     String name();
 
-    /** The group the device was opened from. */
+    /**
+     * The group the device was opened from.
+     *
+     * @return the group, which owns this device
+     */
     VfioGroup group();
 
-    /** What the device reports about itself ({@code VFIO_DEVICE_GET_INFO}). */
+    /**
+     * What the device reports about itself ({@code VFIO_DEVICE_GET_INFO}), read when it was opened.
+     *
+     * @return the device's flags and its numbers of regions and IRQ indexes
+     * @throws IllegalStateException if the device is closed
+     */
     DeviceInfo info();
 
     /**
@@ -25,72 +51,281 @@ public interface VfioDevice extends AutoCloseable {
      * device does not implement (for vfio-pci, the VGA region of a device that is not a VGA controller) has size 0 and
      * no flags.
      *
+     * @param index the region index, below {@link DeviceInfo#regions()}
+     * @return what the kernel reports about it
      * @throws IndexOutOfBoundsException if the device has no such region
      * @throws VfioException             if the kernel's answer is malformed (e.g. a capability chain that loops)
+     * @throws IllegalStateException     if the device is closed
      */
     RegionInfo regionInfo(int index);
 
     /**
      * Region {@code index} for reads and writes through the device file.
      *
+     * @param index the region index, below {@link DeviceInfo#regions()}
+     * @return the region; valid as long as the device is open
      * @throws IndexOutOfBoundsException if the device has no such region
+     * @throws IllegalStateException     if the device is closed
      */
     DeviceRegion region(int index);
 
-    /** Maps the whole of region {@code index}; see {@link DeviceRegion#map()}. */
+    /**
+     * Maps the whole of region {@code index}; see {@link DeviceRegion#map()}.
+     *
+     * @param index the region index, below {@link DeviceInfo#regions()}
+     * @return the mapping, closed by the caller or with the device
+     * @throws IndexOutOfBoundsException if the device has no such region
+     * @throws VfioException             if the region cannot be mapped (an I/O-port BAR, config space): use
+     *                                   {@link #region(int)} instead
+     * @throws IllegalStateException     if the device is closed
+     */
     MappedRegion map(int index);
+
+    /**
+     * Describes a vfio-pci region; see {@link #regionInfo(int)}.
+     *
+     * @param region the region, e.g. {@link PciRegion#BAR0}
+     * @return what the kernel reports about it
+     * @throws IndexOutOfBoundsException if the device has no such region (it is not a PCI device)
+     */
+    default RegionInfo regionInfo(PciRegion region) {
+        return regionInfo(region.index());
+    }
+
+    /**
+     * A vfio-pci region for reads and writes through the device file; see {@link #region(int)}. For config space,
+     * {@link PciConfig#of(VfioDevice)} reads better.
+     *
+     * @param region the region, e.g. {@link PciRegion#CONFIG}
+     * @return the region
+     * @throws IndexOutOfBoundsException if the device has no such region (it is not a PCI device)
+     */
+    default DeviceRegion region(PciRegion region) {
+        return region(region.index());
+    }
+
+    /**
+     * Maps the whole of a vfio-pci region; see {@link #map(int)}.
+     *
+     * @param region the region, e.g. {@link PciRegion#BAR0}
+     * @return the mapping, closed by the caller or with the device
+     * @throws IndexOutOfBoundsException if the device has no such region (it is not a PCI device)
+     * @throws VfioException             if the region cannot be mapped (an I/O-port BAR, config space)
+     */
+    default MappedRegion map(PciRegion region) {
+        return map(region.index());
+    }
 
     /**
      * Describes IRQ index {@code index} ({@code VFIO_DEVICE_GET_IRQ_INFO}). An index the device does not have (for
      * vfio-pci, ERR on a conventional PCI device) has count 0.
      *
+     * @param index the IRQ index, below {@link DeviceInfo#irqs()}
+     * @return what the kernel reports about it
      * @throws IndexOutOfBoundsException if the device has no such IRQ index
+     * @throws IllegalStateException     if the device is closed
      */
     IrqInfo irqInfo(int index);
 
     /**
+     * Describes a vfio-pci IRQ index; see {@link #irqInfo(int)}.
+     *
+     * @param irq the IRQ index, e.g. {@link PciIrq#MSI}
+     * @return what the kernel reports about it
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index (it is not a PCI device)
+     */
+    default IrqInfo irqInfo(PciIrq irq) {
+        return irqInfo(irq.index());
+    }
+
+    /**
      * Routes interrupts {@code start .. start + eventFds.size() - 1} of IRQ index {@code index} to eventfds ({@code
      * VFIO_DEVICE_SET_IRQS}, DATA_EVENTFD | ACTION_TRIGGER); this enables the index (e.g. MSI or MSI-X on a PCI
-     * device). A {@code null} element leaves that vector unassigned.
+     * device). The kernel holds its own reference to each eventfd until the index is disabled.
+     *
+     * @param index    the IRQ index, below {@link DeviceInfo#irqs()}
+     * @param start    the first vector to route
+     * @param eventFds one eventfd per vector; a {@code null} element leaves that vector unassigned (the list may hold
+     *                 nulls: {@code Arrays.asList}, not {@code List.of})
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index
+     * @throws VfioException             if the kernel refuses (see {@link #irqInfo(int)} for the vectors there are;
+     *                                   MSI and MSI-X vectors are enabled as one set: disable the index to change it)
+     * @throws IllegalStateException     if the device or an eventfd is closed
      */
     void setIrqEventFds(int index, int start, List<EventFd> eventFds);
 
-    /** Disables IRQ index {@code index} as a whole (DATA_NONE | ACTION_TRIGGER with count 0). */
+    /**
+     * Routes interrupts {@code start .. start + eventFds.length - 1} of IRQ index {@code index} to eventfds; see
+     * {@link #setIrqEventFds(int, int, List)}.
+     *
+     * @param index    the IRQ index
+     * @param start    the first vector to route
+     * @param eventFds one eventfd per vector; a {@code null} element leaves that vector unassigned
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index
+     * @throws VfioException             if the kernel refuses (see {@link #irqInfo(int)} for the vectors there are)
+     */
+    default void setIrqEventFds(int index, int start, EventFd... eventFds) {
+        setIrqEventFds(index, start, Arrays.asList(eventFds));
+    }
+
+    /**
+     * Routes interrupts {@code start .. start + eventFds.length - 1} of a vfio-pci IRQ index to eventfds; see
+     * {@link #setIrqEventFds(int, int, List)}. For MSI, {@code setIrqEventFds(PciIrq.MSI, 0, eventFd)}.
+     *
+     * @param irq      the IRQ index
+     * @param start    the first vector to route
+     * @param eventFds one eventfd per vector; a {@code null} element leaves that vector unassigned
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index (it is not a PCI device)
+     * @throws VfioException             if the kernel refuses (see {@link #irqInfo(PciIrq)} for the vectors there are)
+     */
+    default void setIrqEventFds(PciIrq irq, int start, EventFd... eventFds) {
+        setIrqEventFds(irq.index(), start, Arrays.asList(eventFds));
+    }
+
+    /**
+     * Disables IRQ index {@code index} as a whole (DATA_NONE | ACTION_TRIGGER with count 0); the kernel lets go of its
+     * eventfds.
+     *
+     * @param index the IRQ index, below {@link DeviceInfo#irqs()}
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index
+     * @throws VfioException             if the kernel refuses
+     * @throws IllegalStateException     if the device is closed
+     */
     void disableIrq(int index);
 
-    /** Masks interrupts {@code start .. start + count - 1} (maskable indexes only, e.g. INTx). */
+    /**
+     * Disables a vfio-pci IRQ index as a whole; see {@link #disableIrq(int)}.
+     *
+     * @param irq the IRQ index
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index (it is not a PCI device)
+     */
+    default void disableIrq(PciIrq irq) {
+        disableIrq(irq.index());
+    }
+
+    /**
+     * Masks interrupts {@code start .. start + count - 1} (maskable indexes only, e.g. INTx). Allocates nothing.
+     *
+     * @param index the IRQ index
+     * @param start the first vector
+     * @param count how many vectors
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index
+     * @throws VfioException             if the kernel refuses (the index is not maskable)
+     * @throws IllegalStateException     if the device is closed
+     */
     void maskIrq(int index, int start, int count);
 
-    /** Unmasks interrupts {@code start .. start + count - 1}; after an automasked interrupt, unmask to get the next. */
+    /**
+     * Unmasks interrupts {@code start .. start + count - 1}; after an automasked interrupt (INTx), unmask to get the
+     * next. Allocates nothing.
+     *
+     * @param index the IRQ index
+     * @param start the first vector
+     * @param count how many vectors
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index
+     * @throws VfioException             if the kernel refuses (the index is not maskable)
+     * @throws IllegalStateException     if the device is closed
+     */
     void unmaskIrq(int index, int start, int count);
 
-    /** Fires interrupts {@code start .. start + count - 1} from the kernel, as if the device had (loopback test). */
+    /**
+     * Masks interrupts of a vfio-pci IRQ index; see {@link #maskIrq(int, int, int)}.
+     *
+     * @param irq   the IRQ index, e.g. {@link PciIrq#INTX}
+     * @param start the first vector
+     * @param count how many vectors
+     */
+    default void maskIrq(PciIrq irq, int start, int count) {
+        maskIrq(irq.index(), start, count);
+    }
+
+    /**
+     * Unmasks interrupts of a vfio-pci IRQ index; see {@link #unmaskIrq(int, int, int)}. After an INTx interrupt,
+     * {@code unmaskIrq(PciIrq.INTX, 0, 1)} lets the next one through.
+     *
+     * @param irq   the IRQ index, e.g. {@link PciIrq#INTX}
+     * @param start the first vector
+     * @param count how many vectors
+     */
+    default void unmaskIrq(PciIrq irq, int start, int count) {
+        unmaskIrq(irq.index(), start, count);
+    }
+
+    /**
+     * Fires interrupts {@code start .. start + count - 1} from the kernel, as if the device had (loopback test).
+     *
+     * @param index the IRQ index
+     * @param start the first vector
+     * @param count how many vectors
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index
+     * @throws VfioException             if the kernel refuses (the index is not enabled)
+     * @throws IllegalStateException     if the device is closed
+     */
     void triggerIrq(int index, int start, int count);
 
-    /** Fires the interrupts of {@code start ..} whose element in {@code which} is true (DATA_BOOL loopback). */
+    /**
+     * Fires the interrupts of {@code start ..} whose element in {@code which} is true (DATA_BOOL loopback).
+     *
+     * @param index the IRQ index
+     * @param start the first vector
+     * @param which one element per vector from {@code start}: true to fire it
+     * @throws IndexOutOfBoundsException if the device has no such IRQ index
+     * @throws VfioException             if the kernel refuses (the index is not enabled)
+     * @throws IllegalStateException     if the device is closed
+     */
     void triggerIrq(int index, int start, boolean[] which);
 
     /**
-     * Resets the device ({@code VFIO_DEVICE_RESET}).
+     * Resets the device ({@code VFIO_DEVICE_RESET}). Other threads' accesses to the device during the reset see
+     * whatever the device answers while it resets.
      *
-     * @throws VfioException if the device has no reset method ({@link DeviceInfo#supportsReset()} is false)
+     * @throws VfioException         if the device has no reset method ({@link DeviceInfo#supportsReset()} is false)
+     * @throws IllegalStateException if the device is closed
      */
     void reset();
 
     /**
      * The devices a PCI hot reset of this device's bus would also reset ({@code VFIO_DEVICE_GET_PCI_HOT_RESET_INFO}).
      *
-     * @throws VfioException if the device cannot be hot reset (not PCI, or no reset of its slot or bus)
+     * @return the affected devices, this one included
+     * @throws VfioException         if the device cannot be hot reset (not PCI, or no reset of its slot or bus:
+     *                               {@link Errno#ENODEV})
+     * @throws IllegalStateException if the device is closed
      */
     List<PciDependentDevice> pciHotResetDependents();
 
     /**
      * Whether the device supports feature {@code feature} ({@code VFIO_DEVICE_FEATURE} with PROBE); false on kernels
-     * without the ioctl.
+     * without the ioctl. For the features {@link DeviceFeature} names, {@link #supportsFeature(DeviceFeature)} reads
+     * better.
+     *
+     * @param feature the feature's number, 0 to 0xffff ({@code VFIO_DEVICE_FEATURE_*})
+     * @return true if the kernel accepts the feature for this device, for getting or setting
+     * @throws IllegalArgumentException if {@code feature} is not a 16-bit number
+     * @throws VfioException            if the probe fails otherwise than with "not supported"
+     * @throws IllegalStateException    if the device is closed
      */
     boolean supportsFeature(int feature);
 
-    /** Disables interrupts, unmaps every mapping of this device and closes it. Idempotent. */
+    /**
+     * Whether the device supports {@code feature} ({@code VFIO_DEVICE_FEATURE} with PROBE); false on kernels without
+     * the ioctl.
+     *
+     * @param feature the feature
+     * @return true if the kernel accepts the feature for this device, for getting or setting
+     * @throws VfioException if the probe fails otherwise than with "not supported"
+     */
+    default boolean supportsFeature(DeviceFeature feature) {
+        return supportsFeature(feature.code());
+    }
+
+    /**
+     * Disables the interrupts it enabled, unmaps every region mapping made from it and closes the device file. Calls
+     * in flight complete first; later ones throw {@link IllegalStateException}. Idempotent: a second close returns
+     * once the first is done. The group stays open (and attached); its other devices are not affected.
+     *
+     * @throws UnsupportedOperationException on a device obtained as a service: the provider owns it
+     */
     @Override
     void close();
 }

@@ -169,6 +169,11 @@ public final class SharedViews {
         }
 
         @Override
+        public VfioDevice openDevice(String name) {
+            throw providerOwned("this container");
+        }
+
+        @Override
         public IommuInfo iommuInfo() {
             return owner.iommuInfo();
         }

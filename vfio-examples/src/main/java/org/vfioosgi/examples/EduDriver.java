@@ -3,27 +3,26 @@ package org.vfioosgi.examples;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import org.vfioosgi.api.DeviceRegion;
 import org.vfioosgi.api.DmaBuffer;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.MappedRegion;
+import org.vfioosgi.api.PciConfig;
 import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.PciRegion;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioDevice;
 
 /**
- * The sample driver for one edu device: maps BAR0, takes MSI on an eventfd (a thread of its own counts them) and
- * offers {@link EduService}. {@link EduDriverComponent} makes one per device and closes it when the device goes.
+ * The sample driver for one edu device: maps BAR0, turns on bus mastering (without it the device's DMA and MSI do
+ * nothing), takes MSI on an eventfd (a thread of its own waits on it: an eventfd has one waiter) and offers
+ * {@link EduService}. {@link EduDriverComponent} makes one per device and closes it when the device goes; the device
+ * itself belongs to the provider that published it, so this driver closes only what it made.
  */
 final class EduDriver implements EduService, AutoCloseable {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(5);
-    private static final int PCI_COMMAND = 0x04;
-    private static final short BUS_MASTER = 0x4;
 
     private final VfioDevice device;
     private final MappedRegion bar0;
@@ -35,13 +34,12 @@ final class EduDriver implements EduService, AutoCloseable {
 
     EduDriver(Vfio vfio, VfioDevice device) {
         this.device = device;
-        this.bar0 = device.map(PciRegion.BAR0.index());
+        this.bar0 = device.map(PciRegion.BAR0);
         this.edu = new EduDevice(bar0);
-        DeviceRegion config = device.region(PciRegion.CONFIG.index());
-        config.write16(PCI_COMMAND, (short) (config.read16(PCI_COMMAND) | BUS_MASTER));
+        PciConfig.of(device).enableBusMaster();
         this.buffer = device.group().container().allocateDma(EduDevice.BUFFER_SIZE, EduDevice.DMA_LIMIT);
         this.irq = vfio.newEventFd();
-        device.setIrqEventFds(PciIrq.MSI.index(), 0, List.of(irq));
+        device.setIrqEventFds(PciIrq.MSI, 0, irq);
         // a platform thread: the wait blocks in poll(2), which would pin a virtual thread's carrier
         this.irqThread = Thread.ofPlatform().daemon().name("edu irq " + device.name()).start(this::countInterrupts);
     }
@@ -54,7 +52,7 @@ final class EduDriver implements EduService, AutoCloseable {
                 edu.ackIrq(edu.irqStatus());
             }
         } catch (IllegalStateException closed) {
-            // deactivated
+            // close() closed the eventfd: that, not an interrupt, ends the wait
         }
     }
 
@@ -88,7 +86,7 @@ final class EduDriver implements EduService, AutoCloseable {
     @Override
     public void close() {
         try {
-            device.disableIrq(PciIrq.MSI.index());
+            device.disableIrq(PciIrq.MSI);
         } catch (RuntimeException closedAlready) {
             // the device went first: its interrupts went with it
         }

@@ -1,5 +1,5 @@
 /** Example drivers written with vfio-osgi. */
-@Version("0.1.0")
+@Version("0.2.0")
 @Export
 package org.vfioosgi.examples;
 

@@ -1,6 +1,9 @@
 package org.vfioosgi.ffm;
 
-/** Linux error numbers this library reacts to, and symbolic names for messages. */
+/**
+ * Linux error numbers this library reacts to, as {@code int} constants for {@code switch} over a system call's result;
+ * the names come from the API's {@link org.vfioosgi.api.Errno}.
+ */
 final class Errno {
 
     static final int EPERM = 1;
@@ -31,28 +34,8 @@ final class Errno {
         return name(errno) + " (" + Syscalls.strerror(errno) + ")";
     }
 
+    /** The symbolic name, from the API's {@link org.vfioosgi.api.Errno}: one list of names for messages and callers. */
     static String name(int errno) {
-        return switch (errno) {
-            case EPERM -> "EPERM";
-            case ENOENT -> "ENOENT";
-            case EINTR -> "EINTR";
-            case EIO -> "EIO";
-            case ENXIO -> "ENXIO";
-            case EBADF -> "EBADF";
-            case EAGAIN -> "EAGAIN";
-            case ENOMEM -> "ENOMEM";
-            case EACCES -> "EACCES";
-            case EFAULT -> "EFAULT";
-            case EBUSY -> "EBUSY";
-            case EEXIST -> "EEXIST";
-            case ENODEV -> "ENODEV";
-            case EINVAL -> "EINVAL";
-            case ENOTTY -> "ENOTTY";
-            case ENOSPC -> "ENOSPC";
-            case ESPIPE -> "ESPIPE";
-            case ENOSYS -> "ENOSYS";
-            case EOPNOTSUPP -> "EOPNOTSUPP";
-            default -> "errno " + errno;
-        };
+        return org.vfioosgi.api.Errno.nameOf(errno);
     }
 }

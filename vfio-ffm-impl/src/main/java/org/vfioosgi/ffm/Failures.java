@@ -13,13 +13,17 @@ final class Failures {
     static VfioException syscall(Operation operation, String call, String target, int errno) {
         String message = "failed to " + describe(operation) + " " + target + ": " + call + " returned "
                 + Errno.describe(errno);
-        String hint = hint(operation, errno, target);
-        return new VfioException(operation, call, target, errno, hint.isEmpty() ? message : message + ". " + hint);
+        return new VfioException(operation, call, target, errno, message, hint(operation, errno, target));
     }
 
     /** A failure the library found itself, not the kernel. */
     static VfioException library(Operation operation, String target, String message) {
         return new VfioException(operation, "", target, 0, message);
+    }
+
+    /** A failure the library found itself, with what to do about it apart. */
+    static VfioException library(Operation operation, String target, String message, String hint) {
+        return new VfioException(operation, "", target, 0, message, hint);
     }
 
     private static String describe(Operation operation) {

@@ -16,6 +16,7 @@ import org.vfioosgi.api.IommuInfo.IovaRange;
 import org.vfioosgi.api.IommuType;
 import org.vfioosgi.api.IovaAllocator;
 import org.vfioosgi.api.VfioContainer;
+import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.ffm.LinkerSupport.CallFrame;
 import org.vfioosgi.api.VfioGroup;
@@ -46,6 +47,8 @@ final class FfmContainer implements VfioContainer {
     private volatile FirstFitIovaAllocator allocator;
     /** Written under the write lock of {@link #dma}. */
     private volatile long dmaGeneration;
+    /** Where openDevice finds a device's IOMMU group: FfmVfio's sysfs root. */
+    private volatile SysfsDevices sysfsDevices = new SysfsDevices(SysfsDevices.SYSFS);
 
     /** Huge pages are tried for buffers that are a multiple of this. */
     private static final long HUGE_PAGE = 2L << 20;
@@ -128,6 +131,36 @@ final class FfmContainer implements VfioContainer {
         } finally {
             fd.release();
         }
+    }
+
+    /** Makes openDevice look devices up under another sysfs root than /sys (tests). */
+    void useSysfs(SysfsDevices devices) {
+        sysfsDevices = devices;
+    }
+
+    /**
+     * Finds the device's group in sysfs, attaches it unless it is attached already, and opens the device from it. Under
+     * the container's lock, so a concurrent openDevice of another device of the group neither attaches it twice nor
+     * loses it to the cleanup below.
+     */
+    @Override
+    public synchronized VfioDevice openDevice(String name) {
+        ensureOpen();
+        int number = sysfsDevices.iommuGroup(name);
+        VfioGroup attached = attachedGroup(number);
+        VfioGroup group = attached != null ? attached : attachGroup(number);
+        try {
+            return group.openDevice(name);
+        } catch (RuntimeException e) {
+            if (attached == null) {
+                group.close(); // attached for this device alone: do not keep /dev/vfio/N open for nothing
+            }
+            throw e;
+        }
+    }
+
+    private VfioGroup attachedGroup(int number) {
+        return groups.find(g -> g.number() == number);
     }
 
     private void setIommu(IommuType type) {

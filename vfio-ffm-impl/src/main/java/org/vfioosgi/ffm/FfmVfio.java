@@ -15,6 +15,7 @@ import org.vfioosgi.api.VfioContainer;
 public final class FfmVfio implements Vfio {
 
     private final Path devVfio;
+    private final Path sysfs;
     private final OwnedResources<FfmContainer> containers = new OwnedResources<>();
     private final OwnedResources<FfmEventFd> eventFds = new OwnedResources<>();
 
@@ -25,12 +26,22 @@ public final class FfmVfio implements Vfio {
 
     /** Uses another directory than {@code /dev/vfio} (tests, containers with a relocated /dev). */
     public FfmVfio(Path devVfio) {
+        this(devVfio, SysfsDevices.SYSFS);
+    }
+
+    /**
+     * Uses other directories than {@code /dev/vfio} and {@code /sys} (tests, containers with a relocated /dev or sysfs);
+     * sysfs is where {@link VfioContainer#openDevice(String)} finds a device's IOMMU group.
+     */
+    public FfmVfio(Path devVfio, Path sysfs) {
         this.devVfio = devVfio;
+        this.sysfs = sysfs;
     }
 
     @Override
     public VfioContainer openContainer() {
         FfmContainer container = FfmContainer.open(devVfio, containers::remove);
+        container.useSysfs(new SysfsDevices(sysfs));
         containers.add(container, "the Vfio service");
         return container;
     }

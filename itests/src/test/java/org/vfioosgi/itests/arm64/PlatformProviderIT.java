@@ -35,7 +35,7 @@ import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException;
-import org.vfioosgi.examples.GuestQmp;
+import org.vfioosgi.itests.GuestQmp;
 import org.vfioosgi.itests.InGuestTestSupport;
 import org.vfioosgi.platform.PlatformDevice;
 import org.vfioosgi.platform.PlatformDevices;

@@ -1,4 +1,4 @@
-package org.vfioosgi.examples;
+package org.vfioosgi.examples.demo;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,13 +14,13 @@ import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
-import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.examples.EduDevice;
 import org.vfioosgi.pci.PciDevice;
 import org.vfioosgi.pci.PciDevices;
 
 /**
- * The demo: finds the PCI devices handed to VFIO, opens the edu device through its group, prints its regions and
- * drives it through MMIO. Exits non-zero when a step fails.
+ * The demo without a framework: finds the PCI devices handed to VFIO, opens the edu device by its address, prints its
+ * regions and drives it through MMIO. Exits non-zero when a step fails.
  */
 public final class Demo {
 
@@ -48,11 +48,10 @@ public final class Demo {
                 .orElseThrow(() -> new IllegalStateException("no VFIO implementation on the class path"));
         long t0 = System.nanoTime();
         try (VfioContainer container = vfio.openContainer();
-             VfioGroup group = container.attachGroup(edu.iommuGroup().getAsInt());
-             VfioDevice device = group.openDevice(edu.address().toString())) {
+             VfioDevice device = container.openDevice(edu.address().toString())) {
             step(String.format("opened container (API %d, %s), group %d and device %s in %.1f ms",
-                    container.apiVersion(), container.iommuType().map(IommuType::name).orElse("?"), group.number(),
-                    device.name(), (System.nanoTime() - t0) / 1e6));
+                    container.apiVersion(), container.iommuType().map(IommuType::name).orElse("?"),
+                    device.group().number(), device.name(), (System.nanoTime() - t0) / 1e6));
             DeviceInfo info = device.info();
             step("device: " + (info.isPci() ? "PCI" : "other") + ", " + info.regions() + " regions, " + info.irqs()
                     + " IRQ indexes, reset " + (info.supportsReset() ? "supported" : "not supported"));
@@ -60,13 +59,13 @@ public final class Demo {
                 if (r.index() >= info.regions()) {
                     break;
                 }
-                RegionInfo region = device.regionInfo(r.index());
+                RegionInfo region = device.regionInfo(r);
                 if (region.size() > 0) {
                     System.out.printf("    %-6s %9d bytes  %s%s%s%n", r, region.size(), region.readable() ? "r" : "-",
                             region.writable() ? "w" : "-", region.mappable() ? " mmap" : "");
                 }
             }
-            try (MappedRegion bar0 = device.map(PciRegion.BAR0.index())) {
+            try (MappedRegion bar0 = device.map(PciRegion.BAR0)) {
                 EduDevice driver = new EduDevice(bar0);
                 step(String.format("ident register: 0x%08x (%s)", driver.ident(),
                         driver.ident() == EduDevice.IDENT ? "edu 1.0" : "unexpected"));

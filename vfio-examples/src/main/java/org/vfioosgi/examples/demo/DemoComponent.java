@@ -1,4 +1,4 @@
-package org.vfioosgi.examples;
+package org.vfioosgi.examples.demo;
 
 import java.util.Collection;
 import java.util.Dictionary;
@@ -22,6 +22,7 @@ import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.PciRegion;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.examples.EduService;
 
 /**
  * The demo, run inside an OSGi framework when the framework property {@code vfio.demo} is {@code true}: claims the
@@ -143,14 +144,14 @@ public final class DemoComponent {
             DeviceInfo info = device.info();
             step("device " + address + ": " + info.regions() + " regions, " + info.irqs() + " IRQ indexes");
             for (PciRegion r : PciRegion.values()) {
-                RegionInfo region = device.regionInfo(r.index());
+                RegionInfo region = device.regionInfo(r);
                 if (region.size() > 0) {
                     System.out.printf("      %-6s %8d bytes %s%s%s%n", r, region.size(), region.readable() ? "r" : "-",
                             region.writable() ? "w" : "-", region.mappable() ? " mmap" : "");
                 }
             }
             for (PciIrq irq : PciIrq.values()) {
-                IrqInfo i = device.irqInfo(irq.index());
+                IrqInfo i = device.irqInfo(irq);
                 if (i.count() > 0) {
                     System.out.printf("      %-6s %8d vector%s%n", irq, i.count(), i.count() == 1 ? "" : "s");
                 }

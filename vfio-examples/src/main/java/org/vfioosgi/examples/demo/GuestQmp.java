@@ -1,4 +1,4 @@
-package org.vfioosgi.examples;
+package org.vfioosgi.examples.demo;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -15,9 +15,9 @@ import java.util.stream.Stream;
 
 /**
  * QEMU's monitor (QMP) from inside the guest: vm/run connects a virtio-serial port named "qmp" to it, so a test can
- * hot-plug devices into the machine it runs in.
+ * hot-plug devices into the machine it runs in. The in-guest tests (itests) have their own copy.
  */
-public final class GuestQmp implements AutoCloseable {
+final class GuestQmp implements AutoCloseable {
 
     private final RandomAccessFile port;
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
@@ -28,7 +28,7 @@ public final class GuestQmp implements AutoCloseable {
      * do not lock against each other (a FileChannel's would: a blocked read would hold up every write), and the
      * blocking read runs on a platform thread so it never pins a virtual thread's carrier.
      */
-    public GuestQmp() throws IOException, InterruptedException {
+    GuestQmp() throws IOException, InterruptedException {
         port = new RandomAccessFile(findPort().toFile(), "rw");
         BufferedReader in = new BufferedReader(new InputStreamReader(new InputStream() {
             @Override
@@ -62,7 +62,7 @@ public final class GuestQmp implements AutoCloseable {
     }
 
     /** Whether this machine has the port, that is, runs under vm/run. */
-    public static boolean available() {
+    static boolean available() {
         try {
             findPort();
             return true;
@@ -83,7 +83,7 @@ public final class GuestQmp implements AutoCloseable {
     }
 
     /** Sends one command and returns its answer, skipping the greeting and events. */
-    public String execute(String command) throws IOException, InterruptedException {
+    String execute(String command) throws IOException, InterruptedException {
         port.write((command + "\n").getBytes(StandardCharsets.UTF_8));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {

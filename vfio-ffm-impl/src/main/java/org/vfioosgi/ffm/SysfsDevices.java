@@ -1,0 +1,103 @@
+package org.vfioosgi.ffm;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.vfioosgi.api.Errno;
+import org.vfioosgi.api.VfioException;
+import org.vfioosgi.api.VfioException.Operation;
+
+/**
+ * Finds a device by its sysfs name ({@code /sys/bus/pci/devices/NAME} or {@code /sys/bus/platform/devices/NAME}):
+ * its IOMMU group (the {@code iommu_group} link) and whether a VFIO driver holds it, for
+ * {@link org.vfioosgi.api.VfioContainer#openDevice(String)}. Each failure says what to do: the full PCI address, the
+ * IOMMU to turn on, the driver to bind.
+ */
+final class SysfsDevices {
+
+    /** The running system's sysfs. */
+    static final Path SYSFS = Path.of("/sys");
+
+    /** The buses searched, in order, and the VFIO driver each binds devices to. */
+    private static final List<String> BUSES = List.of("pci", "platform");
+    private static final Pattern SHORT_PCI_ADDRESS = Pattern.compile("[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]");
+
+    private final Path sysfs;
+
+    SysfsDevices(Path sysfs) {
+        this.sysfs = sysfs;
+    }
+
+    /**
+     * The IOMMU group number of device {@code name}, once it is known to exist, to have a group and to be bound to a
+     * VFIO driver.
+     *
+     * @throws IllegalArgumentException if {@code name} cannot be a device name (empty, or a path)
+     * @throws VfioException            if the device does not exist, has no IOMMU group or is not bound to VFIO
+     */
+    int iommuGroup(String name) {
+        if (name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..") || name.indexOf(0) >= 0) {
+            throw new IllegalArgumentException("not a device name: \"" + name + "\" (for PCI the full address, e.g."
+                    + " 0000:00:01.0)");
+        }
+        String bus = BUSES.stream().filter(b -> Files.isDirectory(devices(b).resolve(name))).findFirst()
+                .orElseThrow(() -> noSuchDevice(name));
+        Path device = devices(bus).resolve(name);
+        Path groupLink = device.resolve("iommu_group");
+        Optional<String> group = linkName(groupLink);
+        if (group.isEmpty()) {
+            throw new VfioException(Operation.OPEN_DEVICE, "readlink(" + groupLink + ")", name, Errno.ENOENT.number(),
+                    "failed to open device " + name + ": it has no IOMMU group (" + groupLink + " is missing), so the"
+                    + " kernel runs without an IOMMU for it",
+                    "Turn the IOMMU on: enable VT-d or AMD-Vi in the firmware and boot with intel_iommu=on (Intel) or"
+                    + " amd_iommu=on (AMD); arm64 SMMUs need no option. " + sysfs.resolve("kernel/iommu_groups")
+                    + " then lists the groups");
+        }
+        Optional<String> driver = linkName(device.resolve("driver"));
+        if (driver.isEmpty() || !driver.get().contains("vfio")) {
+            throw notBound(name, bus, device, driver);
+        }
+        try {
+            return Integer.parseInt(group.get());
+        } catch (NumberFormatException e) {
+            throw new VfioException(Operation.OPEN_DEVICE, "readlink(" + groupLink + ")", name, 0, "failed to open"
+                    + " device " + name + ": its IOMMU group is \"" + group.get() + "\", not a number", "");
+        }
+    }
+
+    private Path devices(String bus) {
+        return sysfs.resolve("bus").resolve(bus).resolve("devices");
+    }
+
+    /** The file name of a symbolic link's target, e.g. {@code 7} for {@code ../../kernel/iommu_groups/7}. */
+    private static Optional<String> linkName(Path link) {
+        try {
+            return Optional.of(Files.readSymbolicLink(link).getFileName().toString());
+        } catch (IOException | UnsupportedOperationException | NullPointerException e) {
+            return Optional.empty();
+        }
+    }
+
+    private VfioException noSuchDevice(String name) {
+        String where = String.join(" or ", BUSES.stream().map(b -> devices(b).toString()).toList());
+        String hint = SHORT_PCI_ADDRESS.matcher(name).matches()
+                ? "PCI addresses need their domain: did you mean 0000:" + name + "?"
+                : "Check the name: for PCI the full address with its domain, e.g. 0000:00:01.0 (lspci -D lists"
+                + " them); for a platform device its name in " + devices("platform");
+        return new VfioException(Operation.OPEN_DEVICE, "stat", name, Errno.ENOENT.number(),
+                "failed to open device " + name + ": no such device in " + where, hint);
+    }
+
+    private VfioException notBound(String name, String bus, Path device, Optional<String> driver) {
+        String vfioDriver = bus.equals("pci") ? "vfio-pci" : "vfio-platform";
+        String hint = "Bind it to " + vfioDriver + ": echo " + vfioDriver + " > " + device.resolve("driver_override")
+                + (driver.isPresent() ? "; echo " + name + " > " + device.resolve("driver/unbind") : "")
+                + "; echo " + name + " > " + sysfs.resolve("bus").resolve(bus).resolve("drivers_probe")
+                + (bus.equals("pci") ? " (modprobe vfio-pci first if it is not loaded)" : "");
+        return new VfioException(Operation.OPEN_DEVICE, "", name, 0, "failed to open device " + name + ": it is bound"
+                + driver.map(d -> " to " + d + ", not to a VFIO driver").orElse(" to no driver"), hint);
+    }
+}
