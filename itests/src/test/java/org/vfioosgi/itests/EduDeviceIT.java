@@ -298,6 +298,33 @@ public class EduDeviceIT extends DeviceTestSupport {
     }
 
     @Test
+    public void aFailedAllocateDmaGivesItsMemoryBack() throws Exception {
+        long before = vmSizeKiB();
+        try (VfioContainer noGroup = vfio.openContainer()) {
+            for (int i = 0; i < 10; i++) {
+                assertThrows("no IOMMU before a group", IllegalStateException.class,
+                        () -> noGroup.allocateDma(8 << 20));
+            }
+        }
+        Edu edu = open();
+        try (VfioContainer c = edu.container()) {
+            for (int i = 0; i < 10; i++) {
+                VfioException e = assertThrows(VfioException.class, () -> c.allocateDma(8 << 20, (1L << 20) + 4095));
+                assertEquals(VfioException.Operation.ALLOCATE_IOVA, e.operation());
+            }
+        }
+        long grown = vmSizeKiB() - before;
+        System.out.println("VmSize after 20 failed 8 MiB allocateDma calls: " + grown + " kB more");
+        assertTrue("failed allocateDma calls kept their memory: VmSize grew by " + grown + " kB", grown < 32 << 10);
+    }
+
+    private static long vmSizeKiB() throws java.io.IOException {
+        return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status")).stream()
+                .filter(l -> l.startsWith("VmSize:")).mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", "")))
+                .findFirst().orElseThrow();
+    }
+
+    @Test
     public void misalignedRegisterAccessIsRefusedThroughTheFileAsThroughTheMapping() {
         Edu edu = open();
         try (VfioContainer c = edu.container()) {
