@@ -27,6 +27,10 @@ import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.PciRegion;
 import org.vfioosgi.api.RegionInfo;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.ServiceReference;
+import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException;
@@ -322,6 +326,35 @@ public class EduDeviceIT extends DeviceTestSupport {
         return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status")).stream()
                 .filter(l -> l.startsWith("VmSize:")).mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", "")))
                 .findFirst().orElseThrow();
+    }
+
+    /** The Vfio service is bundle-scoped: what a bundle forgot to close goes when it lets go of the service. */
+    @Test
+    public void aBundlesForgottenContainersAndEventFdsGoWhenItLetsGoOfTheVfioService() throws Exception {
+        // another bundle than this test's: the system bundle
+        BundleContext other = FrameworkUtil.getBundle(getClass()).getBundleContext().getBundle(0).getBundleContext();
+        ServiceReference<Vfio> ref = other.getServiceReference(Vfio.class);
+        Vfio itsVfio = other.getService(ref);
+        assertTrue("every bundle gets its own instance", itsVfio != vfio);
+        PciDevice pci = pciDevice(EduDevice.VENDOR, EduDevice.DEVICE);
+        VfioContainer forgotten = itsVfio.openContainer();
+        forgotten.attachGroup(pci.iommuGroup().getAsInt()).openDevice(pci.address().toString());
+        DmaBuffer buffer = forgotten.allocateDma(4096);
+        EventFd eventFd = itsVfio.newEventFd();
+        other.ungetService(ref);
+        waitFor("the other bundle's container closed", () -> {
+            try {
+                forgotten.iommuInfo();
+                return false;
+            } catch (IllegalStateException closed) {
+                return true;
+            }
+        }, 5000);
+        assertThrows(IllegalStateException.class, eventFd::poll);
+        assertThrows(IllegalStateException.class, () -> buffer.segment().get(ValueLayout.JAVA_BYTE, 0));
+        try (VfioContainer mine = vfio.openContainer()) { // this bundle's instance still works, and the group is free
+            mine.attachGroup(pci.iommuGroup().getAsInt());
+        }
     }
 
     @Test

@@ -3,15 +3,17 @@ package org.vfioosgi.ffm;
 import java.nio.file.Path;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.ServiceScope;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 
 /**
- * The FFM implementation of {@link Vfio}, published as a service. Containers and eventfds made through the service are
- * closed when the component deactivates (bundle stop, framework shutdown), so nothing outlives the bundle.
+ * The FFM implementation of {@link Vfio}, published as a bundle-scoped service: every bundle gets an instance of its
+ * own, and the containers and eventfds a bundle made through it are closed when that bundle lets go of the service
+ * (it stops, or ungets it), so a bundle's forgotten resources go with the bundle and never with another's.
  */
-@Component(service = Vfio.class)
+@Component(service = Vfio.class, scope = ServiceScope.BUNDLE)
 public final class FfmVfio implements Vfio {
 
     private final Path devVfio;
