@@ -21,9 +21,16 @@ import org.vfioosgi.api.PciDependentDevice;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
-import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.abi.CapabilityChain;
+import org.vfioosgi.ffm.abi.Ioctls;
+import org.vfioosgi.ffm.abi.MalformedInfoException;
+import org.vfioosgi.ffm.abi.Structs;
+import org.vfioosgi.ffm.abi.VfioDeviceInfo;
+import org.vfioosgi.ffm.abi.VfioIrqSet;
+import org.vfioosgi.ffm.abi.VfioRegionInfo;
 
 /** A device file descriptor, the region mappings made from it and the IRQ indexes it enabled. */
 final class FfmDevice implements VfioDevice {

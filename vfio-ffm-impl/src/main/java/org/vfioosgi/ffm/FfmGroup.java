@@ -11,10 +11,12 @@ import java.util.Set;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.vfioosgi.api.GroupStatus;
+import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
-import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.ffm.abi.Ioctls;
+import org.vfioosgi.ffm.abi.VfioGroupStatus;
 
 /** An IOMMU group, {@code /dev/vfio/N}, and the devices opened from it. */
 final class FfmGroup implements VfioGroup {

@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -19,9 +19,9 @@ import org.vfioosgi.api.RegionInfo.RegionType;
 import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 
 /** {@code struct vfio_region_info}, the argument of {@code VFIO_DEVICE_GET_REGION_INFO}. */
-final class VfioRegionInfo {
+public final class VfioRegionInfo {
 
-    static final StructLayout LAYOUT = MemoryLayout.structLayout(
+    public static final StructLayout LAYOUT = MemoryLayout.structLayout(
             JAVA_INT.withName("argsz"),
             JAVA_INT.withName("flags"),
             JAVA_INT.withName("index"),
@@ -36,23 +36,23 @@ final class VfioRegionInfo {
     private static final VarHandle offset$vh = LAYOUT.varHandle(groupElement("offset"));
     private static final VarHandle cap_offset$vh = LAYOUT.varHandle(groupElement("cap_offset"));
 
-    static final long FLAGS_OFFSET = LAYOUT.byteOffset(groupElement("flags"));
-    static final long SIZE_OFFSET = LAYOUT.byteOffset(groupElement("size"));
-    static final long OFFSET_OFFSET = LAYOUT.byteOffset(groupElement("offset"));
+    public static final long FLAGS_OFFSET = LAYOUT.byteOffset(groupElement("flags"));
+    public static final long SIZE_OFFSET = LAYOUT.byteOffset(groupElement("size"));
+    public static final long OFFSET_OFFSET = LAYOUT.byteOffset(groupElement("offset"));
 
-    static final int CAP_SPARSE_MMAP = 1;
-    static final int CAP_TYPE = 2;
-    static final int CAP_MSIX_MAPPABLE = 3;
+    public static final int CAP_SPARSE_MMAP = 1;
+    public static final int CAP_TYPE = 2;
+    public static final int CAP_MSIX_MAPPABLE = 3;
 
     private VfioRegionInfo() {
     }
 
-    static MemorySegment allocate(SegmentAllocator allocator, int index) {
+    public static MemorySegment allocate(SegmentAllocator allocator, int index) {
         return allocate(allocator, index, LAYOUT.byteSize());
     }
 
     /** A buffer of {@code argsz} bytes: the structure and room for its capability chain. */
-    static MemorySegment allocate(SegmentAllocator allocator, int index, long argsz) {
+    public static MemorySegment allocate(SegmentAllocator allocator, int index, long argsz) {
         MemorySegment s = allocator.allocate(argsz, 8);
         argsz$vh.set(s, 0L, (int) argsz);
         index$vh.set(s, 0L, index);
@@ -60,12 +60,12 @@ final class VfioRegionInfo {
     }
 
     /** The size the kernel asked for, after a call with a buffer too small for the capability chain. */
-    static long argsz(MemorySegment s) {
+    public static long argsz(MemorySegment s) {
         return Integer.toUnsignedLong((int) argsz$vh.get(s, 0L));
     }
 
     /** Decodes the structure and its capabilities; unknown capabilities are skipped. */
-    static RegionInfo decode(int index, MemorySegment s) {
+    public static RegionInfo decode(int index, MemorySegment s) {
         int flags = flags(s);
         long size = size(s);
         List<SparseMmapArea> areas = List.of();

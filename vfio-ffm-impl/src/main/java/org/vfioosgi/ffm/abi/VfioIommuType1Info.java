@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -16,14 +16,14 @@ import org.vfioosgi.api.IommuInfo;
 import org.vfioosgi.api.IommuInfo.IovaRange;
 
 /** {@code struct vfio_iommu_type1_info}, the argument of {@code VFIO_IOMMU_GET_INFO}, and its capabilities. */
-final class VfioIommuType1Info {
+public final class VfioIommuType1Info {
 
-    static final StructLayout LAYOUT = Structs.IOMMU_TYPE1_INFO;
-    static final int FLAG_PGSIZES = 1;
-    static final int FLAG_CAPS = 1 << 1;
-    static final int CAP_IOVA_RANGE = 1;
-    static final int CAP_MIGRATION = 2;
-    static final int CAP_DMA_AVAIL = 3;
+    public static final StructLayout LAYOUT = Structs.IOMMU_TYPE1_INFO;
+    public static final int FLAG_PGSIZES = 1;
+    public static final int FLAG_CAPS = 1 << 1;
+    public static final int CAP_IOVA_RANGE = 1;
+    public static final int CAP_MIGRATION = 2;
+    public static final int CAP_DMA_AVAIL = 3;
 
     private static final VarHandle argsz$vh = Structs.field(LAYOUT, "argsz");
     private static final VarHandle flags$vh = Structs.field(LAYOUT, "flags");
@@ -33,18 +33,18 @@ final class VfioIommuType1Info {
     private VfioIommuType1Info() {
     }
 
-    static MemorySegment allocate(SegmentAllocator allocator, long argsz) {
+    public static MemorySegment allocate(SegmentAllocator allocator, long argsz) {
         MemorySegment s = allocator.allocate(argsz, 8);
         argsz$vh.set(s, 0L, (int) argsz);
         return s;
     }
 
-    static long argsz(MemorySegment s) {
+    public static long argsz(MemorySegment s) {
         return Integer.toUnsignedLong((int) argsz$vh.get(s, 0L));
     }
 
     /** Decodes the structure and its capabilities; unknown capabilities are skipped. */
-    static IommuInfo decode(MemorySegment s) {
+    public static IommuInfo decode(MemorySegment s) {
         int flags = (int) flags$vh.get(s, 0L);
         long pageSizes = (flags & FLAG_PGSIZES) != 0 ? (long) iova_pgsizes$vh.get(s, 0L) : 0;
         List<IovaRange> ranges = List.of();

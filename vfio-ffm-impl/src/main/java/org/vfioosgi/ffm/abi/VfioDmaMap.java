@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
@@ -7,9 +7,9 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /** {@code struct vfio_iommu_type1_dma_map}, the argument of {@code VFIO_IOMMU_MAP_DMA}; every field by name. */
-final class VfioDmaMap {
+public final class VfioDmaMap {
 
-    static final StructLayout LAYOUT = Structs.DMA_MAP;
+    public static final StructLayout LAYOUT = Structs.DMA_MAP;
     private static final VarHandle ARGSZ = field("argsz");
     private static final VarHandle FLAGS = field("flags");
     private static final VarHandle VADDR = field("vaddr");
@@ -20,7 +20,7 @@ final class VfioDmaMap {
     }
 
     /** Fills in the request at the start of {@code s} (bounds-checked against the structure's size). */
-    static void fill(MemorySegment s, int flags, long vaddr, long iova, long size) {
+    public static void fill(MemorySegment s, int flags, long vaddr, long iova, long size) {
         ARGSZ.set(s, 0L, (int) LAYOUT.byteSize());
         FLAGS.set(s, 0L, flags);
         VADDR.set(s, 0L, vaddr);

@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -10,13 +10,13 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /** {@code struct vfio_group_status}, the argument of {@code VFIO_GROUP_GET_STATUS}. */
-final class VfioGroupStatus {
+public final class VfioGroupStatus {
 
-    static final StructLayout LAYOUT = MemoryLayout.structLayout(
+    public static final StructLayout LAYOUT = MemoryLayout.structLayout(
             JAVA_INT.withName("argsz"),
             JAVA_INT.withName("flags")).withName("vfio_group_status");
-    static final int FLAG_VIABLE = 1;
-    static final int FLAG_CONTAINER_SET = 1 << 1;
+    public static final int FLAG_VIABLE = 1;
+    public static final int FLAG_CONTAINER_SET = 1 << 1;
 
     private static final VarHandle argsz$vh = LAYOUT.varHandle(groupElement("argsz"));
     private static final VarHandle flags$vh = LAYOUT.varHandle(groupElement("flags"));
@@ -24,13 +24,13 @@ final class VfioGroupStatus {
     private VfioGroupStatus() {
     }
 
-    static MemorySegment allocate(SegmentAllocator allocator) {
+    public static MemorySegment allocate(SegmentAllocator allocator) {
         MemorySegment s = allocator.allocate(LAYOUT);
         argsz$vh.set(s, 0L, (int) LAYOUT.byteSize());
         return s;
     }
 
-    static int flags(MemorySegment s) {
+    public static int flags(MemorySegment s) {
         return (int) flags$vh.get(s, 0L);
     }
 }

@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
@@ -10,9 +10,9 @@ import java.lang.invoke.VarHandle;
  * {@code struct vfio_iommu_type1_dma_unmap}, the argument of {@code VFIO_IOMMU_UNMAP_DMA} (without the dirty bitmap
  * that may follow it); every field by name.
  */
-final class VfioDmaUnmap {
+public final class VfioDmaUnmap {
 
-    static final StructLayout LAYOUT = Structs.DMA_UNMAP;
+    public static final StructLayout LAYOUT = Structs.DMA_UNMAP;
     private static final VarHandle ARGSZ = field("argsz");
     private static final VarHandle FLAGS = field("flags");
     private static final VarHandle IOVA = field("iova");
@@ -22,7 +22,7 @@ final class VfioDmaUnmap {
     }
 
     /** Fills in the request at the start of {@code s} (bounds-checked against the structure's size). */
-    static void fill(MemorySegment s, int flags, long iova, long size) {
+    public static void fill(MemorySegment s, int flags, long iova, long size) {
         ARGSZ.set(s, 0L, (int) LAYOUT.byteSize());
         FLAGS.set(s, 0L, flags);
         IOVA.set(s, 0L, iova);
@@ -30,7 +30,7 @@ final class VfioDmaUnmap {
     }
 
     /** The size field: after the call, the number of bytes the kernel unmapped. */
-    static long size(MemorySegment s) {
+    public static long size(MemorySegment s) {
         return (long) SIZE.get(s, 0L);
     }
 

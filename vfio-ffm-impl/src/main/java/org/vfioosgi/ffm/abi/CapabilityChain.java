@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
@@ -17,26 +17,26 @@ import java.util.function.ToIntFunction;
  * capability after the previous one), so a chain that loops or runs off the buffer ends in an exception, never in a
  * hang or a read outside the buffer.
  */
-final class CapabilityChain {
+public final class CapabilityChain {
 
-    static final long HEADER_SIZE = Structs.CAP_HEADER.byteSize();
+    public static final long HEADER_SIZE = Structs.CAP_HEADER.byteSize();
 
     /**
      * One capability.
      *
      * @param body the capability from its header to the next capability (or the end of the buffer)
      */
-    record Capability(int id, int version, MemorySegment body) {
+    public record Capability(int id, int version, MemorySegment body) {
     }
 
     private CapabilityChain() {
     }
 
     /** Info buffers larger than this are refused: the kernel's chains are a few hundred bytes. */
-    static final long MAX_INFO_SIZE = 1 << 16;
+    public static final long MAX_INFO_SIZE = 1 << 16;
 
     /** The result of an info ioctl and the buffer it filled. */
-    record Answer(int result, MemorySegment info) {
+    public record Answer(int result, MemorySegment info) {
     }
 
     /**
@@ -48,7 +48,7 @@ final class CapabilityChain {
      * @param call     the ioctl, returning its result or the negated errno
      * @throws MalformedInfoException if the kernel asks for more than {@link #MAX_INFO_SIZE} bytes
      */
-    static Answer query(long fixedSize, LongFunction<MemorySegment> allocate, ToIntFunction<MemorySegment> call) {
+    public static Answer query(long fixedSize, LongFunction<MemorySegment> allocate, ToIntFunction<MemorySegment> call) {
         long argsz = fixedSize;
         MemorySegment info = allocate.apply(argsz);
         for (int attempt = 0; ; attempt++) {
@@ -70,7 +70,7 @@ final class CapabilityChain {
      * The entries of a capability made of a count (u32 at offset 8) and that many pairs of u64 after its {@code fixed}
      * part (sparse mmap areas, IOVA ranges), checked to lie within the body: {first0, second0, first1, ...}.
      */
-    static long[] u64Pairs(MemorySegment body, long fixed, String what) {
+    public static long[] u64Pairs(MemorySegment body, long fixed, String what) {
         requireSize(body, fixed, what);
         long count = Integer.toUnsignedLong(body.get(JAVA_INT_UNALIGNED, 8));
         requireEntries(body, fixed, 16, count, what);
@@ -82,7 +82,7 @@ final class CapabilityChain {
     }
 
     /** Checks that a capability's body holds its fixed part. */
-    static void requireSize(MemorySegment body, long size, String what) {
+    public static void requireSize(MemorySegment body, long size, String what) {
         if (body.byteSize() < size) {
             throw new MalformedInfoException(what + " capability is " + body.byteSize() + " bytes, expected " + size);
         }
@@ -92,7 +92,7 @@ final class CapabilityChain {
      * Checks that {@code count} entries of {@code entrySize} bytes fit after the {@code fixed} part of a capability
      * whose body is {@code body}: the kernel's count is not trusted to stay within the buffer.
      */
-    static void requireEntries(MemorySegment body, long fixed, long entrySize, long count, String what) {
+    public static void requireEntries(MemorySegment body, long fixed, long entrySize, long count, String what) {
         requireSize(body, fixed, what);
         if (count > (body.byteSize() - fixed) / entrySize) {
             throw new MalformedInfoException(what + " capability claims " + count + " entries in " + body.byteSize()
@@ -105,7 +105,7 @@ final class CapabilityChain {
      * @param firstOffset the info's {@code cap_offset}; 0 means no capabilities
      * @param fixedSize   the size of the info structure's fixed part, where no capability may start
      */
-    static List<Capability> parse(MemorySegment info, long firstOffset, long fixedSize) {
+    public static List<Capability> parse(MemorySegment info, long firstOffset, long fixedSize) {
         List<Capability> capabilities = new ArrayList<>();
         long offset = Integer.toUnsignedLong((int) firstOffset);
         long previous = fixedSize - 1;

@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
@@ -9,21 +9,21 @@ import java.lang.foreign.StructLayout;
 /**
  * {@code struct vfio_irq_set}, the argument of {@code VFIO_DEVICE_SET_IRQS}, with its data array after the fixed part.
  */
-final class VfioIrqSet {
+public final class VfioIrqSet {
 
-    static final StructLayout LAYOUT = Structs.IRQ_SET;
-    static final long DATA_OFFSET = LAYOUT.byteSize();
-    static final int DATA_NONE = Ioctls.VFIO_IRQ_SET_DATA_NONE;
-    static final int DATA_BOOL = Ioctls.VFIO_IRQ_SET_DATA_BOOL;
-    static final int DATA_EVENTFD = Ioctls.VFIO_IRQ_SET_DATA_EVENTFD;
-    static final int ACTION_MASK = Ioctls.VFIO_IRQ_SET_ACTION_MASK;
-    static final int ACTION_UNMASK = Ioctls.VFIO_IRQ_SET_ACTION_UNMASK;
-    static final int ACTION_TRIGGER = Ioctls.VFIO_IRQ_SET_ACTION_TRIGGER;
+    public static final StructLayout LAYOUT = Structs.IRQ_SET;
+    public static final long DATA_OFFSET = LAYOUT.byteSize();
+    public static final int DATA_NONE = Ioctls.VFIO_IRQ_SET_DATA_NONE;
+    public static final int DATA_BOOL = Ioctls.VFIO_IRQ_SET_DATA_BOOL;
+    public static final int DATA_EVENTFD = Ioctls.VFIO_IRQ_SET_DATA_EVENTFD;
+    public static final int ACTION_MASK = Ioctls.VFIO_IRQ_SET_ACTION_MASK;
+    public static final int ACTION_UNMASK = Ioctls.VFIO_IRQ_SET_ACTION_UNMASK;
+    public static final int ACTION_TRIGGER = Ioctls.VFIO_IRQ_SET_ACTION_TRIGGER;
 
     private VfioIrqSet() {
     }
 
-    static MemorySegment allocate(SegmentAllocator allocator, int flags, int index, int start, int count,
+    public static MemorySegment allocate(SegmentAllocator allocator, int flags, int index, int start, int count,
             long dataSize) {
         MemorySegment s = allocator.allocate(DATA_OFFSET + dataSize, 8);
         fill(s, flags, index, start, count, s.byteSize());
@@ -31,7 +31,7 @@ final class VfioIrqSet {
     }
 
     /** Fills in the fixed part at the start of {@code s}, for a call with no data after it. */
-    static void fill(MemorySegment s, int flags, int index, int start, int count) {
+    public static void fill(MemorySegment s, int flags, int index, int start, int count) {
         fill(s, flags, index, start, count, DATA_OFFSET);
     }
 

@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;

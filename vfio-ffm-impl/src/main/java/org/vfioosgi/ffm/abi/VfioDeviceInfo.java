@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -10,9 +10,9 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /** {@code struct vfio_device_info}, the argument of {@code VFIO_DEVICE_GET_INFO}. */
-final class VfioDeviceInfo {
+public final class VfioDeviceInfo {
 
-    static final StructLayout LAYOUT = MemoryLayout.structLayout(
+    public static final StructLayout LAYOUT = MemoryLayout.structLayout(
             JAVA_INT.withName("argsz"),
             JAVA_INT.withName("flags"),
             JAVA_INT.withName("num_regions"),
@@ -27,21 +27,21 @@ final class VfioDeviceInfo {
     private VfioDeviceInfo() {
     }
 
-    static MemorySegment allocate(SegmentAllocator allocator) {
+    public static MemorySegment allocate(SegmentAllocator allocator) {
         MemorySegment s = allocator.allocate(LAYOUT);
         argsz$vh.set(s, 0L, (int) LAYOUT.byteSize());
         return s;
     }
 
-    static int flags(MemorySegment s) {
+    public static int flags(MemorySegment s) {
         return (int) flags$vh.get(s, 0L);
     }
 
-    static int numRegions(MemorySegment s) {
+    public static int numRegions(MemorySegment s) {
         return (int) num_regions$vh.get(s, 0L);
     }
 
-    static int numIrqs(MemorySegment s) {
+    public static int numIrqs(MemorySegment s) {
         return (int) num_irqs$vh.get(s, 0L);
     }
 }
