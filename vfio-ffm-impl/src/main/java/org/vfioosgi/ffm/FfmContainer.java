@@ -189,8 +189,8 @@ final class FfmContainer implements VfioContainer {
             ensureOpen();
             requireIommu();
             try (Arena arena = Arena.ofConfined()) {
-                CapabilityChain.Answer answer = CapabilityChain.query(VfioIommuType1Info.LAYOUT.byteSize(),
-                        size -> VfioIommuType1Info.allocate(arena, size),
+                CapabilityChain.Answer answer = CapabilityChain.query(VfioIommuType1Info.sizeof(),
+                        size -> VfioIommuType1Info.allocate(arena, size), VfioIommuType1Info::argsz,
                         s -> Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_GET_INFO, s));
                 if (answer.result() < 0) {
                     throw Failures.syscall(Operation.IOMMU_INFO, "ioctl(VFIO_IOMMU_GET_INFO)", fd.path(),

@@ -1,12 +1,7 @@
 package org.vfioosgi.ffm;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -27,9 +22,12 @@ import org.vfioosgi.ffm.LinkerSupport.CallFrame;
 import org.vfioosgi.ffm.abi.CapabilityChain;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.MalformedInfoException;
-import org.vfioosgi.ffm.abi.Structs;
+import org.vfioosgi.ffm.abi.VfioDeviceFeature;
 import org.vfioosgi.ffm.abi.VfioDeviceInfo;
+import org.vfioosgi.ffm.abi.VfioIrqInfo;
 import org.vfioosgi.ffm.abi.VfioIrqSet;
+import org.vfioosgi.ffm.abi.VfioPciDependentDevice;
+import org.vfioosgi.ffm.abi.VfioPciHotResetInfo;
 import org.vfioosgi.ffm.abi.VfioRegionInfo;
 
 /** A device file descriptor, the region mappings made from it and the IRQ indexes it enabled. */
@@ -60,7 +58,7 @@ final class FfmDevice implements VfioDevice {
             MemorySegment s = VfioDeviceInfo.allocate(arena);
             check(Syscalls.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_GET_INFO, s), Operation.DEVICE_INFO,
                     "ioctl(VFIO_DEVICE_GET_INFO)");
-            return new DeviceInfo(VfioDeviceInfo.flags(s), VfioDeviceInfo.numRegions(s), VfioDeviceInfo.numIrqs(s));
+            return new DeviceInfo(VfioDeviceInfo.flags(s), VfioDeviceInfo.num_regions(s), VfioDeviceInfo.num_irqs(s));
         }
     }
 
@@ -93,8 +91,8 @@ final class FfmDevice implements VfioDevice {
         try {
             Objects.checkIndex(index, info.regions());
             try (Arena arena = Arena.ofConfined()) {
-                CapabilityChain.Answer answer = CapabilityChain.query(VfioRegionInfo.LAYOUT.byteSize(),
-                        size -> VfioRegionInfo.allocate(arena, index, size),
+                CapabilityChain.Answer answer = CapabilityChain.query(VfioRegionInfo.sizeof(),
+                        size -> VfioRegionInfo.allocate(arena, index, size), VfioRegionInfo::argsz,
                         s -> Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_REGION_INFO, s));
                 if (answer.result() == -Errno.EINVAL) {
                     // an index below num_regions the device does not implement (vfio-pci: VGA on a non-VGA device)
@@ -160,16 +158,14 @@ final class FfmDevice implements VfioDevice {
         try {
             Objects.checkIndex(index, info.irqs());
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment s = arena.allocate(Structs.IRQ_INFO);
-                s.set(JAVA_INT, 0, (int) Structs.IRQ_INFO.byteSize());
-                s.set(JAVA_INT, 8, index);
+                MemorySegment s = VfioIrqInfo.allocate(arena, index);
                 int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, s);
                 if (r == -Errno.EINVAL) {
                     // an index below num_irqs the device does not have (vfio-pci: ERR on a conventional PCI device)
                     return new IrqInfo(index, 0, 0);
                 }
                 check(r, Operation.IRQ_INFO, "ioctl(VFIO_DEVICE_GET_IRQ_INFO, " + index + ")");
-                return new IrqInfo(index, s.get(JAVA_INT, 4), s.get(JAVA_INT, 12));
+                return new IrqInfo(index, VfioIrqInfo.flags(s), VfioIrqInfo.count(s));
             }
         } finally {
             fd.release();
@@ -181,10 +177,10 @@ final class FfmDevice implements VfioDevice {
         Objects.checkIndex(index, info.irqs());
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = VfioIrqSet.allocate(arena, VfioIrqSet.DATA_EVENTFD | VfioIrqSet.ACTION_TRIGGER, index,
-                    start, eventFds.size(), 4L * eventFds.size());
+                    start, eventFds.size(), (long) Integer.BYTES * eventFds.size());
             for (int i = 0; i < eventFds.size(); i++) {
                 EventFd e = eventFds.get(i);
-                s.set(JAVA_INT, VfioIrqSet.DATA_OFFSET + 4L * i, e == null ? -1 : e.fd());
+                VfioIrqSet.dataEventFd(s, i, e == null ? -1 : e.fd());
             }
             setIrqs(s, "DATA_EVENTFD|ACTION_TRIGGER", index, start, eventFds.size());
         }
@@ -220,7 +216,7 @@ final class FfmDevice implements VfioDevice {
             MemorySegment s = VfioIrqSet.allocate(arena, VfioIrqSet.DATA_BOOL | VfioIrqSet.ACTION_TRIGGER, index,
                     start, which.length, which.length);
             for (int i = 0; i < which.length; i++) {
-                s.set(JAVA_BYTE, VfioIrqSet.DATA_OFFSET + i, (byte) (which[i] ? 1 : 0));
+                VfioIrqSet.dataBool(s, i, which[i]);
             }
             setIrqs(s, "DATA_BOOL|ACTION_TRIGGER", index, start, which.length);
         }
@@ -276,29 +272,19 @@ final class FfmDevice implements VfioDevice {
     public List<PciDependentDevice> pciHotResetDependents() {
         int f = fd.acquire();
         try {
-            long fixed = Structs.PCI_HOT_RESET_INFO.byteSize();
-            long entry = Structs.PCI_DEPENDENT_DEVICE.byteSize();
             try (Arena arena = Arena.ofConfined()) {
                 int count = 0;
                 for (int attempt = 0; attempt < 3; attempt++) {
-                    MemorySegment s = arena.allocate(fixed + entry * count, 8);
-                    s.set(JAVA_INT, 0, (int) s.byteSize());
+                    MemorySegment s = VfioPciHotResetInfo.allocate(arena, count);
                     int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, s);
-                    int reported = s.get(JAVA_INT, 8);
+                    int reported = VfioPciHotResetInfo.count(s);
                     if (r == -Errno.ENOSPC && reported > count
-                            && reported <= CapabilityChain.MAX_INFO_SIZE / entry) {
+                            && reported <= CapabilityChain.MAX_INFO_SIZE / VfioPciDependentDevice.sizeof()) {
                         count = reported; // the kernel said how many devices there are: ask again with room for them
                         continue;
                     }
                     check(r, Operation.HOT_RESET_INFO, "ioctl(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)");
-                    List<PciDependentDevice> devices = new ArrayList<>();
-                    for (int i = 0; i < Math.min(reported, count); i++) {
-                        MemorySegment d = s.asSlice(fixed + entry * i, entry);
-                        devices.add(new PciDependentDevice(d.get(JAVA_INT, 0),
-                                Short.toUnsignedInt(d.get(JAVA_SHORT, 4)),
-                                Byte.toUnsignedInt(d.get(JAVA_BYTE, 6)), Byte.toUnsignedInt(d.get(JAVA_BYTE, 7))));
-                    }
-                    return devices;
+                    return VfioPciHotResetInfo.devices(s, Math.min(reported, count));
                 }
                 throw Failures.library(Operation.HOT_RESET_INFO, name(), "the device count kept changing");
             }
@@ -315,10 +301,9 @@ final class FfmDevice implements VfioDevice {
                 throw new IllegalArgumentException("feature " + feature + " is not a 16-bit feature index");
             }
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment s = arena.allocate(Structs.DEVICE_FEATURE);
-                s.set(JAVA_INT, 0, (int) s.byteSize());
+                MemorySegment s = VfioDeviceFeature.allocate(arena);
                 for (int access : new int[] {Ioctls.VFIO_DEVICE_FEATURE_GET, Ioctls.VFIO_DEVICE_FEATURE_SET}) {
-                    s.set(JAVA_INT, 4, feature | Ioctls.VFIO_DEVICE_FEATURE_PROBE | access);
+                    VfioDeviceFeature.flags(s, feature | Ioctls.VFIO_DEVICE_FEATURE_PROBE | access);
                     int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_FEATURE, s);
                     if (r >= 0) {
                         return true;

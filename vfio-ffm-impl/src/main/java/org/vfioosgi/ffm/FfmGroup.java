@@ -3,7 +3,6 @@ package org.vfioosgi.ffm;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,6 +14,7 @@ import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.ffm.abi.ContainerFd;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.VfioGroupStatus;
 
@@ -127,7 +127,7 @@ final class FfmGroup implements VfioGroup {
         try {
             try (Arena arena = Arena.ofConfined()) {
                 // the argument is a pointer to the container's descriptor
-                MemorySegment arg = arena.allocateFrom(ValueLayout.JAVA_INT, containerFd);
+                MemorySegment arg = ContainerFd.allocate(arena, containerFd);
                 int r = Syscalls.ioctl(f, Ioctls.VFIO_GROUP_SET_CONTAINER, arg);
                 if (r < 0) {
                     throw Failures.syscall(Operation.SET_CONTAINER, "ioctl(VFIO_GROUP_SET_CONTAINER)", fd.path(), -r);

@@ -1,9 +1,5 @@
 package org.vfioosgi.ffm.abi;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
-
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +15,7 @@ import java.util.function.ToIntFunction;
  */
 public final class CapabilityChain {
 
-    public static final long HEADER_SIZE = Structs.CAP_HEADER.byteSize();
+    public static final long HEADER_SIZE = VfioInfoCapHeader.sizeof();
 
     /**
      * One capability.
@@ -40,45 +36,32 @@ public final class CapabilityChain {
     }
 
     /**
-     * Issues an info ioctl whose structure (with {@code argsz} as its first field) may be followed by a capability
-     * chain: a buffer too small for the chain comes back with {@code argsz} saying how much is needed, and the call
-     * is made once more with that much. A failed call returns at once with its result.
+     * Issues an info ioctl whose structure may be followed by a capability chain: a buffer too small for the chain
+     * comes back with {@code argsz} saying how much is needed, and the call is made once more with that much. A failed
+     * call returns at once with its result.
      *
      * @param allocate makes a buffer of the given size, {@code argsz} filled in
+     * @param argsz    reads the structure's {@code argsz} field
      * @param call     the ioctl, returning its result or the negated errno
      * @throws MalformedInfoException if the kernel asks for more than {@link #MAX_INFO_SIZE} bytes
      */
-    public static Answer query(long fixedSize, LongFunction<MemorySegment> allocate, ToIntFunction<MemorySegment> call) {
-        long argsz = fixedSize;
-        MemorySegment info = allocate.apply(argsz);
+    public static Answer query(long fixedSize, LongFunction<MemorySegment> allocate,
+            ToIntFunction<MemorySegment> argsz, ToIntFunction<MemorySegment> call) {
+        long size = fixedSize;
+        MemorySegment info = allocate.apply(size);
         for (int attempt = 0; ; attempt++) {
             int r = call.applyAsInt(info);
-            long needed = Integer.toUnsignedLong(info.get(JAVA_INT_UNALIGNED, 0));
-            if (r < 0 || needed <= argsz || attempt == 1) {
+            long needed = Integer.toUnsignedLong(argsz.applyAsInt(info));
+            if (r < 0 || needed <= size || attempt == 1) {
                 return new Answer(r, info);
             }
             if (needed > MAX_INFO_SIZE) {
                 throw new MalformedInfoException("the info claims " + needed + " bytes, more than "
                         + MAX_INFO_SIZE);
             }
-            argsz = needed;
-            info = allocate.apply(argsz);
+            size = needed;
+            info = allocate.apply(size);
         }
-    }
-
-    /**
-     * The entries of a capability made of a count (u32 at offset 8) and that many pairs of u64 after its {@code fixed}
-     * part (sparse mmap areas, IOVA ranges), checked to lie within the body: {first0, second0, first1, ...}.
-     */
-    public static long[] u64Pairs(MemorySegment body, long fixed, String what) {
-        requireSize(body, fixed, what);
-        long count = Integer.toUnsignedLong(body.get(JAVA_INT_UNALIGNED, 8));
-        requireEntries(body, fixed, 16, count, what);
-        long[] values = new long[(int) count * 2];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = body.get(JAVA_LONG_UNALIGNED, fixed + 8L * i);
-        }
-        return values;
     }
 
     /** Checks that a capability's body holds its fixed part. */
@@ -119,9 +102,10 @@ public final class CapabilityChain {
                 throw new MalformedInfoException("capability at offset " + offset + " runs past the end of the "
                         + info.byteSize() + "-byte buffer");
             }
-            int id = Short.toUnsignedInt(info.get(JAVA_SHORT_UNALIGNED, offset));
-            int version = Short.toUnsignedInt(info.get(JAVA_SHORT_UNALIGNED, offset + 2));
-            long next = Integer.toUnsignedLong(info.get(JAVA_INT_UNALIGNED, offset + 4));
+            MemorySegment header = info.asSlice(offset, HEADER_SIZE);
+            int id = Short.toUnsignedInt(VfioInfoCapHeader.id(header));
+            int version = Short.toUnsignedInt(VfioInfoCapHeader.version(header));
+            long next = Integer.toUnsignedLong(VfioInfoCapHeader.next(header));
             long end = next == 0 || next > info.byteSize() ? info.byteSize() : Math.max(next, offset);
             capabilities.add(new Capability(id, version, info.asSlice(offset, end - offset)));
             previous = offset;

@@ -1,24 +1,23 @@
 package org.vfioosgi.ffm.abi;
 
-import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.RegionInfo.RegionType;
 import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 
-/** {@code struct vfio_region_info}, the argument of {@code VFIO_DEVICE_GET_REGION_INFO}. */
+/**
+ * {@code struct vfio_region_info}, the argument of {@code VFIO_DEVICE_GET_REGION_INFO}, and its capability chain. A
+ * getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
+ */
 public final class VfioRegionInfo {
 
     public static final StructLayout LAYOUT = MemoryLayout.structLayout(
@@ -29,39 +28,39 @@ public final class VfioRegionInfo {
             JAVA_LONG.withName("size"),
             JAVA_LONG.withName("offset")).withName("vfio_region_info");
 
-    private static final VarHandle argsz$vh = LAYOUT.varHandle(groupElement("argsz"));
-    private static final VarHandle flags$vh = LAYOUT.varHandle(groupElement("flags"));
-    private static final VarHandle index$vh = LAYOUT.varHandle(groupElement("index"));
-    private static final VarHandle size$vh = LAYOUT.varHandle(groupElement("size"));
-    private static final VarHandle offset$vh = LAYOUT.varHandle(groupElement("offset"));
-    private static final VarHandle cap_offset$vh = LAYOUT.varHandle(groupElement("cap_offset"));
-
-    public static final long FLAGS_OFFSET = LAYOUT.byteOffset(groupElement("flags"));
-    public static final long SIZE_OFFSET = LAYOUT.byteOffset(groupElement("size"));
-    public static final long OFFSET_OFFSET = LAYOUT.byteOffset(groupElement("offset"));
-
+    /** {@code VFIO_REGION_INFO_CAP_SPARSE_MMAP}: {@link VfioRegionInfoCapSparseMmap}. */
     public static final int CAP_SPARSE_MMAP = 1;
+    /** {@code VFIO_REGION_INFO_CAP_TYPE}: {@link VfioRegionInfoCapType}. */
     public static final int CAP_TYPE = 2;
+    /** {@code VFIO_REGION_INFO_CAP_MSIX_MAPPABLE}: a header alone. */
     public static final int CAP_MSIX_MAPPABLE = 3;
+
+    private static final VarHandle argsz$vh = Structs.field(LAYOUT, "argsz");
+    private static final VarHandle flags$vh = Structs.field(LAYOUT, "flags");
+    private static final VarHandle index$vh = Structs.field(LAYOUT, "index");
+    private static final VarHandle cap_offset$vh = Structs.field(LAYOUT, "cap_offset");
+    private static final VarHandle size$vh = Structs.field(LAYOUT, "size");
+    private static final VarHandle offset$vh = Structs.field(LAYOUT, "offset");
 
     private VfioRegionInfo() {
     }
 
+    /** {@code sizeof(struct vfio_region_info)}. */
+    public static long sizeof() {
+        return LAYOUT.byteSize();
+    }
+
+    /** A request for region {@code index}, without room for capabilities. */
     public static MemorySegment allocate(SegmentAllocator allocator, int index) {
-        return allocate(allocator, index, LAYOUT.byteSize());
+        return allocate(allocator, index, sizeof());
     }
 
-    /** A buffer of {@code argsz} bytes: the structure and room for its capability chain. */
+    /** A buffer of {@code argsz} bytes, the structure and room for its capability chain; argsz and index filled in. */
     public static MemorySegment allocate(SegmentAllocator allocator, int index, long argsz) {
-        MemorySegment s = allocator.allocate(argsz, 8);
-        argsz$vh.set(s, 0L, (int) argsz);
-        index$vh.set(s, 0L, index);
+        MemorySegment s = allocator.allocate(argsz, LAYOUT.byteAlignment());
+        argsz(s, (int) argsz);
+        index(s, index);
         return s;
-    }
-
-    /** The size the kernel asked for, after a call with a buffer too small for the capability chain. */
-    public static long argsz(MemorySegment s) {
-        return Integer.toUnsignedLong((int) argsz$vh.get(s, 0L));
     }
 
     /** Decodes the structure and its capabilities; unknown capabilities are skipped. */
@@ -71,15 +70,11 @@ public final class VfioRegionInfo {
         List<SparseMmapArea> areas = List.of();
         Optional<RegionType> type = Optional.empty();
         boolean msixMappable = false;
-        if ((flags & RegionInfo.FLAG_CAPS) != 0 && argsz(s) <= s.byteSize()) {
-            long first = Integer.toUnsignedLong((int) cap_offset$vh.get(s, 0L));
-            for (CapabilityChain.Capability cap : CapabilityChain.parse(s, first, LAYOUT.byteSize())) {
+        if ((flags & RegionInfo.FLAG_CAPS) != 0 && Integer.toUnsignedLong(argsz(s)) <= s.byteSize()) {
+            for (CapabilityChain.Capability cap : CapabilityChain.parse(s, cap_offset(s), sizeof())) {
                 switch (cap.id()) {
-                    case CAP_SPARSE_MMAP -> areas = sparseAreas(cap.body(), size);
-                    case CAP_TYPE -> {
-                        CapabilityChain.requireSize(cap.body(), Structs.CAP_TYPE.byteSize(), "type");
-                        type = Optional.of(new RegionType(cap.body().get(JAVA_INT_UNALIGNED, 8), cap.body().get(JAVA_INT_UNALIGNED, 12)));
-                    }
+                    case CAP_SPARSE_MMAP -> areas = VfioRegionInfoCapSparseMmap.areas(cap.body(), size);
+                    case CAP_TYPE -> type = Optional.of(VfioRegionInfoCapType.decode(cap.body()));
                     case CAP_MSIX_MAPPABLE -> msixMappable = true;
                     default -> { } // capabilities of other buses and devices
                 }
@@ -88,30 +83,51 @@ public final class VfioRegionInfo {
         return new RegionInfo(index, flags, size, offset(s), areas, type, msixMappable);
     }
 
-    private static List<SparseMmapArea> sparseAreas(MemorySegment body, long regionSize) {
-        long[] pairs = CapabilityChain.u64Pairs(body, Structs.CAP_SPARSE_MMAP.byteSize(), "sparse mmap");
-        List<SparseMmapArea> areas = new ArrayList<>();
-        for (int i = 0; i < pairs.length; i += 2) {
-            long offset = pairs[i];
-            long size = pairs[i + 1];
-            if (offset < 0 || size < 0 || offset + size < 0 || offset + size > regionSize) {
-                throw new MalformedInfoException("sparse mmap area [" + offset + ", +" + size + ") lies outside the "
-                        + regionSize + "-byte region");
-            }
-            areas.add(new SparseMmapArea(offset, size));
-        }
-        return areas;
+    public static int argsz(MemorySegment s) {
+        return (int) argsz$vh.get(s, 0L);
     }
 
-    private static int flags(MemorySegment s) {
+    public static void argsz(MemorySegment s, int value) {
+        argsz$vh.set(s, 0L, value);
+    }
+
+    public static int flags(MemorySegment s) {
         return (int) flags$vh.get(s, 0L);
     }
 
-    private static long size(MemorySegment s) {
+    public static void flags(MemorySegment s, int value) {
+        flags$vh.set(s, 0L, value);
+    }
+
+    public static int index(MemorySegment s) {
+        return (int) index$vh.get(s, 0L);
+    }
+
+    public static void index(MemorySegment s, int value) {
+        index$vh.set(s, 0L, value);
+    }
+
+    public static int cap_offset(MemorySegment s) {
+        return (int) cap_offset$vh.get(s, 0L);
+    }
+
+    public static void cap_offset(MemorySegment s, int value) {
+        cap_offset$vh.set(s, 0L, value);
+    }
+
+    public static long size(MemorySegment s) {
         return (long) size$vh.get(s, 0L);
     }
 
-    private static long offset(MemorySegment s) {
+    public static void size(MemorySegment s, long value) {
+        size$vh.set(s, 0L, value);
+    }
+
+    public static long offset(MemorySegment s) {
         return (long) offset$vh.get(s, 0L);
+    }
+
+    public static void offset(MemorySegment s, long value) {
+        offset$vh.set(s, 0L, value);
     }
 }

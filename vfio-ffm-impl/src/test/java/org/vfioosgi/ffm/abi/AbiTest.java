@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every struct layout and ioctl number of this package, checked against the kernel's own {@code linux/vfio.h}: a C
- * program compiled against the header prints sizes, offsets and numbers, and they must equal the Java ones.
+ * program compiled against the header prints sizes, offsets and numbers, and they must equal the Java ones; every
+ * named Java field must be a field of the C structure, and every structure the probe prints must have its Java class.
  */
 class AbiTest {
 
@@ -42,7 +43,7 @@ class AbiTest {
     @Test
     void structSizesEqualTheHeaders() {
         List<String> checked = new ArrayList<>();
-        for (var entry : Structs.ALL.entrySet()) {
+        for (var entry : Structs.all().entrySet()) {
             Long size = C.get("size " + entry.getKey());
             assertTrue(size != null, "the header probe does not know struct " + entry.getKey());
             assertEquals(size, entry.getValue().byteSize(), "sizeof(struct " + entry.getKey() + ")");
@@ -60,7 +61,7 @@ class AbiTest {
                 continue;
             }
             String[] structField = fact.getKey().substring("offset ".length()).split("\\.");
-            StructLayout layout = Structs.ALL.get(structField[0]);
+            StructLayout layout = Structs.all().get(structField[0]);
             long javaOffset = layout.memberLayouts().stream().anyMatch(m -> m.name().orElse("").equals(structField[1]))
                     ? layout.byteOffset(MemoryLayout.PathElement.groupElement(structField[1]))
                     : layout.byteSize(); // a flexible array member starts where the fixed part ends
@@ -68,6 +69,27 @@ class AbiTest {
             checked++;
         }
         assertTrue(checked > 60, "only " + checked + " offsets checked");
+    }
+
+    @Test
+    void everyJavaFieldIsInTheHeaders() {
+        for (var entry : Structs.all().entrySet()) {
+            for (MemoryLayout member : entry.getValue().memberLayouts()) {
+                member.name().ifPresent(field -> assertTrue(C.containsKey("offset " + entry.getKey() + "." + field),
+                        "struct " + entry.getKey() + " has no field " + field + " in the header probe"));
+            }
+        }
+    }
+
+    @Test
+    void scalarArgumentsEqualTheHeaders() {
+        for (var entry : Structs.scalarArguments().entrySet()) {
+            Long size = C.get("scalar " + entry.getKey());
+            assertTrue(size != null, "the header probe does not know " + entry.getKey());
+            assertEquals(size, entry.getValue().byteSize(), "sizeof(" + entry.getKey() + ")");
+        }
+        long inHeader = C.keySet().stream().filter(k -> k.startsWith("scalar ")).count();
+        assertEquals(inHeader, Structs.scalarArguments().size(), "types the probe prints but Java lacks");
     }
 
     @Test
