@@ -2,6 +2,7 @@ package org.vfioosgi.ffm;
 
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.sys.Errno;
 
 /** Turns failed calls into {@link VfioException}s whose message ends in what the user can do about them. */
 final class Failures {

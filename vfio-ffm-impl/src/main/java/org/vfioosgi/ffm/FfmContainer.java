@@ -19,13 +19,16 @@ import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.VfioGroup;
-import org.vfioosgi.ffm.LinkerSupport.CallFrame;
 import org.vfioosgi.ffm.abi.CapabilityChain;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.MalformedInfoException;
 import org.vfioosgi.ffm.abi.VfioDmaMap;
 import org.vfioosgi.ffm.abi.VfioDmaUnmap;
 import org.vfioosgi.ffm.abi.VfioIommuType1Info;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.LinkerSupport;
+import org.vfioosgi.ffm.sys.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.sys.Syscalls;
 
 /**
  * A container: {@code /dev/vfio/vfio}, the groups attached to it and the DMA mapped through it.

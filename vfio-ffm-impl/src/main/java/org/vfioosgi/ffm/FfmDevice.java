@@ -18,7 +18,6 @@ import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.VfioGroup;
-import org.vfioosgi.ffm.LinkerSupport.CallFrame;
 import org.vfioosgi.ffm.abi.CapabilityChain;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.MalformedInfoException;
@@ -29,6 +28,11 @@ import org.vfioosgi.ffm.abi.VfioIrqSet;
 import org.vfioosgi.ffm.abi.VfioPciDependentDevice;
 import org.vfioosgi.ffm.abi.VfioPciHotResetInfo;
 import org.vfioosgi.ffm.abi.VfioRegionInfo;
+import org.vfioosgi.ffm.sys.Errno;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.LinkerSupport;
+import org.vfioosgi.ffm.sys.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.sys.Syscalls;
 
 /** A device file descriptor, the region mappings made from it and the IRQ indexes it enabled. */
 final class FfmDevice implements VfioDevice {

@@ -7,6 +7,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.sys.Syscalls;
 
 /**
  * An arena of anonymous, page-aligned memory that a container may map for DMA. The arena is the memory's only owner,

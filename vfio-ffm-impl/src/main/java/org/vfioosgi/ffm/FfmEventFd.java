@@ -11,7 +11,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.VfioException.Operation;
-import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.sys.Errno;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.LinkerSupport;
+import org.vfioosgi.ffm.sys.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.sys.Syscalls;
 
 /**
  * An eventfd in non-blocking mode. Every wait starts with one read(2), linked as a critical call because a

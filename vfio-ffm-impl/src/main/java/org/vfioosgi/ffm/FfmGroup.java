@@ -17,6 +17,9 @@ import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.ffm.abi.ContainerFd;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.VfioGroupStatus;
+import org.vfioosgi.ffm.sys.Errno;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.Syscalls;
 
 /** An IOMMU group, {@code /dev/vfio/N}, and the devices opened from it. */
 final class FfmGroup implements VfioGroup {

@@ -19,6 +19,8 @@ import java.util.function.Consumer;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.Syscalls;
 
 /**
  * A region mapped with {@code mmap}. The mapping belongs to a shared arena: closing the arena unmaps it, and from then

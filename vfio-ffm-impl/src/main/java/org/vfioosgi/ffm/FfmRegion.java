@@ -2,13 +2,16 @@ package org.vfioosgi.ffm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.Objects;
 import java.nio.ByteOrder;
+import java.util.Objects;
 import org.vfioosgi.api.DeviceRegion;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.VfioException.Operation;
-import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.LinkerSupport;
+import org.vfioosgi.ffm.sys.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.sys.Syscalls;
 
 /**
  * A region accessed with pread/pwrite on the device file, bounds-checked against the region's size. Register accesses

@@ -8,6 +8,7 @@ import java.lang.reflect.Modifier;
 import org.junit.jupiter.api.Test;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.sys.Errno;
 
 /** A failed call's exception carries the hint apart from the message, and the errno names agree with the API's. */
 class FailuresTest {

@@ -17,6 +17,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vfioosgi.api.RegionInfo;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.Syscalls;
 
 /**
  * Mappings of a plain file stand in for device regions: each mapping's accessors see its own memory (every mapping has

@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.sys;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -18,7 +18,7 @@ import java.util.Arrays;
 import java.util.stream.Stream;
 
 /** The one place that links native functions, and the one place errno is captured. */
-final class LinkerSupport {
+public final class LinkerSupport {
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -46,7 +46,7 @@ final class LinkerSupport {
     }
 
     /** This thread's call frame: its errno capture area and its scratch space. */
-    static CallFrame frame() {
+    public static CallFrame frame() {
         return FRAME.get();
     }
 
@@ -61,52 +61,52 @@ final class LinkerSupport {
      * Both are bounded segments of the frame's own arena, passed to native code as segments, so every access is
      * bounds-checked and the linker keeps the memory alive across each call.
      */
-    static final class CallFrame {
+    public static final class CallFrame {
 
-        static final long SCRATCH_SIZE = 56;
+        public static final long SCRATCH_SIZE = 56;
 
         private final Arena arena = Arena.ofAuto();
         /** The errno capture area, for the leading argument of handles from {@link #downcallWithErrno}. */
         final MemorySegment state = arena.allocate(CALL_STATE_LAYOUT);
         /** The scratch space, to read and write arguments. */
-        final MemorySegment scratch = arena.allocate(SCRATCH_SIZE, 8);
+        public final MemorySegment scratch = arena.allocate(SCRATCH_SIZE, 8);
 
         /** The errno the last call made with this frame left. */
-        int errno() {
+        public int errno() {
             return LinkerSupport.errno(state);
         }
 
         // typed access to the scratch space, in native byte order
 
-        byte getByte(long offset) {
+        public byte getByte(long offset) {
             return scratch.get(JAVA_BYTE, offset);
         }
 
-        short getShort(long offset) {
+        public short getShort(long offset) {
             return scratch.get(JAVA_SHORT, offset);
         }
 
-        int getInt(long offset) {
+        public int getInt(long offset) {
             return scratch.get(JAVA_INT, offset);
         }
 
-        long getLong(long offset) {
+        public long getLong(long offset) {
             return scratch.get(JAVA_LONG, offset);
         }
 
-        void setByte(long offset, byte value) {
+        public void setByte(long offset, byte value) {
             scratch.set(JAVA_BYTE, offset, value);
         }
 
-        void setShort(long offset, short value) {
+        public void setShort(long offset, short value) {
             scratch.set(JAVA_SHORT, offset, value);
         }
 
-        void setInt(long offset, int value) {
+        public void setInt(long offset, int value) {
             scratch.set(JAVA_INT, offset, value);
         }
 
-        void setLong(long offset, long value) {
+        public void setLong(long offset, long value) {
             scratch.set(JAVA_LONG, offset, value);
         }
     }

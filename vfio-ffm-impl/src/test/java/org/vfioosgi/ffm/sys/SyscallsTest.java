@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.sys;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,7 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.sys.LinkerSupport.CallFrame;
 
 /** The data-transfer calls (syscall(2) on x86-64 and arm64, libc elsewhere): bytes moved, errno reported. */
 class SyscallsTest {

@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.sys;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -15,7 +15,7 @@ import java.lang.invoke.MethodType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.sys.LinkerSupport.CallFrame;
 
 /**
  * The system calls VFIO needs, one small method each. Every method returns what the call returns, or the negated
@@ -28,20 +28,20 @@ import org.vfioosgi.ffm.LinkerSupport.CallFrame;
  * igate), so they are ordinary calls, during which the JVM can reach a safepoint. Memory goes to native code as
  * segments, never as raw addresses, so the linker checks and keeps alive every buffer across its call.
  */
-final class Syscalls {
+public final class Syscalls {
 
-    static final int O_RDONLY = 0;
-    static final int O_RDWR = 2;
-    static final int O_CLOEXEC = 0x80000;
-    static final int PROT_READ = 1;
-    static final int PROT_WRITE = 2;
-    static final int MAP_SHARED = 1;
-    static final int MAP_PRIVATE = 2;
-    static final int MAP_ANONYMOUS = 0x20;
-    static final int MAP_HUGETLB = 0x40000;
-    static final int EFD_NONBLOCK = 0x800;
-    static final int EFD_CLOEXEC = 0x80000;
-    static final short POLLIN = 1;
+    public static final int O_RDONLY = 0;
+    public static final int O_RDWR = 2;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_SHARED = 1;
+    public static final int MAP_PRIVATE = 2;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_HUGETLB = 0x40000;
+    public static final int EFD_NONBLOCK = 0x800;
+    public static final int EFD_CLOEXEC = 0x80000;
+    public static final short POLLIN = 1;
     private static final int SC_PAGESIZE = 30;
 
     private static final Linker.Option VARIADIC_AFTER_2 = Linker.Option.firstVariadicArg(2);
@@ -82,7 +82,7 @@ final class Syscalls {
     }
 
     /** open(2) with O_CLOEXEC added. */
-    static int open(String path, int flags) {
+    public static int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = LinkerSupport.frame().state;
             int fd = (int) open$mh.invokeExact(state, arena.allocateFrom(path), flags | O_CLOEXEC);
@@ -92,7 +92,7 @@ final class Syscalls {
         }
     }
 
-    static int close(int fd) {
+    public static int close(int fd) {
         try {
             MemorySegment state = LinkerSupport.frame().state;
             int r = (int) close$mh.invokeExact(state, fd);
@@ -103,7 +103,7 @@ final class Syscalls {
     }
 
     /** ioctl(2) whose argument is a pointer to a structure. */
-    static int ioctl(int fd, long request, MemorySegment arg) {
+    public static int ioctl(int fd, long request, MemorySegment arg) {
         try {
             MemorySegment state = LinkerSupport.frame().state;
             int r = (int) ioctlPtr$mh.invokeExact(state, fd, request, arg);
@@ -114,7 +114,7 @@ final class Syscalls {
     }
 
     /** ioctl(2) with the structure in {@code frame}'s scratch space. */
-    static int ioctl(CallFrame frame, int fd, long request) {
+    public static int ioctl(CallFrame frame, int fd, long request) {
         try {
             int r = (int) ioctlPtr$mh.invokeExact(frame.state, fd, request, frame.scratch);
             return r < 0 ? -frame.errno() : r;
@@ -124,7 +124,7 @@ final class Syscalls {
     }
 
     /** ioctl(2) whose argument is a plain integer. */
-    static int ioctl(int fd, long request, long arg) {
+    public static int ioctl(int fd, long request, long arg) {
         try {
             MemorySegment state = LinkerSupport.frame().state;
             int r = (int) ioctlLong$mh.invokeExact(state, fd, request, arg);
@@ -135,7 +135,7 @@ final class Syscalls {
     }
 
     /** pread(2) into a native segment of at least {@code count} bytes (checked by the caller). */
-    static long pread(int fd, MemorySegment buffer, long count, long offset) {
+    public static long pread(int fd, MemorySegment buffer, long count, long offset) {
         try {
             MemorySegment state = LinkerSupport.frame().state;
             long r = (long) pread$mh.invokeExact(state, fd, buffer, count, offset);
@@ -146,7 +146,7 @@ final class Syscalls {
     }
 
     /** pwrite(2) from a native segment of at least {@code count} bytes (checked by the caller). */
-    static long pwrite(int fd, MemorySegment buffer, long count, long offset) {
+    public static long pwrite(int fd, MemorySegment buffer, long count, long offset) {
         try {
             MemorySegment state = LinkerSupport.frame().state;
             long r = (long) pwrite$mh.invokeExact(state, fd, buffer, count, offset);
@@ -157,7 +157,7 @@ final class Syscalls {
     }
 
     /** pread(2) of at most {@link CallFrame#SCRATCH_SIZE} bytes into {@code frame}'s scratch space. */
-    static long pread(CallFrame frame, int fd, long count, long offset) {
+    public static long pread(CallFrame frame, int fd, long count, long offset) {
         try {
             long r = (long) pread$mh.invokeExact(frame.state, fd, frame.scratch, count, offset);
             return r < 0 ? -frame.errno() : r;
@@ -167,7 +167,7 @@ final class Syscalls {
     }
 
     /** pwrite(2) of at most {@link CallFrame#SCRATCH_SIZE} bytes from {@code frame}'s scratch space. */
-    static long pwrite(CallFrame frame, int fd, long count, long offset) {
+    public static long pwrite(CallFrame frame, int fd, long count, long offset) {
         try {
             long r = (long) pwrite$mh.invokeExact(frame.state, fd, frame.scratch, count, offset);
             return r < 0 ? -frame.errno() : r;
@@ -180,7 +180,7 @@ final class Syscalls {
      * read(2) of a descriptor in non-blocking mode (it returns at once, with -EAGAIN when nothing is there) into
      * {@code frame}'s scratch space, linked as a critical call. Never for a descriptor that can block.
      */
-    static long readNonBlocking(CallFrame frame, int fd, long count) {
+    public static long readNonBlocking(CallFrame frame, int fd, long count) {
         try {
             long r = (long) readNonBlocking$mh.invokeExact(frame.state, fd, frame.scratch, count);
             return r < 0 ? -frame.errno() : r;
@@ -193,7 +193,7 @@ final class Syscalls {
      * write(2) to a descriptor in non-blocking mode (an eventfd's counter) from {@code source}, linked as a critical
      * call. Never for a descriptor that can block.
      */
-    static long writeNonBlocking(int fd, MemorySegment source, long count) {
+    public static long writeNonBlocking(int fd, MemorySegment source, long count) {
         try {
             CallFrame frame = LinkerSupport.frame();
             long r = (long) writeNonBlocking$mh.invokeExact(frame.state, fd, source, count);
@@ -204,7 +204,7 @@ final class Syscalls {
     }
 
     /** poll(2) on an array of {@code struct pollfd}. */
-    static int poll(MemorySegment pollfds, long count, int timeoutMillis) {
+    public static int poll(MemorySegment pollfds, long count, int timeoutMillis) {
         try {
             MemorySegment state = LinkerSupport.frame().state;
             int r = (int) poll$mh.invokeExact(state, pollfds, count, timeoutMillis);
@@ -214,7 +214,7 @@ final class Syscalls {
         }
     }
 
-    static int eventfd(int initialValue, int flags) {
+    public static int eventfd(int initialValue, int flags) {
         try {
             MemorySegment state = LinkerSupport.frame().state;
             int r = (int) eventfd$mh.invokeExact(state, initialValue, flags);
@@ -225,7 +225,7 @@ final class Syscalls {
     }
 
     /** The system's page size (asked once: it does not change while the system runs). */
-    static long pageSize() {
+    public static long pageSize() {
         return PageSize.VALUE;
     }
 
@@ -242,7 +242,7 @@ final class Syscalls {
     }
 
     /** mmap(2) of a file; returns the address, or the negated errno. */
-    static long mmap(long length, int prot, int flags, int fd, long offset) {
+    public static long mmap(long length, int prot, int flags, int fd, long offset) {
         try {
             MemorySegment state = LinkerSupport.frame().state;
             MemorySegment r = (MemorySegment) mmap$mh.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd,
@@ -254,11 +254,11 @@ final class Syscalls {
     }
 
     /** Anonymous private memory; returns the address, or the negated errno. */
-    static long mmapAnonymous(long length, int extraFlags) {
+    public static long mmapAnonymous(long length, int extraFlags) {
         return mmap(length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extraFlags, -1, 0);
     }
 
-    static int munmap(long address, long length) {
+    public static int munmap(long address, long length) {
         try {
             MemorySegment state = LinkerSupport.frame().state;
             int r = (int) munmap$mh.invokeExact(state, MemorySegment.ofAddress(address), length);
@@ -269,7 +269,7 @@ final class Syscalls {
     }
 
     /** The C library's description of an error number. */
-    static String strerror(int errno) {
+    public static String strerror(int errno) {
         try {
             MemorySegment s = (MemorySegment) strerror$mh.invokeExact(errno);
             return s.reinterpret(1024).getString(0);

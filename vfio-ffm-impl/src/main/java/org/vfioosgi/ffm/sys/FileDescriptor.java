@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.sys;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -13,7 +13,7 @@ import java.lang.invoke.VarHandle;
  * <p>Calls are short (no call made under {@link #acquire()} waits for an event without a bound), so close waits at
  * most for the slowest of them. A thread must not close a descriptor it holds acquired.
  */
-final class FileDescriptor implements AutoCloseable {
+public final class FileDescriptor implements AutoCloseable {
 
     /** Set once closing began: no new users. */
     private static final int CLOSING = 1 << 30;
@@ -34,13 +34,13 @@ final class FileDescriptor implements AutoCloseable {
     /** The number of callers inside a call, plus {@link #CLOSING} and {@link #GONE}. */
     private volatile int state;
 
-    FileDescriptor(int fd, String path) {
+    public FileDescriptor(int fd, String path) {
         this.fd = fd;
         this.path = path;
     }
 
     /** The descriptor, for calls that cannot race with close (creation, the owner's cleanup inside its close). */
-    int fd() {
+    public int fd() {
         return fd;
     }
 
@@ -49,7 +49,7 @@ final class FileDescriptor implements AutoCloseable {
      *
      * @throws IllegalStateException once closing began
      */
-    int acquire() {
+    public int acquire() {
         int s = (int) STATE.getAndAdd(this, 1);
         if ((s & CLOSING) != 0) {
             release();
@@ -58,7 +58,7 @@ final class FileDescriptor implements AutoCloseable {
         return fd;
     }
 
-    void release() {
+    public void release() {
         if ((int) STATE.getAndAdd(this, -1) - 1 == CLOSING) {
             synchronized (this) {
                 notifyAll(); // the closer waits for the last user
@@ -66,12 +66,12 @@ final class FileDescriptor implements AutoCloseable {
         }
     }
 
-    String path() {
+    public String path() {
         return path;
     }
 
     /** False once closing began. */
-    boolean isOpen() {
+    public boolean isOpen() {
         return (state & CLOSING) == 0;
     }
 
@@ -84,7 +84,7 @@ final class FileDescriptor implements AutoCloseable {
      * Stops new users, waits for the ones inside, runs {@code cleanup}, then closes the descriptor (also when
      * {@code cleanup} throws). Idempotent: a second caller waits until the first one is done.
      */
-    void close(Runnable cleanup) {
+    public void close(Runnable cleanup) {
         int before = (int) STATE.getAndBitwiseOr(this, CLOSING);
         if ((before & CLOSING) != 0) {
             awaitState(GONE, GONE);
