@@ -4,6 +4,7 @@
  * "ioctl NAME N", "const NAME N".
  */
 #include <linux/vfio.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -53,6 +54,7 @@ int main(void) {
 	SIZE(vfio_iommu_type1_dma_unmap); OFF(vfio_iommu_type1_dma_unmap, argsz); OFF(vfio_iommu_type1_dma_unmap, flags);
 	OFF(vfio_iommu_type1_dma_unmap, iova); OFF(vfio_iommu_type1_dma_unmap, size); OFF(vfio_iommu_type1_dma_unmap, data);
 	SCALAR(__s32); /* VFIO_GROUP_SET_CONTAINER's argument */
+	SIZE(pollfd); OFF(pollfd, fd); OFF(pollfd, events); OFF(pollfd, revents); /* poll.h, for the eventfd waits */
 
 	IOCTL(VFIO_GET_API_VERSION); IOCTL(VFIO_CHECK_EXTENSION); IOCTL(VFIO_SET_IOMMU);
 	IOCTL(VFIO_IOMMU_GET_INFO); IOCTL(VFIO_IOMMU_MAP_DMA); IOCTL(VFIO_IOMMU_UNMAP_DMA); IOCTL(VFIO_IOMMU_DIRTY_PAGES);

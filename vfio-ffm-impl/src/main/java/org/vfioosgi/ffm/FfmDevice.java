@@ -28,24 +28,26 @@ import org.vfioosgi.ffm.abi.VfioIrqSet;
 import org.vfioosgi.ffm.abi.VfioPciDependentDevice;
 import org.vfioosgi.ffm.abi.VfioPciHotResetInfo;
 import org.vfioosgi.ffm.abi.VfioRegionInfo;
+import org.vfioosgi.ffm.sys.CallFrame;
 import org.vfioosgi.ffm.sys.Errno;
 import org.vfioosgi.ffm.sys.FileDescriptor;
-import org.vfioosgi.ffm.sys.LinkerSupport;
-import org.vfioosgi.ffm.sys.LinkerSupport.CallFrame;
-import org.vfioosgi.ffm.sys.Syscalls;
+import org.vfioosgi.ffm.sys.Kernel;
 
 /** A device file descriptor, the region mappings made from it and the IRQ indexes it enabled. */
 final class FfmDevice implements VfioDevice {
 
+    private final Kernel kernel;
     private final FileDescriptor fd;
     private final FfmGroup group;
     private final Consumer<FfmDevice> onClose;
     private final DeviceInfo info;
     private final OwnedResources<FfmMappedRegion> mappings = new OwnedResources<>();
     private final Set<Integer> enabledIrqs = ConcurrentHashMap.newKeySet();
-    private final long pageSize = Syscalls.pageSize();
+    private final long pageSize;
 
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
+        this.kernel = group.kernel();
+        this.pageSize = kernel.pageSize();
         this.fd = fd;
         this.group = group;
         this.onClose = onClose;
@@ -60,7 +62,7 @@ final class FfmDevice implements VfioDevice {
     private DeviceInfo readInfo() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = VfioDeviceInfo.allocate(arena);
-            check(Syscalls.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_GET_INFO, s), Operation.DEVICE_INFO,
+            check(kernel.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_GET_INFO, s), Operation.DEVICE_INFO,
                     "ioctl(VFIO_DEVICE_GET_INFO)");
             return new DeviceInfo(VfioDeviceInfo.flags(s), VfioDeviceInfo.num_regions(s), VfioDeviceInfo.num_irqs(s));
         }
@@ -69,6 +71,11 @@ final class FfmDevice implements VfioDevice {
     /** The descriptor, for calls that bracket their use with acquire and release. */
     FileDescriptor descriptor() {
         return fd;
+    }
+
+    /** The kernel the device and its regions make their calls through. */
+    Kernel kernel() {
+        return kernel;
     }
 
     @Override
@@ -97,7 +104,7 @@ final class FfmDevice implements VfioDevice {
             try (Arena arena = Arena.ofConfined()) {
                 CapabilityChain.Answer answer = CapabilityChain.query(VfioRegionInfo.sizeof(),
                         size -> VfioRegionInfo.allocate(arena, index, size), VfioRegionInfo::argsz,
-                        s -> Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_REGION_INFO, s));
+                        s -> kernel.ioctl(f, Ioctls.VFIO_DEVICE_GET_REGION_INFO, s));
                 if (answer.result() == -Errno.EINVAL) {
                     // an index below num_regions the device does not implement (vfio-pci: VGA on a non-VGA device)
                     return new RegionInfo(index, 0, 0, 0);
@@ -144,7 +151,7 @@ final class FfmDevice implements VfioDevice {
                         + region.index() + " is not inside one of its mappable areas " + describe(region.sparseMmapAreas())
                         + ": map an area, or read and write the rest through region(" + region.index() + ")");
             }
-            FfmMappedRegion mapping = FfmMappedRegion.map(fd, region, offset, size, mappings::remove);
+            FfmMappedRegion mapping = FfmMappedRegion.map(kernel, fd, region, offset, size, mappings::remove);
             mappings.add(mapping, "device " + name());
             return mapping;
         } finally {
@@ -163,7 +170,7 @@ final class FfmDevice implements VfioDevice {
             Objects.checkIndex(index, info.irqs());
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment s = VfioIrqInfo.allocate(arena, index);
-                int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, s);
+                int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, s);
                 if (r == -Errno.EINVAL) {
                     // an index below num_irqs the device does not have (vfio-pci: ERR on a conventional PCI device)
                     return new IrqInfo(index, 0, 0);
@@ -232,12 +239,12 @@ final class FfmDevice implements VfioDevice {
      */
     private void setIrqsNoData(int action, String what, int index, int start, int count) {
         Objects.checkIndex(index, info.irqs());
-        CallFrame frame = LinkerSupport.frame();
-        VfioIrqSet.fill(frame.scratch, VfioIrqSet.DATA_NONE | action, index, start, count);
+        CallFrame frame = CallFrame.current();
+        VfioIrqSet.fill(frame.scratch(), VfioIrqSet.DATA_NONE | action, index, start, count);
         int r;
         int f = fd.acquire();
         try {
-            r = Syscalls.ioctl(frame, f, Ioctls.VFIO_DEVICE_SET_IRQS);
+            r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_SET_IRQS, frame.scratch());
         } finally {
             fd.release();
         }
@@ -248,7 +255,7 @@ final class FfmDevice implements VfioDevice {
         int r;
         int f = fd.acquire();
         try {
-            r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_SET_IRQS, irqSet);
+            r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_SET_IRQS, irqSet);
         } finally {
             fd.release();
         }
@@ -257,8 +264,8 @@ final class FfmDevice implements VfioDevice {
 
     private void checkSetIrqs(int r, String what, int index, int start, int count) {
         if (r < 0) {
-            throw Failures.syscall(Operation.SET_IRQS, "ioctl(VFIO_DEVICE_SET_IRQS, " + what + ", index " + index
-                    + ", start " + start + ", count " + count + ")", name(), -r);
+            throw Failures.syscall(kernel, Operation.SET_IRQS, "ioctl(VFIO_DEVICE_SET_IRQS, " + what + ", index "
+                    + index + ", start " + start + ", count " + count + ")", name(), -r);
         }
     }
 
@@ -266,7 +273,7 @@ final class FfmDevice implements VfioDevice {
     public void reset() {
         int f = fd.acquire();
         try {
-            check(Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_RESET, 0L), Operation.RESET, "ioctl(VFIO_DEVICE_RESET)");
+            check(kernel.ioctl(f, Ioctls.VFIO_DEVICE_RESET, 0L), Operation.RESET, "ioctl(VFIO_DEVICE_RESET)");
         } finally {
             fd.release();
         }
@@ -280,7 +287,7 @@ final class FfmDevice implements VfioDevice {
                 int count = 0;
                 for (int attempt = 0; attempt < 3; attempt++) {
                     MemorySegment s = VfioPciHotResetInfo.allocate(arena, count);
-                    int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, s);
+                    int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, s);
                     int reported = VfioPciHotResetInfo.count(s);
                     if (r == -Errno.ENOSPC && reported > count
                             && reported <= CapabilityChain.MAX_INFO_SIZE / VfioPciDependentDevice.sizeof()) {
@@ -308,13 +315,13 @@ final class FfmDevice implements VfioDevice {
                 MemorySegment s = VfioDeviceFeature.allocate(arena);
                 for (int access : new int[] {Ioctls.VFIO_DEVICE_FEATURE_GET, Ioctls.VFIO_DEVICE_FEATURE_SET}) {
                     VfioDeviceFeature.flags(s, feature | Ioctls.VFIO_DEVICE_FEATURE_PROBE | access);
-                    int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_FEATURE, s);
+                    int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_FEATURE, s);
                     if (r >= 0) {
                         return true;
                     }
                     if (r != -Errno.EINVAL && r != -Errno.ENOTTY && r != -Errno.EOPNOTSUPP) {
-                        throw Failures.syscall(Operation.DEVICE_FEATURE, "ioctl(VFIO_DEVICE_FEATURE, PROBE " + feature
-                                + ")", name(), -r);
+                        throw Failures.syscall(kernel, Operation.DEVICE_FEATURE, "ioctl(VFIO_DEVICE_FEATURE, PROBE "
+                                + feature + ")", name(), -r);
                     }
                 }
                 return false;
@@ -326,7 +333,7 @@ final class FfmDevice implements VfioDevice {
 
     private void check(int result, Operation operation, String call) {
         if (result < 0) {
-            throw Failures.syscall(operation, call, name(), -result);
+            throw Failures.syscall(kernel, operation, call, name(), -result);
         }
     }
 
@@ -340,9 +347,10 @@ final class FfmDevice implements VfioDevice {
         fd.close(() -> {
             try {
                 for (int index : enabledIrqs) {
-                    CallFrame frame = LinkerSupport.frame();
-                    VfioIrqSet.fill(frame.scratch, VfioIrqSet.DATA_NONE | VfioIrqSet.ACTION_TRIGGER, index, 0, 0);
-                    Syscalls.ioctl(frame, fd.fd(), Ioctls.VFIO_DEVICE_SET_IRQS); // on failure, close(2) disables them
+                    CallFrame frame = CallFrame.current();
+                    VfioIrqSet.fill(frame.scratch(), VfioIrqSet.DATA_NONE | VfioIrqSet.ACTION_TRIGGER, index, 0, 0);
+                    // on failure, close(2) disables them
+                    kernel.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_SET_IRQS, frame.scratch());
                 }
                 enabledIrqs.clear();
                 mappings.closeAll();

@@ -19,7 +19,7 @@ import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.VfioGroupStatus;
 import org.vfioosgi.ffm.sys.Errno;
 import org.vfioosgi.ffm.sys.FileDescriptor;
-import org.vfioosgi.ffm.sys.Syscalls;
+import org.vfioosgi.ffm.sys.Kernel;
 
 /** An IOMMU group, {@code /dev/vfio/N}, and the devices opened from it. */
 final class FfmGroup implements VfioGroup {
@@ -28,6 +28,7 @@ final class FfmGroup implements VfioGroup {
     private static final Set<String> VIABLE_DRIVERS = Set.of("vfio-pci", "vfio-platform", "vfio-amba",
             "pci-stub", "pcieport");
 
+    private final Kernel kernel;
     private final FileDescriptor fd;
     private final int number;
     private final Consumer<FfmGroup> onClose;
@@ -35,6 +36,7 @@ final class FfmGroup implements VfioGroup {
     private final FfmContainer container;
 
     private FfmGroup(FileDescriptor fd, int number, FfmContainer container, Consumer<FfmGroup> onClose) {
+        this.kernel = container.kernel();
         this.fd = fd;
         this.number = number;
         this.container = container;
@@ -50,11 +52,12 @@ final class FfmGroup implements VfioGroup {
             throw new IllegalArgumentException("not an IOMMU group node (/dev/vfio/N): " + groupPath);
         }
         String path = groupPath.toString();
-        int r = Syscalls.open(path, Syscalls.O_RDWR);
+        Kernel kernel = container.kernel();
+        int r = kernel.open(path, Kernel.O_RDWR);
         if (r < 0) {
-            throw Failures.syscall(Operation.OPEN_GROUP, "open", path, -r);
+            throw Failures.syscall(kernel, Operation.OPEN_GROUP, "open", path, -r);
         }
-        FfmGroup group = new FfmGroup(new FileDescriptor(r, path), number, container, onClose);
+        FfmGroup group = new FfmGroup(new FileDescriptor(kernel, r, path), number, container, onClose);
         try {
             if (!group.status().viable()) {
                 throw Failures.library(Operation.GROUP_NOT_VIABLE, path, "IOMMU group " + number + " is not viable: "
@@ -95,6 +98,11 @@ final class FfmGroup implements VfioGroup {
         }
     }
 
+    /** The kernel the group and its devices make their calls through. */
+    Kernel kernel() {
+        return kernel;
+    }
+
     @Override
     public int number() {
         return number;
@@ -112,9 +120,10 @@ final class FfmGroup implements VfioGroup {
             ensureOpen();
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment status = VfioGroupStatus.allocate(arena);
-                int r = Syscalls.ioctl(f, Ioctls.VFIO_GROUP_GET_STATUS, status);
+                int r = kernel.ioctl(f, Ioctls.VFIO_GROUP_GET_STATUS, status);
                 if (r < 0) {
-                    throw Failures.syscall(Operation.GROUP_STATUS, "ioctl(VFIO_GROUP_GET_STATUS)", fd.path(), -r);
+                    throw Failures.syscall(kernel, Operation.GROUP_STATUS, "ioctl(VFIO_GROUP_GET_STATUS)", fd.path(),
+                            -r);
                 }
                 int flags = VfioGroupStatus.flags(status);
                 return new GroupStatus((flags & VfioGroupStatus.FLAG_VIABLE) != 0,
@@ -131,9 +140,10 @@ final class FfmGroup implements VfioGroup {
             try (Arena arena = Arena.ofConfined()) {
                 // the argument is a pointer to the container's descriptor
                 MemorySegment arg = ContainerFd.allocate(arena, containerFd);
-                int r = Syscalls.ioctl(f, Ioctls.VFIO_GROUP_SET_CONTAINER, arg);
+                int r = kernel.ioctl(f, Ioctls.VFIO_GROUP_SET_CONTAINER, arg);
                 if (r < 0) {
-                    throw Failures.syscall(Operation.SET_CONTAINER, "ioctl(VFIO_GROUP_SET_CONTAINER)", fd.path(), -r);
+                    throw Failures.syscall(kernel, Operation.SET_CONTAINER, "ioctl(VFIO_GROUP_SET_CONTAINER)",
+                            fd.path(), -r);
                 }
             }
         } finally {
@@ -148,12 +158,12 @@ final class FfmGroup implements VfioGroup {
             ensureOpen();
             FfmDevice device;
             try (Arena arena = Arena.ofConfined()) {
-                int r = Syscalls.ioctl(f, Ioctls.VFIO_GROUP_GET_DEVICE_FD, arena.allocateFrom(name));
+                int r = kernel.ioctl(f, Ioctls.VFIO_GROUP_GET_DEVICE_FD, arena.allocateFrom(name));
                 if (r < 0) {
-                    throw Failures.syscall(Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD)",
+                    throw Failures.syscall(kernel, Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD)",
                             name + " (group " + number + ")", -r);
                 }
-                device = new FfmDevice(new FileDescriptor(r, name), this, devices::remove);
+                device = new FfmDevice(new FileDescriptor(kernel, r, name), this, devices::remove);
             }
             devices.add(device, "IOMMU group " + number);
             return device;
@@ -178,10 +188,10 @@ final class FfmGroup implements VfioGroup {
             fd.close(() -> {
                 devices.closeAll();
                 // detach explicitly, as QEMU does; releasing the descriptor would detach it too
-                int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_GROUP_UNSET_CONTAINER, 0L);
+                int r = kernel.ioctl(fd.fd(), Ioctls.VFIO_GROUP_UNSET_CONTAINER, 0L);
                 if (r < 0 && r != -Errno.EINVAL) { // EINVAL: it was not attached
-                    throw Failures.syscall(Operation.UNSET_CONTAINER, "ioctl(VFIO_GROUP_UNSET_CONTAINER)", fd.path(),
-                            -r);
+                    throw Failures.syscall(kernel, Operation.UNSET_CONTAINER, "ioctl(VFIO_GROUP_UNSET_CONTAINER)",
+                            fd.path(), -r);
                 }
             });
         } finally {

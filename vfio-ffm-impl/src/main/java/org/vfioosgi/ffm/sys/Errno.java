@@ -30,8 +30,8 @@ public final class Errno {
     }
 
     /** {@code EBUSY (Device or resource busy)}, or {@code errno 1234} for numbers without a name here. */
-    public static String describe(int errno) {
-        return name(errno) + " (" + Syscalls.strerror(errno) + ")";
+    public static String describe(Kernel kernel, int errno) {
+        return name(errno) + " (" + kernel.strerror(errno) + ")";
     }
 
     /** The symbolic name, from the API's {@link org.vfioosgi.api.Errno}: one list of names for messages and callers. */

@@ -4,11 +4,12 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * An open file descriptor, closed exactly once. Calls bracket their use with {@link #acquire()} and {@link #release()};
- * {@link #close(Runnable)} first stops new users, then waits for the calls inside to leave, then runs the owner's
- * cleanup (which uses {@link #fd()} directly) and finally calls close(2). So a number is never reused by the kernel
- * while a call is inside it, nothing new starts on a closing owner, and when {@code close} returns the file is closed
- * in the kernel: an owner closed after its children (a group after its devices) finds them gone.
+ * An open file descriptor, closed exactly once, through the {@link Kernel} that opened it. Calls bracket their use
+ * with {@link #acquire()} and {@link #release()}; {@link #close(Runnable)} first stops new users, then waits for the
+ * calls inside to leave, then runs the owner's cleanup (which uses {@link #fd()} directly) and finally calls close(2).
+ * So a number is never reused by the kernel while a call is inside it, nothing new starts on a closing owner, and when
+ * {@code close} returns the file is closed in the kernel: an owner closed after its children (a group after its
+ * devices) finds them gone.
  *
  * <p>Calls are short (no call made under {@link #acquire()} waits for an event without a bound), so close waits at
  * most for the slowest of them. A thread must not close a descriptor it holds acquired.
@@ -29,12 +30,15 @@ public final class FileDescriptor implements AutoCloseable {
         }
     }
 
+    private final Kernel kernel;
     private final int fd;
     private final String path;
     /** The number of callers inside a call, plus {@link #CLOSING} and {@link #GONE}. */
     private volatile int state;
 
-    public FileDescriptor(int fd, String path) {
+    /** Takes ownership of {@code fd}, which {@code kernel} opened and which it closes. */
+    public FileDescriptor(Kernel kernel, int fd, String path) {
+        this.kernel = kernel;
         this.fd = fd;
         this.path = path;
     }
@@ -95,7 +99,7 @@ public final class FileDescriptor implements AutoCloseable {
             cleanup.run();
         } finally {
             // close(2) releases the descriptor even when it reports an error (e.g. EINTR): nothing to retry
-            Syscalls.close(fd);
+            kernel.close(fd);
             STATE.getAndBitwiseOr(this, GONE);
             synchronized (this) {
                 notifyAll();
