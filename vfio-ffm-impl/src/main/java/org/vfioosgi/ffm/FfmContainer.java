@@ -456,15 +456,40 @@ final class FfmContainer implements VfioContainer {
      * mapping in it (and a group attached later sets the IOMMU type again).
      */
     private synchronized void groupClosed(FfmGroup group) {
-        groups.remove(group);
-        if (groups.isEmpty() && iommuType != null) {
-            dma.writeLock().lock();
+        dma.writeLock().lock();
+        try {
+            forget(group);
+        } finally {
+            dma.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Detaches {@code group}: {@code unset} is its VFIO_GROUP_UNSET_CONTAINER. The kernel drops the IOMMU with every
+     * mapping when the last group leaves, so the call runs under the container's lock and the write lock of
+     * {@link #dma}, and the container forgets the group (and the IOMMU) before either is released: no map, unmap or
+     * attach runs between the kernel's dropping the IOMMU and the container's knowing it (an unmap would find nothing
+     * and fail, a map would fail, and a group attached meanwhile would find the IOMMU type set and not set it again).
+     */
+    synchronized void detach(FfmGroup group, Runnable unset) {
+        dma.writeLock().lock();
+        try {
+            unset.run();
+        } finally {
             try {
-                endGeneration();
-                iommuType = null;
+                forget(group); // also when the call failed: the group's close(2) detaches it next
             } finally {
                 dma.writeLock().unlock();
             }
+        }
+    }
+
+    /** The group left; the caller holds the container's lock and the write lock of {@link #dma}. */
+    private void forget(FfmGroup group) {
+        groups.remove(group);
+        if (groups.isEmpty() && iommuType != null) {
+            endGeneration();
+            iommuType = null;
         }
     }
 

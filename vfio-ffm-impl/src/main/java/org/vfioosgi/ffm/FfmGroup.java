@@ -180,19 +180,23 @@ final class FfmGroup implements VfioGroup {
 
     /**
      * Stops new calls and waits for the ones inside; then the devices (each closed in the kernel when its close
-     * returns: the kernel refuses to detach a group while a device is open); then the group leaves its container.
+     * returns: the kernel refuses to detach a group while a device is open); then the group leaves its container, with
+     * the container's DMA held still (see {@link FfmContainer#detach}).
      */
     @Override
     public void close() {
         try {
             fd.close(() -> {
                 devices.closeAll();
-                // detach explicitly, as QEMU does; releasing the descriptor would detach it too
-                int r = kernel.ioctl(fd.fd(), Ioctls.VFIO_GROUP_UNSET_CONTAINER, 0L);
-                if (r < 0 && r != -Errno.EINVAL) { // EINVAL: it was not attached
-                    throw Failures.syscall(kernel, Operation.UNSET_CONTAINER, "ioctl(VFIO_GROUP_UNSET_CONTAINER)",
-                            fd.path(), -r);
-                }
+                // detach explicitly, as QEMU does (releasing the descriptor would detach it too), under the
+                // container's locks: the last group takes the IOMMU with it
+                container.detach(this, () -> {
+                    int r = kernel.ioctl(fd.fd(), Ioctls.VFIO_GROUP_UNSET_CONTAINER, 0L);
+                    if (r < 0 && r != -Errno.EINVAL) { // EINVAL: it was not attached
+                        throw Failures.syscall(kernel, Operation.UNSET_CONTAINER,
+                                "ioctl(VFIO_GROUP_UNSET_CONTAINER)", fd.path(), -r);
+                    }
+                });
             });
         } finally {
             onClose.accept(this);

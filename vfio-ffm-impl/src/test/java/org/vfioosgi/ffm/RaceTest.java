@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vfioosgi.api.DmaAccess;
@@ -112,6 +113,44 @@ class RaceTest extends OnFakeKernel {
         assertEquals(List.of(), kernel.mappings(), "everything is closed, and the container still open");
         assertEquals(List.of(), kernel.problems());
         arena.close();
+        container.close();
+    }
+
+    @Test
+    void mapsAndClosesRacingTheLastGroupsLeavingNeitherFailNorMissTheNextIommu() throws Exception {
+        kernel.addGroup(8, "0000:00:02.0");
+        VfioContainer container = vfio.openContainer();
+        AtomicLong maps = new AtomicLong();
+        AtomicLong detaches = new AtomicLong();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            threads.add(loop("buffer-" + t, () -> {
+                DmaBuffer buffer;
+                try {
+                    buffer = container.allocateDma(PAGE);
+                } catch (IllegalStateException noIommu) {
+                    return; // no group attached at this moment
+                }
+                maps.incrementAndGet();
+                buffer.close();
+            }));
+        }
+        // two groups come and go: either may be the last to leave (and take the IOMMU and every mapping with it),
+        // and the other may attach right then (and must set the IOMMU again)
+        for (int number : new int[] {GROUP, 8}) {
+            AtomicReference<VfioGroup> attached = new AtomicReference<>(container.attachGroup(number));
+            threads.add(loop("group-" + number, () -> {
+                attached.get().close();
+                attached.set(container.attachGroup(number));
+                detaches.incrementAndGet();
+                Thread.yield();
+            }));
+        }
+
+        runFor(RUN, threads);
+
+        assertTrue(maps.get() > 1000 && detaches.get() > 100, maps + " maps, " + detaches + " detaches");
+        assertEquals(List.of(), kernel.problems());
         container.close();
     }
 
