@@ -330,6 +330,9 @@ final class FfmContainer implements VfioContainer {
             throw new IllegalStateException("the DMA memory is freed (its arena is closed)");
         }
         if (arena == null) {
+            ensureOpen(); // a closing container gives its arenas up before it closes them
+        }
+        if (arena == null) {
             throw new IllegalArgumentException("DMA memory must come from this container's newDmaArena(): closing "
                     + "that arena unmaps it before freeing it, so the device never reaches freed memory");
         }

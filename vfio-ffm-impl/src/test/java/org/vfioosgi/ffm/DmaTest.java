@@ -121,6 +121,23 @@ class DmaTest extends OnFakeKernel {
     }
 
     @Test
+    void mapDmaWhileTheContainerClosesItsArenasIsRefusedAsClosed() throws Exception {
+        VfioContainer container = container();
+        MemorySegment older = container.newDmaArena().allocate(PAGE, PAGE);
+        container.newDmaArena().allocate(PAGE, PAGE); // closed first (newest first): its munmap is held
+        FakeVfioKernel.Pause free = kernel.pauseNext("munmap");
+        Thread closer = Thread.ofPlatform().start(container::close);
+        free.awaitEntered(); // the arenas are no longer the container's, the older one not closed yet
+
+        assertTrue(older.scope().isAlive());
+        assertThrows(IllegalStateException.class, () -> container.mapDma(older, 0x40_0000, DmaAccess.READ));
+
+        free.release();
+        closer.join();
+        assertEquals(0, kernel.count("VFIO_IOMMU_MAP_DMA"));
+    }
+
+    @Test
     void closingADmaArenaUnmapsItsMappingsBeforeFreeingItsMemory() {
         VfioContainer container = container();
         Arena arena = container.newDmaArena();
