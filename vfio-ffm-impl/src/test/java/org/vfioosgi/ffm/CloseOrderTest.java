@@ -31,7 +31,7 @@ class CloseOrderTest extends OnFakeKernel {
         VfioDevice device = g.openDevice(DEVICE);
         EventFd vector = vfio.newEventFd();
         device.setIrqEventFds(2, 0, vector); // MSI-X vector 0
-        MappedRegion bar0 = device.map(FakeVfioKernel.Device.BAR0);
+        MappedRegion bar0 = device.map(FakeDevice.BAR0);
         DmaBuffer buffer = container.allocateDma(PAGE);
         String bufferAddress = "0x" + Long.toHexString(buffer.segment().address());
         String bar0Address = "0x" + Long.toHexString(bar0.segment().address());

@@ -27,12 +27,11 @@ import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.VfioGroup;
-import org.vfioosgi.ffm.FakeVfioKernel.Device;
 
 /** Groups and devices through the model: what the kernel answers, how the domain reads it, and what it refuses. */
 class DeviceTest extends OnFakeKernel {
 
-    private Device model() {
+    private FakeDevice model() {
         return group.devices.get(DEVICE);
     }
 
@@ -42,9 +41,9 @@ class DeviceTest extends OnFakeKernel {
         assertEquals(9, device.info().regions());
         assertEquals(5, device.info().irqs());
         assertTrue(device.info().supportsReset());
-        RegionInfo bar0 = device.regionInfo(Device.BAR0);
+        RegionInfo bar0 = device.regionInfo(FakeDevice.BAR0);
         assertEquals(16 * 1024, bar0.size());
-        assertEquals((long) Device.BAR0 << FakeVfioKernel.REGION_SHIFT, bar0.offset());
+        assertEquals((long) FakeDevice.BAR0 << FakeDevice.REGION_SHIFT, bar0.offset());
         assertTrue(bar0.mappable() && bar0.readable() && bar0.writable());
         assertEquals(0, device.regionInfo(8).size(), "an index the device does not implement (VGA) is empty");
         assertEquals(new IrqInfo(2, IrqInfo.FLAG_EVENTFD | IrqInfo.FLAG_NORESIZE, 4), device.irqInfo(2));
@@ -56,12 +55,12 @@ class DeviceTest extends OnFakeKernel {
     @Test
     void registersAreReadAndWrittenLittleEndianWithOneTransferEach() {
         VfioDevice device = device();
-        DeviceRegion bar2 = device.region(Device.BAR2);
+        DeviceRegion bar2 = device.region(FakeDevice.BAR2);
         bar2.write32(8, 0x11223344);
         bar2.write64(16, 0x0102030405060708L);
         bar2.write16(2, (short) 0xbeef);
         bar2.write8(1, (byte) 0x7f);
-        byte[] content = model().regions[Device.BAR2];
+        byte[] content = model().regions[FakeDevice.BAR2];
         assertArrayEquals(new byte[] {0x44, 0x33, 0x22, 0x11}, Arrays.copyOfRange(content, 8, 12));
         assertEquals(0x11223344, bar2.read32(8));
         assertEquals(0x0102030405060708L, bar2.read64(16));
@@ -79,7 +78,7 @@ class DeviceTest extends OnFakeKernel {
 
     @Test
     void accessesOutsideTheRegionOrMisalignedNeverReachTheKernel() {
-        DeviceRegion bar2 = device().region(Device.BAR2);
+        DeviceRegion bar2 = device().region(FakeDevice.BAR2);
         assertThrows(IndexOutOfBoundsException.class, () -> bar2.read32(254));
         assertThrows(IndexOutOfBoundsException.class, () -> bar2.write8(256, (byte) 0));
         assertThrows(IndexOutOfBoundsException.class, () -> bar2.read(250, MemorySegment.ofArray(new byte[8])));
@@ -91,11 +90,11 @@ class DeviceTest extends OnFakeKernel {
     @Test
     void onlyMappableRegionsAreMappedAndTheMappingGoesWithTheDevice() {
         VfioDevice device = device();
-        model().regions[Device.BAR0][4] = 0x5a;
-        VfioException e = assertThrows(VfioException.class, () -> device.map(Device.BAR2));
+        model().regions[FakeDevice.BAR0][4] = 0x5a;
+        VfioException e = assertThrows(VfioException.class, () -> device.map(FakeDevice.BAR2));
         assertEquals(Operation.MAP_REGION, e.operation());
         assertEquals(0, kernel.count("mmap"), "refused before any mmap");
-        MappedRegion bar0 = device.map(Device.BAR0);
+        MappedRegion bar0 = device.map(FakeDevice.BAR0);
         assertEquals(0x5a, bar0.read8(4));
         device.close();
         assertThrows(IllegalStateException.class, () -> bar0.read8(4));

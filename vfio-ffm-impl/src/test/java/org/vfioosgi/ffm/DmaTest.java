@@ -16,7 +16,7 @@ import org.vfioosgi.api.IommuInfo;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioGroup;
-import org.vfioosgi.ffm.FakeVfioKernel.Mapping;
+import org.vfioosgi.ffm.FakeContainer.Mapping;
 import org.vfioosgi.ffm.sys.Errno;
 
 /**
@@ -188,8 +188,8 @@ class DmaTest extends OnFakeKernel {
     void iommuInfoIsReadWithTheRoomTheKernelAsksForAndFeedsTheAllocator() {
         VfioContainer container = container();
         IommuInfo info = container.iommuInfo();
-        assertEquals(FakeVfioKernel.PAGE_SIZES, info.pageSizes());
-        assertEquals(FakeVfioKernel.IOVA_RANGES, info.iovaRanges());
+        assertEquals(FakeContainer.PAGE_SIZES, info.pageSizes());
+        assertEquals(FakeContainer.IOVA_RANGES, info.iovaRanges());
         assertEquals(2, kernel.count("VFIO_IOMMU_GET_INFO"), "once to learn the size, once with room for the chain");
         // take all of the first range (from the lowest IOVA handed out up to the MSI window): the next buffer skips
         // the window and starts the second range

@@ -23,7 +23,7 @@ abstract class OnFakeKernel {
     static final String CONTAINER_PATH = FakeVfioKernel.DEV.resolve("vfio").toString();
 
     final FakeVfioKernel kernel = new FakeVfioKernel();
-    final FakeVfioKernel.Group group = kernel.addGroup(GROUP, DEVICE);
+    final FakeGroup group = kernel.addGroup(GROUP, DEVICE);
     final FfmVfio vfio = new FfmVfio(kernel, FakeVfioKernel.DEV, Path.of("/nonexistent/sys"));
     /** Set by a test that leaves something behind on purpose (memory kept when an unmap failed). */
     boolean leftoversExpected;

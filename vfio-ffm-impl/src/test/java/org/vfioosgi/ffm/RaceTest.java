@@ -170,12 +170,12 @@ class RaceTest extends OnFakeKernel {
             AtomicLong iovas = new AtomicLong(0x1_0000_0000L);
             List<Thread> threads = List.of(
                     child("openDevice", made, () -> g.openDevice(DEVICE)),
-                    child("map", made, () -> device.map(FakeVfioKernel.Device.BAR0)),
+                    child("map", made, () -> device.map(FakeDevice.BAR0)),
                     child("allocateDma", made, () -> container.allocateDma(PAGE)),
                     child("newDmaArena", made, () -> container.newDmaArena().allocate(PAGE, PAGE)),
                     child("allocate", made, () -> arena.allocate(PAGE, PAGE)),
                     child("mapDma", made, () -> container.mapDma(memory, iovas.getAndAdd(PAGE), DmaAccess.READ)),
-                    child("device calls", made, () -> device.region(FakeVfioKernel.Device.BAR2).read32(0)));
+                    child("device calls", made, () -> device.region(FakeDevice.BAR2).read32(0)));
             sleepUpTo(3);
 
             container.close();
