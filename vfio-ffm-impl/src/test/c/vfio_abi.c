@@ -1,14 +1,17 @@
 /*
  * Prints the VFIO ABI as the kernel's own header defines it, one fact per line, for AbiTest to compare with the Java
- * layouts:  "size STRUCT N", "offset STRUCT.FIELD N", "ioctl NAME N", "const NAME N".
+ * layouts:  "size STRUCT N", "offset STRUCT.FIELD N", "scalar TYPE N" (an argument that is no structure),
+ * "ioctl NAME N", "const NAME N".
  */
 #include <linux/vfio.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 
 #define SIZE(s) printf("size %s %zu\n", #s, sizeof(struct s))
 #define OFF(s, f) printf("offset %s.%s %zu\n", #s, #f, offsetof(struct s, f))
 #define IOCTL(n) printf("ioctl %s %lu\n", #n, (unsigned long)(n))
+#define SCALAR(t) printf("scalar %s %zu\n", #t, sizeof(t))
 #define CONST(n) printf("const %s %lu\n", #n, (unsigned long)(n))
 
 int main(void) {
@@ -50,6 +53,8 @@ int main(void) {
 	OFF(vfio_iommu_type1_dma_map, vaddr); OFF(vfio_iommu_type1_dma_map, iova); OFF(vfio_iommu_type1_dma_map, size);
 	SIZE(vfio_iommu_type1_dma_unmap); OFF(vfio_iommu_type1_dma_unmap, argsz); OFF(vfio_iommu_type1_dma_unmap, flags);
 	OFF(vfio_iommu_type1_dma_unmap, iova); OFF(vfio_iommu_type1_dma_unmap, size); OFF(vfio_iommu_type1_dma_unmap, data);
+	SCALAR(__s32); /* VFIO_GROUP_SET_CONTAINER's argument */
+	SIZE(pollfd); OFF(pollfd, fd); OFF(pollfd, events); OFF(pollfd, revents); /* poll.h, for the eventfd waits */
 
 	IOCTL(VFIO_GET_API_VERSION); IOCTL(VFIO_CHECK_EXTENSION); IOCTL(VFIO_SET_IOMMU);
 	IOCTL(VFIO_IOMMU_GET_INFO); IOCTL(VFIO_IOMMU_MAP_DMA); IOCTL(VFIO_IOMMU_UNMAP_DMA); IOCTL(VFIO_IOMMU_DIRTY_PAGES);

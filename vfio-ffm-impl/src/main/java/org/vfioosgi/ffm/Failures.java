@@ -2,6 +2,8 @@ package org.vfioosgi.ffm;
 
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.sys.Errno;
+import org.vfioosgi.ffm.sys.Kernel;
 
 /** Turns failed calls into {@link VfioException}s whose message ends in what the user can do about them. */
 final class Failures {
@@ -9,10 +11,10 @@ final class Failures {
     private Failures() {
     }
 
-    /** A failed system call: {@code errno} as the call returned it (positive). */
-    static VfioException syscall(Operation operation, String call, String target, int errno) {
+    /** A failed system call of {@code kernel}: {@code errno} as the call returned it (positive). */
+    static VfioException syscall(Kernel kernel, Operation operation, String call, String target, int errno) {
         String message = "failed to " + describe(operation) + " " + target + ": " + call + " returned "
-                + Errno.describe(errno);
+                + Errno.describe(kernel, errno);
         return new VfioException(operation, call, target, errno, message, hint(operation, errno, target));
     }
 

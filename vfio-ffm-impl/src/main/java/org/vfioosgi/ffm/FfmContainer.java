@@ -18,8 +18,16 @@ import org.vfioosgi.api.IovaAllocator;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
-import org.vfioosgi.ffm.LinkerSupport.CallFrame;
 import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.ffm.abi.CapabilityChain;
+import org.vfioosgi.ffm.abi.Ioctls;
+import org.vfioosgi.ffm.abi.MalformedInfoException;
+import org.vfioosgi.ffm.abi.VfioDmaMap;
+import org.vfioosgi.ffm.abi.VfioDmaUnmap;
+import org.vfioosgi.ffm.abi.VfioIommuType1Info;
+import org.vfioosgi.ffm.sys.CallFrame;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.Kernel;
 
 /**
  * A container: {@code /dev/vfio/vfio}, the groups attached to it and the DMA mapped through it.
@@ -32,6 +40,7 @@ import org.vfioosgi.api.VfioGroup;
  */
 final class FfmContainer implements VfioContainer {
 
+    private final Kernel kernel;
     private final FileDescriptor fd;
     private final Path devVfio;
     private final int apiVersion;
@@ -55,30 +64,37 @@ final class FfmContainer implements VfioContainer {
     /** IOVAs below this are never handed out, so a device that DMAs to address 0 hits no buffer. */
     private static final long LOWEST_IOVA = 1L << 20;
 
-    private FfmContainer(FileDescriptor fd, Path devVfio, int apiVersion, Consumer<FfmContainer> onClose) {
+    private FfmContainer(Kernel kernel, FileDescriptor fd, Path devVfio, int apiVersion,
+            Consumer<FfmContainer> onClose) {
+        this.kernel = kernel;
         this.fd = fd;
         this.devVfio = devVfio;
         this.apiVersion = apiVersion;
         this.onClose = onClose;
     }
 
-    static FfmContainer open(Path devVfio, Consumer<FfmContainer> onClose) {
+    static FfmContainer open(Kernel kernel, Path devVfio, Consumer<FfmContainer> onClose) {
         String path = devVfio.resolve("vfio").toString();
-        int r = Syscalls.open(path, Syscalls.O_RDWR);
+        int r = kernel.open(path, Kernel.O_RDWR);
         if (r < 0) {
-            throw Failures.syscall(Operation.OPEN_CONTAINER, "open", path, -r);
+            throw Failures.syscall(kernel, Operation.OPEN_CONTAINER, "open", path, -r);
         }
-        FileDescriptor fd = new FileDescriptor(r, path);
-        int version = Syscalls.ioctl(r, Ioctls.VFIO_GET_API_VERSION, 0L);
+        FileDescriptor fd = new FileDescriptor(kernel, r, path);
+        int version = kernel.ioctl(r, Ioctls.VFIO_GET_API_VERSION, 0L);
         if (version != Ioctls.VFIO_API_VERSION) {
             fd.close();
             if (version < 0) {
-                throw Failures.syscall(Operation.API_VERSION, "ioctl(VFIO_GET_API_VERSION)", path, -version);
+                throw Failures.syscall(kernel, Operation.API_VERSION, "ioctl(VFIO_GET_API_VERSION)", path, -version);
             }
             throw Failures.library(Operation.API_VERSION, path, "the kernel speaks VFIO API version " + version
                     + ", this library version " + Ioctls.VFIO_API_VERSION + ": use a matching vfio-osgi release");
         }
-        return new FfmContainer(fd, devVfio, version, onClose);
+        return new FfmContainer(kernel, fd, devVfio, version, onClose);
+    }
+
+    /** The kernel the container, its groups and their devices make their calls through. */
+    Kernel kernel() {
+        return kernel;
     }
 
     @Override
@@ -91,9 +107,9 @@ final class FfmContainer implements VfioContainer {
         int f = fd.acquire();
         try {
             ensureOpen();
-            int r = Syscalls.ioctl(f, Ioctls.VFIO_CHECK_EXTENSION, type.code());
+            int r = kernel.ioctl(f, Ioctls.VFIO_CHECK_EXTENSION, type.code());
             if (r < 0) {
-                throw Failures.syscall(Operation.CHECK_EXTENSION, "ioctl(VFIO_CHECK_EXTENSION)", fd.path(), -r);
+                throw Failures.syscall(kernel, Operation.CHECK_EXTENSION, "ioctl(VFIO_CHECK_EXTENSION)", fd.path(), -r);
             }
             return r > 0;
         } finally {
@@ -166,9 +182,10 @@ final class FfmContainer implements VfioContainer {
     private void setIommu(IommuType type) {
         int f = fd.acquire();
         try {
-            int r = Syscalls.ioctl(f, Ioctls.VFIO_SET_IOMMU, type.code());
+            int r = kernel.ioctl(f, Ioctls.VFIO_SET_IOMMU, type.code());
             if (r < 0) {
-                throw Failures.syscall(Operation.SET_IOMMU, "ioctl(VFIO_SET_IOMMU, " + type + ")", fd.path(), -r);
+                throw Failures.syscall(kernel, Operation.SET_IOMMU, "ioctl(VFIO_SET_IOMMU, " + type + ")", fd.path(),
+                        -r);
             }
             iommuType = type;
         } finally {
@@ -183,11 +200,11 @@ final class FfmContainer implements VfioContainer {
             ensureOpen();
             requireIommu();
             try (Arena arena = Arena.ofConfined()) {
-                CapabilityChain.Answer answer = CapabilityChain.query(VfioIommuType1Info.LAYOUT.byteSize(),
-                        size -> VfioIommuType1Info.allocate(arena, size),
-                        s -> Syscalls.ioctl(f, Ioctls.VFIO_IOMMU_GET_INFO, s));
+                CapabilityChain.Answer answer = CapabilityChain.query(VfioIommuType1Info.sizeof(),
+                        size -> VfioIommuType1Info.allocate(arena, size), VfioIommuType1Info::argsz,
+                        s -> kernel.ioctl(f, Ioctls.VFIO_IOMMU_GET_INFO, s));
                 if (answer.result() < 0) {
-                    throw Failures.syscall(Operation.IOMMU_INFO, "ioctl(VFIO_IOMMU_GET_INFO)", fd.path(),
+                    throw Failures.syscall(kernel, Operation.IOMMU_INFO, "ioctl(VFIO_IOMMU_GET_INFO)", fd.path(),
                             -answer.result());
                 }
                 MemorySegment s = answer.info();
@@ -229,8 +246,8 @@ final class FfmContainer implements VfioContainer {
     }
 
     /** The smallest unit the IOMMU maps and the CPU pages: the IOMMU's smallest page, at least the CPU's. */
-    private static long granule(IommuInfo info) {
-        return info.pageSizes() == 0 ? Syscalls.pageSize() : Math.max(info.minimumPageSize(), Syscalls.pageSize());
+    private long granule(IommuInfo info) {
+        return info.pageSizes() == 0 ? kernel.pageSize() : Math.max(info.minimumPageSize(), kernel.pageSize());
     }
 
     @Override
@@ -255,22 +272,22 @@ final class FfmContainer implements VfioContainer {
     private DmaBuffer allocateDma(int f, long size, long iovaLimit) {
         try {
             requireIommu();
-            long pageSize = Syscalls.pageSize();
+            long pageSize = kernel.pageSize();
             long length = (size + pageSize - 1) & -pageSize;
             boolean huge = length % HUGE_PAGE == 0;
-            long address = huge ? Syscalls.mmapAnonymous(length, Syscalls.MAP_HUGETLB) : -1;
+            long address = huge ? kernel.mmapAnonymous(length, Kernel.MAP_HUGETLB) : -1;
             if (address < 0) {
                 huge = false; // no free huge pages (the usual case without a hugetlbfs reservation)
-                address = Syscalls.mmapAnonymous(length, 0);
+                address = kernel.mmapAnonymous(length, 0);
                 if (address < 0) {
-                    throw Failures.syscall(Operation.ALLOCATE_MEMORY, "mmap(" + length + " bytes, anonymous)",
+                    throw Failures.syscall(kernel, Operation.ALLOCATE_MEMORY, "mmap(" + length + " bytes, anonymous)",
                             "DMA memory", (int) -address);
                 }
             }
             long mapped = address;
             Arena arena = Arena.ofShared();
             MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(length, arena,
-                    unused -> Syscalls.munmap(mapped, length));
+                    unused -> kernel.munmap(mapped, length));
             FfmDmaMapping mapping;
             try {
                 FirstFitIovaAllocator iovas = allocator();
@@ -297,7 +314,7 @@ final class FfmContainer implements VfioContainer {
     public Arena newDmaArena() {
         int f = fd.acquire();
         try {
-            FfmDmaArena arena = new FfmDmaArena(toString(), dmaArenas::remove);
+            FfmDmaArena arena = new FfmDmaArena(kernel, toString(), dmaArenas::remove);
             dmaArenas.add(arena, toString());
             return arena;
         } finally {
@@ -313,10 +330,13 @@ final class FfmContainer implements VfioContainer {
             throw new IllegalStateException("the DMA memory is freed (its arena is closed)");
         }
         if (arena == null) {
+            ensureOpen(); // a closing container gives its arenas up before it closes them
+        }
+        if (arena == null) {
             throw new IllegalArgumentException("DMA memory must come from this container's newDmaArena(): closing "
                     + "that arena unmaps it before freeing it, so the device never reaches freed memory");
         }
-        long pageSize = Syscalls.pageSize();
+        long pageSize = kernel.pageSize();
         if (!wholePages(memory, pageSize) || iova % pageSize != 0) {
             throw unmappable(memory, iova, pageSize);
         }
@@ -335,7 +355,7 @@ final class FfmContainer implements VfioContainer {
         });
     }
 
-    private static RuntimeException unmappable(MemorySegment memory, long iova, long pageSize) {
+    private RuntimeException unmappable(MemorySegment memory, long iova, long pageSize) {
         if (!wholePages(memory, pageSize)) {
             return new IllegalArgumentException("DMA memory must be page-aligned whole pages: address 0x"
                     + Long.toHexString(memory.address()) + ", " + memory.byteSize() + " bytes, page size " + pageSize);
@@ -343,7 +363,7 @@ final class FfmContainer implements VfioContainer {
         return new IllegalArgumentException("IOVA 0x" + Long.toHexString(iova) + " is not page-aligned");
     }
 
-    private static boolean wholePages(MemorySegment memory, long pageSize) {
+    private boolean wholePages(MemorySegment memory, long pageSize) {
         return memory.address() % pageSize == 0 && memory.byteSize() != 0 && memory.byteSize() % pageSize == 0;
     }
 
@@ -358,10 +378,10 @@ final class FfmContainer implements VfioContainer {
             case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
             case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
         };
-        CallFrame frame = LinkerSupport.frame();
-        MemorySegment request = frame.scratch;
+        CallFrame frame = CallFrame.current();
+        MemorySegment request = frame.scratch();
         VfioDmaMap.fill(request, flags, memory.address(), iova, memory.byteSize());
-        int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_MAP_DMA);
+        int r = kernel.ioctl(f, Ioctls.VFIO_IOMMU_MAP_DMA, frame.scratch());
         if (r < 0) {
             throw mapFailure(iova, memory.byteSize(), -r);
         }
@@ -369,8 +389,8 @@ final class FfmContainer implements VfioContainer {
     }
 
     private RuntimeException mapFailure(long iova, long size, int errno) {
-        return Failures.syscall(Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova) + ", "
-                + size + " bytes)", fd.path(), errno);
+        return Failures.syscall(kernel, Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova)
+                + ", " + size + " bytes)", fd.path(), errno);
     }
 
     /**
@@ -439,26 +459,51 @@ final class FfmContainer implements VfioContainer {
      * mapping in it (and a group attached later sets the IOMMU type again).
      */
     private synchronized void groupClosed(FfmGroup group) {
-        groups.remove(group);
-        if (groups.isEmpty() && iommuType != null) {
-            dma.writeLock().lock();
+        dma.writeLock().lock();
+        try {
+            forget(group);
+        } finally {
+            dma.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Detaches {@code group}: {@code unset} is its VFIO_GROUP_UNSET_CONTAINER. The kernel drops the IOMMU with every
+     * mapping when the last group leaves, so the call runs under the container's lock and the write lock of
+     * {@link #dma}, and the container forgets the group (and the IOMMU) before either is released: no map, unmap or
+     * attach runs between the kernel's dropping the IOMMU and the container's knowing it (an unmap would find nothing
+     * and fail, a map would fail, and a group attached meanwhile would find the IOMMU type set and not set it again).
+     */
+    synchronized void detach(FfmGroup group, Runnable unset) {
+        dma.writeLock().lock();
+        try {
+            unset.run();
+        } finally {
             try {
-                endGeneration();
-                iommuType = null;
+                forget(group); // also when the call failed: the group's close(2) detaches it next
             } finally {
                 dma.writeLock().unlock();
             }
         }
     }
 
+    /** The group left; the caller holds the container's lock and the write lock of {@link #dma}. */
+    private void forget(FfmGroup group) {
+        groups.remove(group);
+        if (groups.isEmpty() && iommuType != null) {
+            endGeneration();
+            iommuType = null;
+        }
+    }
+
     private long unmap(int f, long iova, long size, int flags) {
-        CallFrame frame = LinkerSupport.frame();
-        VfioDmaUnmap.fill(frame.scratch, flags, iova, size);
-        int r = Syscalls.ioctl(frame, f, Ioctls.VFIO_IOMMU_UNMAP_DMA);
+        CallFrame frame = CallFrame.current();
+        VfioDmaUnmap.fill(frame.scratch(), flags, iova, size);
+        int r = kernel.ioctl(f, Ioctls.VFIO_IOMMU_UNMAP_DMA, frame.scratch());
         if (r < 0) {
             throw unmapFailure(iova, size, -r);
         }
-        return VfioDmaUnmap.size(frame.scratch); // the kernel reports what it unmapped
+        return VfioDmaUnmap.size(frame.scratch()); // the kernel reports what it unmapped
     }
 
     private RuntimeException partialUnmap(FfmDmaMapping mapping, long unmapped) {
@@ -467,8 +512,8 @@ final class FfmContainer implements VfioContainer {
     }
 
     private RuntimeException unmapFailure(long iova, long size, int errno) {
-        return Failures.syscall(Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x" + Long.toHexString(iova)
-                + ", " + size + " bytes)", fd.path(), errno);
+        return Failures.syscall(kernel, Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x"
+                + Long.toHexString(iova) + ", " + size + " bytes)", fd.path(), errno);
     }
 
     private void requireIommu() {

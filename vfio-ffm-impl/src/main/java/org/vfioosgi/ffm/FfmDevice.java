@@ -1,12 +1,7 @@
 package org.vfioosgi.ffm;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -21,22 +16,38 @@ import org.vfioosgi.api.PciDependentDevice;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
-import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.api.VfioException.Operation;
-import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.ffm.abi.CapabilityChain;
+import org.vfioosgi.ffm.abi.Ioctls;
+import org.vfioosgi.ffm.abi.MalformedInfoException;
+import org.vfioosgi.ffm.abi.VfioDeviceFeature;
+import org.vfioosgi.ffm.abi.VfioDeviceInfo;
+import org.vfioosgi.ffm.abi.VfioIrqInfo;
+import org.vfioosgi.ffm.abi.VfioIrqSet;
+import org.vfioosgi.ffm.abi.VfioPciDependentDevice;
+import org.vfioosgi.ffm.abi.VfioPciHotResetInfo;
+import org.vfioosgi.ffm.abi.VfioRegionInfo;
+import org.vfioosgi.ffm.sys.CallFrame;
+import org.vfioosgi.ffm.sys.Errno;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.Kernel;
 
 /** A device file descriptor, the region mappings made from it and the IRQ indexes it enabled. */
 final class FfmDevice implements VfioDevice {
 
+    private final Kernel kernel;
     private final FileDescriptor fd;
     private final FfmGroup group;
     private final Consumer<FfmDevice> onClose;
     private final DeviceInfo info;
     private final OwnedResources<FfmMappedRegion> mappings = new OwnedResources<>();
     private final Set<Integer> enabledIrqs = ConcurrentHashMap.newKeySet();
-    private final long pageSize = Syscalls.pageSize();
+    private final long pageSize;
 
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
+        this.kernel = group.kernel();
+        this.pageSize = kernel.pageSize();
         this.fd = fd;
         this.group = group;
         this.onClose = onClose;
@@ -51,15 +62,20 @@ final class FfmDevice implements VfioDevice {
     private DeviceInfo readInfo() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = VfioDeviceInfo.allocate(arena);
-            check(Syscalls.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_GET_INFO, s), Operation.DEVICE_INFO,
+            check(kernel.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_GET_INFO, s), Operation.DEVICE_INFO,
                     "ioctl(VFIO_DEVICE_GET_INFO)");
-            return new DeviceInfo(VfioDeviceInfo.flags(s), VfioDeviceInfo.numRegions(s), VfioDeviceInfo.numIrqs(s));
+            return new DeviceInfo(VfioDeviceInfo.flags(s), VfioDeviceInfo.num_regions(s), VfioDeviceInfo.num_irqs(s));
         }
     }
 
     /** The descriptor, for calls that bracket their use with acquire and release. */
     FileDescriptor descriptor() {
         return fd;
+    }
+
+    /** The kernel the device and its regions make their calls through. */
+    Kernel kernel() {
+        return kernel;
     }
 
     @Override
@@ -86,9 +102,9 @@ final class FfmDevice implements VfioDevice {
         try {
             Objects.checkIndex(index, info.regions());
             try (Arena arena = Arena.ofConfined()) {
-                CapabilityChain.Answer answer = CapabilityChain.query(VfioRegionInfo.LAYOUT.byteSize(),
-                        size -> VfioRegionInfo.allocate(arena, index, size),
-                        s -> Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_REGION_INFO, s));
+                CapabilityChain.Answer answer = CapabilityChain.query(VfioRegionInfo.sizeof(),
+                        size -> VfioRegionInfo.allocate(arena, index, size), VfioRegionInfo::argsz,
+                        s -> kernel.ioctl(f, Ioctls.VFIO_DEVICE_GET_REGION_INFO, s));
                 if (answer.result() == -Errno.EINVAL) {
                     // an index below num_regions the device does not implement (vfio-pci: VGA on a non-VGA device)
                     return new RegionInfo(index, 0, 0, 0);
@@ -135,7 +151,7 @@ final class FfmDevice implements VfioDevice {
                         + region.index() + " is not inside one of its mappable areas " + describe(region.sparseMmapAreas())
                         + ": map an area, or read and write the rest through region(" + region.index() + ")");
             }
-            FfmMappedRegion mapping = FfmMappedRegion.map(fd, region, offset, size, mappings::remove);
+            FfmMappedRegion mapping = FfmMappedRegion.map(kernel, fd, region, offset, size, mappings::remove);
             mappings.add(mapping, "device " + name());
             return mapping;
         } finally {
@@ -153,16 +169,14 @@ final class FfmDevice implements VfioDevice {
         try {
             Objects.checkIndex(index, info.irqs());
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment s = arena.allocate(Structs.IRQ_INFO);
-                s.set(JAVA_INT, 0, (int) Structs.IRQ_INFO.byteSize());
-                s.set(JAVA_INT, 8, index);
-                int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, s);
+                MemorySegment s = VfioIrqInfo.allocate(arena, index);
+                int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_GET_IRQ_INFO, s);
                 if (r == -Errno.EINVAL) {
                     // an index below num_irqs the device does not have (vfio-pci: ERR on a conventional PCI device)
                     return new IrqInfo(index, 0, 0);
                 }
                 check(r, Operation.IRQ_INFO, "ioctl(VFIO_DEVICE_GET_IRQ_INFO, " + index + ")");
-                return new IrqInfo(index, s.get(JAVA_INT, 4), s.get(JAVA_INT, 12));
+                return new IrqInfo(index, VfioIrqInfo.flags(s), VfioIrqInfo.count(s));
             }
         } finally {
             fd.release();
@@ -174,10 +188,10 @@ final class FfmDevice implements VfioDevice {
         Objects.checkIndex(index, info.irqs());
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = VfioIrqSet.allocate(arena, VfioIrqSet.DATA_EVENTFD | VfioIrqSet.ACTION_TRIGGER, index,
-                    start, eventFds.size(), 4L * eventFds.size());
+                    start, eventFds.size(), (long) Integer.BYTES * eventFds.size());
             for (int i = 0; i < eventFds.size(); i++) {
                 EventFd e = eventFds.get(i);
-                s.set(JAVA_INT, VfioIrqSet.DATA_OFFSET + 4L * i, e == null ? -1 : e.fd());
+                VfioIrqSet.dataEventFd(s, i, e == null ? -1 : e.fd());
             }
             setIrqs(s, "DATA_EVENTFD|ACTION_TRIGGER", index, start, eventFds.size());
         }
@@ -213,7 +227,7 @@ final class FfmDevice implements VfioDevice {
             MemorySegment s = VfioIrqSet.allocate(arena, VfioIrqSet.DATA_BOOL | VfioIrqSet.ACTION_TRIGGER, index,
                     start, which.length, which.length);
             for (int i = 0; i < which.length; i++) {
-                s.set(JAVA_BYTE, VfioIrqSet.DATA_OFFSET + i, (byte) (which[i] ? 1 : 0));
+                VfioIrqSet.dataBool(s, i, which[i]);
             }
             setIrqs(s, "DATA_BOOL|ACTION_TRIGGER", index, start, which.length);
         }
@@ -225,12 +239,12 @@ final class FfmDevice implements VfioDevice {
      */
     private void setIrqsNoData(int action, String what, int index, int start, int count) {
         Objects.checkIndex(index, info.irqs());
-        CallFrame frame = LinkerSupport.frame();
-        VfioIrqSet.fill(frame.scratch, VfioIrqSet.DATA_NONE | action, index, start, count);
+        CallFrame frame = CallFrame.current();
+        VfioIrqSet.fill(frame.scratch(), VfioIrqSet.DATA_NONE | action, index, start, count);
         int r;
         int f = fd.acquire();
         try {
-            r = Syscalls.ioctl(frame, f, Ioctls.VFIO_DEVICE_SET_IRQS);
+            r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_SET_IRQS, frame.scratch());
         } finally {
             fd.release();
         }
@@ -241,7 +255,7 @@ final class FfmDevice implements VfioDevice {
         int r;
         int f = fd.acquire();
         try {
-            r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_SET_IRQS, irqSet);
+            r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_SET_IRQS, irqSet);
         } finally {
             fd.release();
         }
@@ -250,8 +264,8 @@ final class FfmDevice implements VfioDevice {
 
     private void checkSetIrqs(int r, String what, int index, int start, int count) {
         if (r < 0) {
-            throw Failures.syscall(Operation.SET_IRQS, "ioctl(VFIO_DEVICE_SET_IRQS, " + what + ", index " + index
-                    + ", start " + start + ", count " + count + ")", name(), -r);
+            throw Failures.syscall(kernel, Operation.SET_IRQS, "ioctl(VFIO_DEVICE_SET_IRQS, " + what + ", index "
+                    + index + ", start " + start + ", count " + count + ")", name(), -r);
         }
     }
 
@@ -259,7 +273,7 @@ final class FfmDevice implements VfioDevice {
     public void reset() {
         int f = fd.acquire();
         try {
-            check(Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_RESET, 0L), Operation.RESET, "ioctl(VFIO_DEVICE_RESET)");
+            check(kernel.ioctl(f, Ioctls.VFIO_DEVICE_RESET, 0L), Operation.RESET, "ioctl(VFIO_DEVICE_RESET)");
         } finally {
             fd.release();
         }
@@ -269,29 +283,19 @@ final class FfmDevice implements VfioDevice {
     public List<PciDependentDevice> pciHotResetDependents() {
         int f = fd.acquire();
         try {
-            long fixed = Structs.PCI_HOT_RESET_INFO.byteSize();
-            long entry = Structs.PCI_DEPENDENT_DEVICE.byteSize();
             try (Arena arena = Arena.ofConfined()) {
                 int count = 0;
                 for (int attempt = 0; attempt < 3; attempt++) {
-                    MemorySegment s = arena.allocate(fixed + entry * count, 8);
-                    s.set(JAVA_INT, 0, (int) s.byteSize());
-                    int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, s);
-                    int reported = s.get(JAVA_INT, 8);
+                    MemorySegment s = VfioPciHotResetInfo.allocate(arena, count);
+                    int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, s);
+                    int reported = VfioPciHotResetInfo.count(s);
                     if (r == -Errno.ENOSPC && reported > count
-                            && reported <= CapabilityChain.MAX_INFO_SIZE / entry) {
+                            && reported <= CapabilityChain.MAX_INFO_SIZE / VfioPciDependentDevice.sizeof()) {
                         count = reported; // the kernel said how many devices there are: ask again with room for them
                         continue;
                     }
                     check(r, Operation.HOT_RESET_INFO, "ioctl(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)");
-                    List<PciDependentDevice> devices = new ArrayList<>();
-                    for (int i = 0; i < Math.min(reported, count); i++) {
-                        MemorySegment d = s.asSlice(fixed + entry * i, entry);
-                        devices.add(new PciDependentDevice(d.get(JAVA_INT, 0),
-                                Short.toUnsignedInt(d.get(JAVA_SHORT, 4)),
-                                Byte.toUnsignedInt(d.get(JAVA_BYTE, 6)), Byte.toUnsignedInt(d.get(JAVA_BYTE, 7))));
-                    }
-                    return devices;
+                    return VfioPciHotResetInfo.devices(s, Math.min(reported, count));
                 }
                 throw Failures.library(Operation.HOT_RESET_INFO, name(), "the device count kept changing");
             }
@@ -308,17 +312,16 @@ final class FfmDevice implements VfioDevice {
                 throw new IllegalArgumentException("feature " + feature + " is not a 16-bit feature index");
             }
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment s = arena.allocate(Structs.DEVICE_FEATURE);
-                s.set(JAVA_INT, 0, (int) s.byteSize());
+                MemorySegment s = VfioDeviceFeature.allocate(arena);
                 for (int access : new int[] {Ioctls.VFIO_DEVICE_FEATURE_GET, Ioctls.VFIO_DEVICE_FEATURE_SET}) {
-                    s.set(JAVA_INT, 4, feature | Ioctls.VFIO_DEVICE_FEATURE_PROBE | access);
-                    int r = Syscalls.ioctl(f, Ioctls.VFIO_DEVICE_FEATURE, s);
+                    VfioDeviceFeature.flags(s, feature | Ioctls.VFIO_DEVICE_FEATURE_PROBE | access);
+                    int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_FEATURE, s);
                     if (r >= 0) {
                         return true;
                     }
                     if (r != -Errno.EINVAL && r != -Errno.ENOTTY && r != -Errno.EOPNOTSUPP) {
-                        throw Failures.syscall(Operation.DEVICE_FEATURE, "ioctl(VFIO_DEVICE_FEATURE, PROBE " + feature
-                                + ")", name(), -r);
+                        throw Failures.syscall(kernel, Operation.DEVICE_FEATURE, "ioctl(VFIO_DEVICE_FEATURE, PROBE "
+                                + feature + ")", name(), -r);
                     }
                 }
                 return false;
@@ -330,7 +333,7 @@ final class FfmDevice implements VfioDevice {
 
     private void check(int result, Operation operation, String call) {
         if (result < 0) {
-            throw Failures.syscall(operation, call, name(), -result);
+            throw Failures.syscall(kernel, operation, call, name(), -result);
         }
     }
 
@@ -344,9 +347,10 @@ final class FfmDevice implements VfioDevice {
         fd.close(() -> {
             try {
                 for (int index : enabledIrqs) {
-                    CallFrame frame = LinkerSupport.frame();
-                    VfioIrqSet.fill(frame.scratch, VfioIrqSet.DATA_NONE | VfioIrqSet.ACTION_TRIGGER, index, 0, 0);
-                    Syscalls.ioctl(frame, fd.fd(), Ioctls.VFIO_DEVICE_SET_IRQS); // on failure, close(2) disables them
+                    CallFrame frame = CallFrame.current();
+                    VfioIrqSet.fill(frame.scratch(), VfioIrqSet.DATA_NONE | VfioIrqSet.ACTION_TRIGGER, index, 0, 0);
+                    // on failure, close(2) disables them
+                    kernel.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_SET_IRQS, frame.scratch());
                 }
                 enabledIrqs.clear();
                 mappings.closeAll();

@@ -7,6 +7,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.sys.Kernel;
 
 /**
  * An arena of anonymous, page-aligned memory that a container may map for DMA. The arena is the memory's only owner,
@@ -16,6 +17,7 @@ import org.vfioosgi.api.VfioException.Operation;
  */
 final class FfmDmaArena implements Arena {
 
+    private final Kernel kernel;
     private final Arena memory = Arena.ofShared();
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private final OwnedResources<FfmDmaMapping> mappings = new OwnedResources<>();
@@ -23,7 +25,8 @@ final class FfmDmaArena implements Arena {
     private final String owner;
     private boolean closed;
 
-    FfmDmaArena(String owner, Consumer<FfmDmaArena> onClose) {
+    FfmDmaArena(Kernel kernel, String owner, Consumer<FfmDmaArena> onClose) {
+        this.kernel = kernel;
         this.owner = owner;
         this.onClose = onClose;
     }
@@ -36,20 +39,20 @@ final class FfmDmaArena implements Arena {
         if (byteAlignment <= 0 || Long.bitCount(byteAlignment) != 1) {
             throw new IllegalArgumentException("alignment must be a power of two: " + byteAlignment);
         }
-        long pageSize = Syscalls.pageSize();
+        long pageSize = kernel.pageSize();
         long length = (byteSize + pageSize - 1) & -pageSize;
         long extra = byteAlignment > pageSize ? byteAlignment : 0; // over-map, then start at an aligned address
         lock.readLock().lock();
         try {
             ensureOpen();
-            long address = Syscalls.mmapAnonymous(length + extra, 0);
+            long address = kernel.mmapAnonymous(length + extra, 0);
             if (address < 0) {
-                throw Failures.syscall(Operation.ALLOCATE_MEMORY, "mmap(" + (length + extra) + " bytes, anonymous)",
-                        "DMA memory", (int) -address);
+                throw Failures.syscall(kernel, Operation.ALLOCATE_MEMORY, "mmap(" + (length + extra)
+                        + " bytes, anonymous)", "DMA memory", (int) -address);
             }
             long start = extra == 0 ? address : (address + byteAlignment - 1) & -byteAlignment;
             return MemorySegment.ofAddress(start).reinterpret(byteSize, memory,
-                    unused -> Syscalls.munmap(address, length + extra));
+                    unused -> kernel.munmap(address, length + extra));
         } finally {
             lock.readLock().unlock();
         }

@@ -1,8 +1,6 @@
 package org.vfioosgi.ffm;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -11,7 +9,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.VfioException.Operation;
-import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.sys.CallFrame;
+import org.vfioosgi.ffm.sys.Errno;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.Kernel;
 
 /**
  * An eventfd in non-blocking mode. Every wait starts with one read(2), linked as a critical call because a
@@ -26,21 +27,23 @@ final class FfmEventFd implements EventFd {
     /** What a signal adds to the counter; the kernel only reads it, so all threads share it (and it never goes). */
     private static final MemorySegment ONE = Arena.global().allocateFrom(JAVA_LONG, 1L);
 
+    private final Kernel kernel;
     private final FileDescriptor fd;
     private final Consumer<FfmEventFd> onClose;
     private volatile boolean closing;
 
-    private FfmEventFd(FileDescriptor fd, Consumer<FfmEventFd> onClose) {
+    private FfmEventFd(Kernel kernel, FileDescriptor fd, Consumer<FfmEventFd> onClose) {
+        this.kernel = kernel;
         this.fd = fd;
         this.onClose = onClose;
     }
 
-    static FfmEventFd create(Consumer<FfmEventFd> onClose) {
-        int r = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC | Syscalls.EFD_NONBLOCK);
+    static FfmEventFd create(Kernel kernel, Consumer<FfmEventFd> onClose) {
+        int r = kernel.eventfd(0, Kernel.EFD_CLOEXEC | Kernel.EFD_NONBLOCK);
         if (r < 0) {
-            throw Failures.syscall(Operation.EVENTFD, "eventfd", "a new eventfd", -r);
+            throw Failures.syscall(kernel, Operation.EVENTFD, "eventfd", "a new eventfd", -r);
         }
-        return new FfmEventFd(new FileDescriptor(r, "eventfd"), onClose);
+        return new FfmEventFd(kernel, new FileDescriptor(kernel, r, "eventfd"), onClose);
     }
 
     @Override
@@ -48,12 +51,12 @@ final class FfmEventFd implements EventFd {
         long r;
         int f = acquire();
         try {
-            r = Syscalls.writeNonBlocking(f, ONE, 8);
+            r = kernel.writeNonBlocking(f, ONE, 8);
         } finally {
             fd.release();
         }
         if (r < 0) {
-            throw Failures.syscall(Operation.EVENTFD, "write", "eventfd " + fd.fd(), (int) -r);
+            throw Failures.syscall(kernel, Operation.EVENTFD, "write", "eventfd " + fd.fd(), (int) -r);
         }
     }
 
@@ -94,11 +97,11 @@ final class FfmEventFd implements EventFd {
     /** One non-blocking read: the counter (and resets it), or 0 when it is not set. */
     @Override
     public long poll() {
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = CallFrame.current();
         long r;
         int f = acquire();
         try {
-            r = Syscalls.readNonBlocking(frame, f, 8);
+            r = kernel.readNonBlocking(f, frame.scratch(), 8);
         } finally {
             fd.release();
         }
@@ -111,19 +114,15 @@ final class FfmEventFd implements EventFd {
         if (r == -Errno.EAGAIN || r == -Errno.EINTR) {
             return 0;
         }
-        throw Failures.syscall(Operation.EVENTFD, "read", "eventfd " + fd.fd(), (int) -r);
+        throw Failures.syscall(kernel, Operation.EVENTFD, "read", "eventfd " + fd.fd(), (int) -r);
     }
 
     /** poll(2) for readability within {@code timeoutMillis} (-1: no limit). */
     private boolean readable(int timeoutMillis) {
-        MemorySegment pollfd = LinkerSupport.frame().scratch;
         int r;
         int f = acquire();
         try {
-            pollfd.set(JAVA_INT, 0, f);
-            pollfd.set(JAVA_SHORT, 4, Syscalls.POLLIN);
-            pollfd.set(JAVA_SHORT, 6, (short) 0);
-            r = Syscalls.poll(pollfd, 1, timeoutMillis);
+            r = kernel.poll(f, Kernel.POLLIN, timeoutMillis);
         } finally {
             fd.release();
         }
@@ -131,7 +130,7 @@ final class FfmEventFd implements EventFd {
             throw new IllegalStateException("eventfd closed while waiting");
         }
         if (r < 0 && r != -Errno.EINTR) {
-            throw Failures.syscall(Operation.EVENTFD, "poll", "eventfd " + fd.fd(), -r);
+            throw Failures.syscall(kernel, Operation.EVENTFD, "poll", "eventfd " + fd.fd(), -r);
         }
         return r > 0;
     }
@@ -159,7 +158,7 @@ final class FfmEventFd implements EventFd {
         }
         closing = true;
         // best effort: a full counter wakes the waiter just as well
-        Syscalls.writeNonBlocking(fd.fd(), ONE, 8);
+        kernel.writeNonBlocking(fd.fd(), ONE, 8);
         fd.close();
         onClose.accept(this);
     }

@@ -3,7 +3,6 @@ package org.vfioosgi.ffm;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -11,10 +10,16 @@ import java.util.Set;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.vfioosgi.api.GroupStatus;
+import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
-import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.ffm.abi.ContainerFd;
+import org.vfioosgi.ffm.abi.Ioctls;
+import org.vfioosgi.ffm.abi.VfioGroupStatus;
+import org.vfioosgi.ffm.sys.Errno;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.Kernel;
 
 /** An IOMMU group, {@code /dev/vfio/N}, and the devices opened from it. */
 final class FfmGroup implements VfioGroup {
@@ -23,6 +28,7 @@ final class FfmGroup implements VfioGroup {
     private static final Set<String> VIABLE_DRIVERS = Set.of("vfio-pci", "vfio-platform", "vfio-amba",
             "pci-stub", "pcieport");
 
+    private final Kernel kernel;
     private final FileDescriptor fd;
     private final int number;
     private final Consumer<FfmGroup> onClose;
@@ -30,6 +36,7 @@ final class FfmGroup implements VfioGroup {
     private final FfmContainer container;
 
     private FfmGroup(FileDescriptor fd, int number, FfmContainer container, Consumer<FfmGroup> onClose) {
+        this.kernel = container.kernel();
         this.fd = fd;
         this.number = number;
         this.container = container;
@@ -45,11 +52,12 @@ final class FfmGroup implements VfioGroup {
             throw new IllegalArgumentException("not an IOMMU group node (/dev/vfio/N): " + groupPath);
         }
         String path = groupPath.toString();
-        int r = Syscalls.open(path, Syscalls.O_RDWR);
+        Kernel kernel = container.kernel();
+        int r = kernel.open(path, Kernel.O_RDWR);
         if (r < 0) {
-            throw Failures.syscall(Operation.OPEN_GROUP, "open", path, -r);
+            throw Failures.syscall(kernel, Operation.OPEN_GROUP, "open", path, -r);
         }
-        FfmGroup group = new FfmGroup(new FileDescriptor(r, path), number, container, onClose);
+        FfmGroup group = new FfmGroup(new FileDescriptor(kernel, r, path), number, container, onClose);
         try {
             if (!group.status().viable()) {
                 throw Failures.library(Operation.GROUP_NOT_VIABLE, path, "IOMMU group " + number + " is not viable: "
@@ -90,6 +98,11 @@ final class FfmGroup implements VfioGroup {
         }
     }
 
+    /** The kernel the group and its devices make their calls through. */
+    Kernel kernel() {
+        return kernel;
+    }
+
     @Override
     public int number() {
         return number;
@@ -107,9 +120,10 @@ final class FfmGroup implements VfioGroup {
             ensureOpen();
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment status = VfioGroupStatus.allocate(arena);
-                int r = Syscalls.ioctl(f, Ioctls.VFIO_GROUP_GET_STATUS, status);
+                int r = kernel.ioctl(f, Ioctls.VFIO_GROUP_GET_STATUS, status);
                 if (r < 0) {
-                    throw Failures.syscall(Operation.GROUP_STATUS, "ioctl(VFIO_GROUP_GET_STATUS)", fd.path(), -r);
+                    throw Failures.syscall(kernel, Operation.GROUP_STATUS, "ioctl(VFIO_GROUP_GET_STATUS)", fd.path(),
+                            -r);
                 }
                 int flags = VfioGroupStatus.flags(status);
                 return new GroupStatus((flags & VfioGroupStatus.FLAG_VIABLE) != 0,
@@ -125,10 +139,11 @@ final class FfmGroup implements VfioGroup {
         try {
             try (Arena arena = Arena.ofConfined()) {
                 // the argument is a pointer to the container's descriptor
-                MemorySegment arg = arena.allocateFrom(ValueLayout.JAVA_INT, containerFd);
-                int r = Syscalls.ioctl(f, Ioctls.VFIO_GROUP_SET_CONTAINER, arg);
+                MemorySegment arg = ContainerFd.allocate(arena, containerFd);
+                int r = kernel.ioctl(f, Ioctls.VFIO_GROUP_SET_CONTAINER, arg);
                 if (r < 0) {
-                    throw Failures.syscall(Operation.SET_CONTAINER, "ioctl(VFIO_GROUP_SET_CONTAINER)", fd.path(), -r);
+                    throw Failures.syscall(kernel, Operation.SET_CONTAINER, "ioctl(VFIO_GROUP_SET_CONTAINER)",
+                            fd.path(), -r);
                 }
             }
         } finally {
@@ -143,12 +158,12 @@ final class FfmGroup implements VfioGroup {
             ensureOpen();
             FfmDevice device;
             try (Arena arena = Arena.ofConfined()) {
-                int r = Syscalls.ioctl(f, Ioctls.VFIO_GROUP_GET_DEVICE_FD, arena.allocateFrom(name));
+                int r = kernel.ioctl(f, Ioctls.VFIO_GROUP_GET_DEVICE_FD, arena.allocateFrom(name));
                 if (r < 0) {
-                    throw Failures.syscall(Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD)",
+                    throw Failures.syscall(kernel, Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD)",
                             name + " (group " + number + ")", -r);
                 }
-                device = new FfmDevice(new FileDescriptor(r, name), this, devices::remove);
+                device = new FfmDevice(new FileDescriptor(kernel, r, name), this, devices::remove);
             }
             devices.add(device, "IOMMU group " + number);
             return device;
@@ -165,19 +180,23 @@ final class FfmGroup implements VfioGroup {
 
     /**
      * Stops new calls and waits for the ones inside; then the devices (each closed in the kernel when its close
-     * returns: the kernel refuses to detach a group while a device is open); then the group leaves its container.
+     * returns: the kernel refuses to detach a group while a device is open); then the group leaves its container, with
+     * the container's DMA held still (see {@link FfmContainer#detach}).
      */
     @Override
     public void close() {
         try {
             fd.close(() -> {
                 devices.closeAll();
-                // detach explicitly, as QEMU does; releasing the descriptor would detach it too
-                int r = Syscalls.ioctl(fd.fd(), Ioctls.VFIO_GROUP_UNSET_CONTAINER, 0L);
-                if (r < 0 && r != -Errno.EINVAL) { // EINVAL: it was not attached
-                    throw Failures.syscall(Operation.UNSET_CONTAINER, "ioctl(VFIO_GROUP_UNSET_CONTAINER)", fd.path(),
-                            -r);
-                }
+                // detach explicitly, as QEMU does (releasing the descriptor would detach it too), under the
+                // container's locks: the last group takes the IOMMU with it
+                container.detach(this, () -> {
+                    int r = kernel.ioctl(fd.fd(), Ioctls.VFIO_GROUP_UNSET_CONTAINER, 0L);
+                    if (r < 0 && r != -Errno.EINVAL) { // EINVAL: it was not attached
+                        throw Failures.syscall(kernel, Operation.UNSET_CONTAINER,
+                                "ioctl(VFIO_GROUP_UNSET_CONTAINER)", fd.path(), -r);
+                    }
+                });
             });
         } finally {
             onClose.accept(this);

@@ -19,6 +19,8 @@ import java.util.function.Consumer;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.Kernel;
 
 /**
  * A region mapped with {@code mmap}. The mapping belongs to a shared arena: closing the arena unmaps it, and from then
@@ -56,17 +58,17 @@ abstract class FfmMappedRegion implements MappedRegion {
     }
 
     /** Maps {@code size} bytes at {@code offset} within the region; the caller has checked both. */
-    static FfmMappedRegion map(FileDescriptor device, RegionInfo region, long offset, long size,
+    static FfmMappedRegion map(Kernel kernel, FileDescriptor device, RegionInfo region, long offset, long size,
             Consumer<FfmMappedRegion> onClose) {
-        int prot = (region.readable() ? Syscalls.PROT_READ : 0) | (region.writable() ? Syscalls.PROT_WRITE : 0);
-        long address = Syscalls.mmap(size, prot, Syscalls.MAP_SHARED, device.fd(), region.offset() + offset);
+        int prot = (region.readable() ? Kernel.PROT_READ : 0) | (region.writable() ? Kernel.PROT_WRITE : 0);
+        long address = kernel.mmap(size, prot, Kernel.MAP_SHARED, device.fd(), region.offset() + offset);
         if (address < 0) {
-            throw Failures.syscall(Operation.MAP_REGION, "mmap(region " + region.index() + ", offset " + offset + ", "
-                    + size + " bytes)", device.path(), (int) -address);
+            throw Failures.syscall(kernel, Operation.MAP_REGION, "mmap(region " + region.index() + ", offset " + offset
+                    + ", " + size + " bytes)", device.path(), (int) -address);
         }
         Arena arena = Arena.ofShared();
         MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(size, arena,
-                unused -> Syscalls.munmap(address, size));
+                unused -> kernel.munmap(address, size));
         try {
             return ConstantSegmentClass.newRegion(region.index(), offset, arena, segment, onClose);
         } catch (RuntimeException | Error e) {

@@ -2,13 +2,15 @@ package org.vfioosgi.ffm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.Objects;
 import java.nio.ByteOrder;
+import java.util.Objects;
 import org.vfioosgi.api.DeviceRegion;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.VfioException.Operation;
-import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import org.vfioosgi.ffm.sys.CallFrame;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.Kernel;
 
 /**
  * A region accessed with pread/pwrite on the device file, bounds-checked against the region's size. Register accesses
@@ -20,10 +22,12 @@ final class FfmRegion implements DeviceRegion {
     /** Registers are little-endian (PCI); the scratch space holds values in the CPU's order. */
     private static final boolean LITTLE_ENDIAN_CPU = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
 
+    private final Kernel kernel;
     private final FfmDevice device;
     private final RegionInfo info;
 
     FfmRegion(FfmDevice device, RegionInfo info) {
+        this.kernel = device.kernel();
         this.device = device;
         this.info = info;
     }
@@ -55,28 +59,28 @@ final class FfmRegion implements DeviceRegion {
 
     @Override
     public void write8(long offset, byte value) {
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = CallFrame.current();
         frame.setByte(0, value);
         writeScratch(frame, offset, 1);
     }
 
     @Override
     public void write16(long offset, short value) {
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = CallFrame.current();
         frame.setShort(0, le(value));
         writeScratch(frame, offset, 2);
     }
 
     @Override
     public void write32(long offset, int value) {
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = CallFrame.current();
         frame.setInt(0, le(value));
         writeScratch(frame, offset, 4);
     }
 
     @Override
     public void write64(long offset, long value) {
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = CallFrame.current();
         frame.setLong(0, le(value));
         writeScratch(frame, offset, 8);
     }
@@ -119,8 +123,8 @@ final class FfmRegion implements DeviceRegion {
         int fd = descriptor.acquire();
         long r;
         try {
-            r = read ? Syscalls.pread(fd, memory, size, info.offset() + offset)
-                    : Syscalls.pwrite(fd, memory, size, info.offset() + offset);
+            r = read ? kernel.pread(fd, memory, size, info.offset() + offset)
+                    : kernel.pwrite(fd, memory, size, info.offset() + offset);
         } finally {
             descriptor.release();
         }
@@ -131,12 +135,12 @@ final class FfmRegion implements DeviceRegion {
     private CallFrame readScratch(long offset, int size) {
         check(true, offset, size);
         checkAligned(offset, size);
-        CallFrame frame = LinkerSupport.frame();
+        CallFrame frame = CallFrame.current();
         FileDescriptor descriptor = device.descriptor();
         int fd = descriptor.acquire();
         long r;
         try {
-            r = Syscalls.pread(frame, fd, size, info.offset() + offset);
+            r = kernel.pread(fd, frame.scratch(), size, info.offset() + offset);
         } finally {
             descriptor.release();
         }
@@ -152,7 +156,7 @@ final class FfmRegion implements DeviceRegion {
         int fd = descriptor.acquire();
         long r;
         try {
-            r = Syscalls.pwrite(frame, fd, size, info.offset() + offset);
+            r = kernel.pwrite(fd, frame.scratch(), size, info.offset() + offset);
         } finally {
             descriptor.release();
         }
@@ -202,7 +206,7 @@ final class FfmRegion implements DeviceRegion {
         String call = (read ? "pread" : "pwrite") + "(region " + info.index() + ", offset " + offset + ", " + size
                 + " bytes)";
         Operation operation = read ? Operation.REGION_READ : Operation.REGION_WRITE;
-        return r < 0 ? Failures.syscall(operation, call, device.name(), (int) -r)
+        return r < 0 ? Failures.syscall(kernel, operation, call, device.name(), (int) -r)
                 : Failures.library(operation, device.name(), call + " transferred only " + r + " bytes");
     }
 

@@ -7,6 +7,8 @@ import org.osgi.service.component.annotations.ServiceScope;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
+import org.vfioosgi.ffm.sys.Kernel;
+import org.vfioosgi.ffm.sys.LinuxKernel;
 
 /**
  * The FFM implementation of {@link Vfio}, published as a bundle-scoped service: every bundle gets an instance of its
@@ -16,6 +18,7 @@ import org.vfioosgi.api.VfioContainer;
 @Component(service = Vfio.class, scope = ServiceScope.BUNDLE)
 public final class FfmVfio implements Vfio {
 
+    private final Kernel kernel;
     private final Path devVfio;
     private final Path sysfs;
     private final OwnedResources<FfmContainer> containers = new OwnedResources<>();
@@ -36,13 +39,19 @@ public final class FfmVfio implements Vfio {
      * sysfs is where {@link VfioContainer#openDevice(String)} finds a device's IOMMU group.
      */
     public FfmVfio(Path devVfio, Path sysfs) {
+        this(new LinuxKernel(), devVfio, sysfs);
+    }
+
+    /** Makes its system calls through {@code kernel} (host tests give it a model of VFIO). */
+    FfmVfio(Kernel kernel, Path devVfio, Path sysfs) {
+        this.kernel = kernel;
         this.devVfio = devVfio;
         this.sysfs = sysfs;
     }
 
     @Override
     public VfioContainer openContainer() {
-        FfmContainer container = FfmContainer.open(devVfio, containers::remove);
+        FfmContainer container = FfmContainer.open(kernel, devVfio, containers::remove);
         container.useSysfs(new SysfsDevices(sysfs));
         containers.add(container, "the Vfio service");
         return container;
@@ -50,7 +59,7 @@ public final class FfmVfio implements Vfio {
 
     @Override
     public EventFd newEventFd() {
-        FfmEventFd eventFd = FfmEventFd.create(eventFds::remove);
+        FfmEventFd eventFd = FfmEventFd.create(kernel, eventFds::remove);
         eventFds.add(eventFd, "the Vfio service");
         return eventFd;
     }

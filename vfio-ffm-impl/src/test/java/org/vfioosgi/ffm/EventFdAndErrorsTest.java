@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.VfioException;
+import org.vfioosgi.ffm.sys.Errno;
 
 /** What works without /dev/vfio: eventfds, and the errors a machine without VFIO gets. */
 class EventFdAndErrorsTest {

@@ -8,13 +8,18 @@ import java.lang.reflect.Modifier;
 import org.junit.jupiter.api.Test;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.sys.Errno;
+import org.vfioosgi.ffm.sys.Kernel;
+import org.vfioosgi.ffm.sys.LinuxKernel;
 
 /** A failed call's exception carries the hint apart from the message, and the errno names agree with the API's. */
 class FailuresTest {
 
+    private static final Kernel KERNEL = new LinuxKernel();
+
     @Test
     void theHintIsApartAndInTheMessage() {
-        VfioException e = Failures.syscall(Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA)", "/dev/vfio/vfio",
+        VfioException e = Failures.syscall(KERNEL, Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA)", "/dev/vfio/vfio",
                 Errno.EEXIST);
         assertTrue(e.is(org.vfioosgi.api.Errno.EEXIST));
         assertEquals("EEXIST", e.errnoName());
@@ -26,7 +31,7 @@ class FailuresTest {
 
     @Test
     void noAdviceLeavesTheHintEmpty() {
-        VfioException e = Failures.syscall(Operation.DEVICE_INFO, "ioctl(VFIO_DEVICE_GET_INFO)", "0000:00:01.0",
+        VfioException e = Failures.syscall(KERNEL, Operation.DEVICE_INFO, "ioctl(VFIO_DEVICE_GET_INFO)", "0000:00:01.0",
                 Errno.EFAULT);
         assertEquals("", e.hint());
         assertTrue(e.getMessage().endsWith(")"), e.getMessage());

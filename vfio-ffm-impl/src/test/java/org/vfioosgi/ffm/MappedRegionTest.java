@@ -17,6 +17,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vfioosgi.api.RegionInfo;
+import org.vfioosgi.ffm.sys.FileDescriptor;
+import org.vfioosgi.ffm.sys.Kernel;
+import org.vfioosgi.ffm.sys.LinuxKernel;
 
 /**
  * Mappings of a plain file stand in for device regions: each mapping's accessors see its own memory (every mapping has
@@ -32,14 +35,15 @@ class MappedRegionTest {
     private Path file;
     private FileDescriptor fd;
     private final List<FfmMappedRegion> closed = new ArrayList<>();
+    private final Kernel kernel = new LinuxKernel();
 
     @BeforeEach
     void openFile() throws Exception {
         file = dir.resolve("regions");
         Files.write(file, new byte[2 * 4096]);
-        int f = Syscalls.open(file.toString(), Syscalls.O_RDWR);
+        int f = kernel.open(file.toString(), Kernel.O_RDWR);
         assertTrue(f >= 0, "open: " + f);
-        fd = new FileDescriptor(f, file.toString());
+        fd = new FileDescriptor(kernel, f, file.toString());
     }
 
     @AfterEach
@@ -48,7 +52,7 @@ class MappedRegionTest {
     }
 
     private FfmMappedRegion map(int index, long fileOffset) {
-        return FfmMappedRegion.map(fd, new RegionInfo(index, RW_MMAP, 4096, fileOffset), 0, 4096, closed::add);
+        return FfmMappedRegion.map(kernel, fd, new RegionInfo(index, RW_MMAP, 4096, fileOffset), 0, 4096, closed::add);
     }
 
     @Test

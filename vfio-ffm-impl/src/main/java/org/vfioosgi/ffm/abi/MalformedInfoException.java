@@ -1,7 +1,7 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 /** The kernel's answer to an info ioctl does not hold together (a capability chain that loops or runs off the end). */
-final class MalformedInfoException extends RuntimeException {
+public final class MalformedInfoException extends RuntimeException {
 
     private static final long serialVersionUID = 1L;
 

@@ -1,19 +1,20 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.sys;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * An open file descriptor, closed exactly once. Calls bracket their use with {@link #acquire()} and {@link #release()};
- * {@link #close(Runnable)} first stops new users, then waits for the calls inside to leave, then runs the owner's
- * cleanup (which uses {@link #fd()} directly) and finally calls close(2). So a number is never reused by the kernel
- * while a call is inside it, nothing new starts on a closing owner, and when {@code close} returns the file is closed
- * in the kernel: an owner closed after its children (a group after its devices) finds them gone.
+ * An open file descriptor, closed exactly once, through the {@link Kernel} that opened it. Calls bracket their use
+ * with {@link #acquire()} and {@link #release()}; {@link #close(Runnable)} first stops new users, then waits for the
+ * calls inside to leave, then runs the owner's cleanup (which uses {@link #fd()} directly) and finally calls close(2).
+ * So a number is never reused by the kernel while a call is inside it, nothing new starts on a closing owner, and when
+ * {@code close} returns the file is closed in the kernel: an owner closed after its children (a group after its
+ * devices) finds them gone.
  *
  * <p>Calls are short (no call made under {@link #acquire()} waits for an event without a bound), so close waits at
  * most for the slowest of them. A thread must not close a descriptor it holds acquired.
  */
-final class FileDescriptor implements AutoCloseable {
+public final class FileDescriptor implements AutoCloseable {
 
     /** Set once closing began: no new users. */
     private static final int CLOSING = 1 << 30;
@@ -29,18 +30,21 @@ final class FileDescriptor implements AutoCloseable {
         }
     }
 
+    private final Kernel kernel;
     private final int fd;
     private final String path;
     /** The number of callers inside a call, plus {@link #CLOSING} and {@link #GONE}. */
     private volatile int state;
 
-    FileDescriptor(int fd, String path) {
+    /** Takes ownership of {@code fd}, which {@code kernel} opened and which it closes. */
+    public FileDescriptor(Kernel kernel, int fd, String path) {
+        this.kernel = kernel;
         this.fd = fd;
         this.path = path;
     }
 
     /** The descriptor, for calls that cannot race with close (creation, the owner's cleanup inside its close). */
-    int fd() {
+    public int fd() {
         return fd;
     }
 
@@ -49,7 +53,7 @@ final class FileDescriptor implements AutoCloseable {
      *
      * @throws IllegalStateException once closing began
      */
-    int acquire() {
+    public int acquire() {
         int s = (int) STATE.getAndAdd(this, 1);
         if ((s & CLOSING) != 0) {
             release();
@@ -58,7 +62,7 @@ final class FileDescriptor implements AutoCloseable {
         return fd;
     }
 
-    void release() {
+    public void release() {
         if ((int) STATE.getAndAdd(this, -1) - 1 == CLOSING) {
             synchronized (this) {
                 notifyAll(); // the closer waits for the last user
@@ -66,12 +70,12 @@ final class FileDescriptor implements AutoCloseable {
         }
     }
 
-    String path() {
+    public String path() {
         return path;
     }
 
     /** False once closing began. */
-    boolean isOpen() {
+    public boolean isOpen() {
         return (state & CLOSING) == 0;
     }
 
@@ -84,7 +88,7 @@ final class FileDescriptor implements AutoCloseable {
      * Stops new users, waits for the ones inside, runs {@code cleanup}, then closes the descriptor (also when
      * {@code cleanup} throws). Idempotent: a second caller waits until the first one is done.
      */
-    void close(Runnable cleanup) {
+    public void close(Runnable cleanup) {
         int before = (int) STATE.getAndBitwiseOr(this, CLOSING);
         if ((before & CLOSING) != 0) {
             awaitState(GONE, GONE);
@@ -95,7 +99,7 @@ final class FileDescriptor implements AutoCloseable {
             cleanup.run();
         } finally {
             // close(2) releases the descriptor even when it reports an error (e.g. EINTR): nothing to retry
-            Syscalls.close(fd);
+            kernel.close(fd);
             STATE.getAndBitwiseOr(this, GONE);
             synchronized (this) {
                 notifyAll();

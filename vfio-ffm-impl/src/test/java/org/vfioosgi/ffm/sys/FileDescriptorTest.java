@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.sys;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,6 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /** Close stops new users, waits for the ones inside, runs the owner's cleanup, then closes the number once. */
 class FileDescriptorTest {
+
+    private final Kernel kernel = new LinuxKernel();
 
     private static boolean open(int fd) {
         return Files.exists(Path.of("/proc/self/fd/" + fd));
@@ -29,9 +31,9 @@ class FileDescriptorTest {
 
     @Test
     void closeWaitsForTheUsersInsideThenRunsTheCleanupThenCloses() throws Exception {
-        int raw = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC);
+        int raw = kernel.eventfd(0, Kernel.EFD_CLOEXEC);
         assertTrue(raw >= 0);
-        FileDescriptor fd = new FileDescriptor(raw, "eventfd");
+        FileDescriptor fd = new FileDescriptor(kernel, raw, "eventfd");
         assertEquals(raw, fd.acquire());
         assertEquals(raw, fd.acquire());
         AtomicBoolean cleanupSawItOpen = new AtomicBoolean();
@@ -52,8 +54,8 @@ class FileDescriptorTest {
 
     @Test
     void aSecondCloseReturnsOnlyOnceTheFirstIsDone() throws Exception {
-        int raw = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC);
-        FileDescriptor fd = new FileDescriptor(raw, "eventfd");
+        int raw = kernel.eventfd(0, Kernel.EFD_CLOEXEC);
+        FileDescriptor fd = new FileDescriptor(kernel, raw, "eventfd");
         fd.acquire();
         Thread first = Thread.ofPlatform().start(fd::close);
         awaitWaiting(first);
@@ -68,8 +70,8 @@ class FileDescriptorTest {
 
     @Test
     void theDescriptorIsClosedEvenWhenTheCleanupFails() {
-        int raw = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC);
-        FileDescriptor fd = new FileDescriptor(raw, "eventfd");
+        int raw = kernel.eventfd(0, Kernel.EFD_CLOEXEC);
+        FileDescriptor fd = new FileDescriptor(kernel, raw, "eventfd");
         assertThrows(IllegalStateException.class, () -> fd.close(() -> {
             throw new IllegalStateException("cleanup failed");
         }));
@@ -79,8 +81,8 @@ class FileDescriptorTest {
     @Test
     void closeRacingWithUsersClosesOnceAfterTheLastOne() throws Exception {
         for (int round = 0; round < 200; round++) {
-            int raw = Syscalls.eventfd(0, Syscalls.EFD_CLOEXEC);
-            FileDescriptor fd = new FileDescriptor(raw, "eventfd");
+            int raw = kernel.eventfd(0, Kernel.EFD_CLOEXEC);
+            FileDescriptor fd = new FileDescriptor(kernel, raw, "eventfd");
             Thread[] users = new Thread[3];
             boolean[] sawClosedWhileInside = new boolean[users.length];
             for (int t = 0; t < users.length; t++) {

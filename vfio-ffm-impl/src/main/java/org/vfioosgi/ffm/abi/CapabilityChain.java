@@ -1,8 +1,4 @@
-package org.vfioosgi.ffm;
-
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
+package org.vfioosgi.ffm.abi;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -17,72 +13,59 @@ import java.util.function.ToIntFunction;
  * capability after the previous one), so a chain that loops or runs off the buffer ends in an exception, never in a
  * hang or a read outside the buffer.
  */
-final class CapabilityChain {
+public final class CapabilityChain {
 
-    static final long HEADER_SIZE = Structs.CAP_HEADER.byteSize();
+    public static final long HEADER_SIZE = VfioInfoCapHeader.sizeof();
 
     /**
      * One capability.
      *
      * @param body the capability from its header to the next capability (or the end of the buffer)
      */
-    record Capability(int id, int version, MemorySegment body) {
+    public record Capability(int id, int version, MemorySegment body) {
     }
 
     private CapabilityChain() {
     }
 
     /** Info buffers larger than this are refused: the kernel's chains are a few hundred bytes. */
-    static final long MAX_INFO_SIZE = 1 << 16;
+    public static final long MAX_INFO_SIZE = 1 << 16;
 
     /** The result of an info ioctl and the buffer it filled. */
-    record Answer(int result, MemorySegment info) {
+    public record Answer(int result, MemorySegment info) {
     }
 
     /**
-     * Issues an info ioctl whose structure (with {@code argsz} as its first field) may be followed by a capability
-     * chain: a buffer too small for the chain comes back with {@code argsz} saying how much is needed, and the call
-     * is made once more with that much. A failed call returns at once with its result.
+     * Issues an info ioctl whose structure may be followed by a capability chain: a buffer too small for the chain
+     * comes back with {@code argsz} saying how much is needed, and the call is made once more with that much. A failed
+     * call returns at once with its result.
      *
      * @param allocate makes a buffer of the given size, {@code argsz} filled in
+     * @param argsz    reads the structure's {@code argsz} field
      * @param call     the ioctl, returning its result or the negated errno
      * @throws MalformedInfoException if the kernel asks for more than {@link #MAX_INFO_SIZE} bytes
      */
-    static Answer query(long fixedSize, LongFunction<MemorySegment> allocate, ToIntFunction<MemorySegment> call) {
-        long argsz = fixedSize;
-        MemorySegment info = allocate.apply(argsz);
+    public static Answer query(long fixedSize, LongFunction<MemorySegment> allocate,
+            ToIntFunction<MemorySegment> argsz, ToIntFunction<MemorySegment> call) {
+        long size = fixedSize;
+        MemorySegment info = allocate.apply(size);
         for (int attempt = 0; ; attempt++) {
             int r = call.applyAsInt(info);
-            long needed = Integer.toUnsignedLong(info.get(JAVA_INT_UNALIGNED, 0));
-            if (r < 0 || needed <= argsz || attempt == 1) {
+            long needed = Integer.toUnsignedLong(argsz.applyAsInt(info));
+            if (r < 0 || needed <= size || attempt == 1) {
                 return new Answer(r, info);
             }
             if (needed > MAX_INFO_SIZE) {
                 throw new MalformedInfoException("the info claims " + needed + " bytes, more than "
                         + MAX_INFO_SIZE);
             }
-            argsz = needed;
-            info = allocate.apply(argsz);
+            size = needed;
+            info = allocate.apply(size);
         }
-    }
-
-    /**
-     * The entries of a capability made of a count (u32 at offset 8) and that many pairs of u64 after its {@code fixed}
-     * part (sparse mmap areas, IOVA ranges), checked to lie within the body: {first0, second0, first1, ...}.
-     */
-    static long[] u64Pairs(MemorySegment body, long fixed, String what) {
-        requireSize(body, fixed, what);
-        long count = Integer.toUnsignedLong(body.get(JAVA_INT_UNALIGNED, 8));
-        requireEntries(body, fixed, 16, count, what);
-        long[] values = new long[(int) count * 2];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = body.get(JAVA_LONG_UNALIGNED, fixed + 8L * i);
-        }
-        return values;
     }
 
     /** Checks that a capability's body holds its fixed part. */
-    static void requireSize(MemorySegment body, long size, String what) {
+    public static void requireSize(MemorySegment body, long size, String what) {
         if (body.byteSize() < size) {
             throw new MalformedInfoException(what + " capability is " + body.byteSize() + " bytes, expected " + size);
         }
@@ -92,7 +75,7 @@ final class CapabilityChain {
      * Checks that {@code count} entries of {@code entrySize} bytes fit after the {@code fixed} part of a capability
      * whose body is {@code body}: the kernel's count is not trusted to stay within the buffer.
      */
-    static void requireEntries(MemorySegment body, long fixed, long entrySize, long count, String what) {
+    public static void requireEntries(MemorySegment body, long fixed, long entrySize, long count, String what) {
         requireSize(body, fixed, what);
         if (count > (body.byteSize() - fixed) / entrySize) {
             throw new MalformedInfoException(what + " capability claims " + count + " entries in " + body.byteSize()
@@ -105,7 +88,7 @@ final class CapabilityChain {
      * @param firstOffset the info's {@code cap_offset}; 0 means no capabilities
      * @param fixedSize   the size of the info structure's fixed part, where no capability may start
      */
-    static List<Capability> parse(MemorySegment info, long firstOffset, long fixedSize) {
+    public static List<Capability> parse(MemorySegment info, long firstOffset, long fixedSize) {
         List<Capability> capabilities = new ArrayList<>();
         long offset = Integer.toUnsignedLong((int) firstOffset);
         long previous = fixedSize - 1;
@@ -119,9 +102,10 @@ final class CapabilityChain {
                 throw new MalformedInfoException("capability at offset " + offset + " runs past the end of the "
                         + info.byteSize() + "-byte buffer");
             }
-            int id = Short.toUnsignedInt(info.get(JAVA_SHORT_UNALIGNED, offset));
-            int version = Short.toUnsignedInt(info.get(JAVA_SHORT_UNALIGNED, offset + 2));
-            long next = Integer.toUnsignedLong(info.get(JAVA_INT_UNALIGNED, offset + 4));
+            MemorySegment header = info.asSlice(offset, HEADER_SIZE);
+            int id = Short.toUnsignedInt(VfioInfoCapHeader.id(header));
+            int version = Short.toUnsignedInt(VfioInfoCapHeader.version(header));
+            long next = Integer.toUnsignedLong(VfioInfoCapHeader.next(header));
             long end = next == 0 || next > info.byteSize() ? info.byteSize() : Math.max(next, offset);
             capabilities.add(new Capability(id, version, info.asSlice(offset, end - offset)));
             previous = offset;

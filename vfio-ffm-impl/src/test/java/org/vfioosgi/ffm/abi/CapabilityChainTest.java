@@ -1,7 +1,8 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -69,6 +70,19 @@ class CapabilityChainTest {
         assertTrue(info.msixMappable());
         assertEquals(0x4000, info.size());
         assertEquals(0x10000000000L, info.offset());
+    }
+
+    @Test
+    void aCapabilityAtAnUnalignedOffsetIsRead() {
+        // kernels before capabilities were padded to 8 bytes could place one at any 4-byte boundary: here the u64
+        // fields of the sparse area lie at 4 mod 8
+        MemorySegment s = regionInfo(36 + 16 + 16, 0x2000, 36);
+        header(s, 36, VfioRegionInfo.CAP_SPARSE_MMAP, 0);
+        s.set(JAVA_INT, 44, 1);
+        s.set(JAVA_LONG_UNALIGNED, 52, 0x1000);
+        s.set(JAVA_LONG_UNALIGNED, 60, 0x1000);
+        assertEquals(List.of(new RegionInfo.SparseMmapArea(0x1000, 0x1000)),
+                VfioRegionInfo.decode(0, s).sparseMmapAreas());
     }
 
     @Test

@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.sys;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -15,11 +15,12 @@ import java.lang.invoke.MethodType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.vfioosgi.ffm.LinkerSupport.CallFrame;
+import java.util.Objects;
 
 /**
- * The system calls VFIO needs, one small method each. Every method returns what the call returns, or the negated
- * errno on failure (the kernel's own convention), so the caller decides how to report and nothing is allocated.
+ * The {@link Kernel} of the running system: each system call one downcall into the C library, linked once in this
+ * class's static handles, so all instances are alike. Every method returns what the call returns, or the negated errno
+ * on failure (the kernel's own convention), so the caller decides how to report and nothing is allocated.
  *
  * <p>Every call captures errno on the call itself: a failed call is never issued again (a failed config-space write
  * may have written part of its bytes, and a second call's errno is not the first one's). Only calls that cannot
@@ -28,20 +29,8 @@ import org.vfioosgi.ffm.LinkerSupport.CallFrame;
  * igate), so they are ordinary calls, during which the JVM can reach a safepoint. Memory goes to native code as
  * segments, never as raw addresses, so the linker checks and keeps alive every buffer across its call.
  */
-final class Syscalls {
+public final class LinuxKernel implements Kernel {
 
-    static final int O_RDONLY = 0;
-    static final int O_RDWR = 2;
-    static final int O_CLOEXEC = 0x80000;
-    static final int PROT_READ = 1;
-    static final int PROT_WRITE = 2;
-    static final int MAP_SHARED = 1;
-    static final int MAP_PRIVATE = 2;
-    static final int MAP_ANONYMOUS = 0x20;
-    static final int MAP_HUGETLB = 0x40000;
-    static final int EFD_NONBLOCK = 0x800;
-    static final int EFD_CLOEXEC = 0x80000;
-    static final short POLLIN = 1;
     private static final int SC_PAGESIZE = 30;
 
     private static final Linker.Option VARIADIC_AFTER_2 = Linker.Option.firstVariadicArg(2);
@@ -78,154 +67,134 @@ final class Syscalls {
     private static final MethodHandle strerror$mh = LinkerSupport.downcall("strerror",
             FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
-    private Syscalls() {
+    /** The running system's kernel. */
+    public LinuxKernel() {
     }
 
-    /** open(2) with O_CLOEXEC added. */
-    static int open(String path, int flags) {
+    @Override
+    public int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = LinkerSupport.frame().state;
-            int fd = (int) open$mh.invokeExact(state, arena.allocateFrom(path), flags | O_CLOEXEC);
-            return fd < 0 ? -LinkerSupport.errno(state) : fd;
+            CallFrame frame = CallFrame.current();
+            int fd = (int) open$mh.invokeExact(frame.state(), arena.allocateFrom(path), flags | O_CLOEXEC);
+            return fd < 0 ? -frame.errno() : fd;
         } catch (Throwable t) {
             throw unexpected(t);
         }
     }
 
-    static int close(int fd) {
+    @Override
+    public int close(int fd) {
         try {
-            MemorySegment state = LinkerSupport.frame().state;
-            int r = (int) close$mh.invokeExact(state, fd);
-            return r < 0 ? -LinkerSupport.errno(state) : r;
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-    }
-
-    /** ioctl(2) whose argument is a pointer to a structure. */
-    static int ioctl(int fd, long request, MemorySegment arg) {
-        try {
-            MemorySegment state = LinkerSupport.frame().state;
-            int r = (int) ioctlPtr$mh.invokeExact(state, fd, request, arg);
-            return r < 0 ? -LinkerSupport.errno(state) : r;
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-    }
-
-    /** ioctl(2) with the structure in {@code frame}'s scratch space. */
-    static int ioctl(CallFrame frame, int fd, long request) {
-        try {
-            int r = (int) ioctlPtr$mh.invokeExact(frame.state, fd, request, frame.scratch);
+            CallFrame frame = CallFrame.current();
+            int r = (int) close$mh.invokeExact(frame.state(), fd);
             return r < 0 ? -frame.errno() : r;
         } catch (Throwable t) {
             throw unexpected(t);
         }
     }
 
-    /** ioctl(2) whose argument is a plain integer. */
-    static int ioctl(int fd, long request, long arg) {
+    @Override
+    public int ioctl(int fd, long request, MemorySegment arg) {
         try {
-            MemorySegment state = LinkerSupport.frame().state;
-            int r = (int) ioctlLong$mh.invokeExact(state, fd, request, arg);
-            return r < 0 ? -LinkerSupport.errno(state) : r;
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-    }
-
-    /** pread(2) into a native segment of at least {@code count} bytes (checked by the caller). */
-    static long pread(int fd, MemorySegment buffer, long count, long offset) {
-        try {
-            MemorySegment state = LinkerSupport.frame().state;
-            long r = (long) pread$mh.invokeExact(state, fd, buffer, count, offset);
-            return r < 0 ? -LinkerSupport.errno(state) : r;
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-    }
-
-    /** pwrite(2) from a native segment of at least {@code count} bytes (checked by the caller). */
-    static long pwrite(int fd, MemorySegment buffer, long count, long offset) {
-        try {
-            MemorySegment state = LinkerSupport.frame().state;
-            long r = (long) pwrite$mh.invokeExact(state, fd, buffer, count, offset);
-            return r < 0 ? -LinkerSupport.errno(state) : r;
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-    }
-
-    /** pread(2) of at most {@link CallFrame#SCRATCH_SIZE} bytes into {@code frame}'s scratch space. */
-    static long pread(CallFrame frame, int fd, long count, long offset) {
-        try {
-            long r = (long) pread$mh.invokeExact(frame.state, fd, frame.scratch, count, offset);
+            CallFrame frame = CallFrame.current();
+            int r = (int) ioctlPtr$mh.invokeExact(frame.state(), fd, request, arg);
             return r < 0 ? -frame.errno() : r;
         } catch (Throwable t) {
             throw unexpected(t);
         }
     }
 
-    /** pwrite(2) of at most {@link CallFrame#SCRATCH_SIZE} bytes from {@code frame}'s scratch space. */
-    static long pwrite(CallFrame frame, int fd, long count, long offset) {
+    @Override
+    public int ioctl(int fd, long request, long arg) {
         try {
-            long r = (long) pwrite$mh.invokeExact(frame.state, fd, frame.scratch, count, offset);
+            CallFrame frame = CallFrame.current();
+            int r = (int) ioctlLong$mh.invokeExact(frame.state(), fd, request, arg);
             return r < 0 ? -frame.errno() : r;
         } catch (Throwable t) {
             throw unexpected(t);
         }
     }
 
-    /**
-     * read(2) of a descriptor in non-blocking mode (it returns at once, with -EAGAIN when nothing is there) into
-     * {@code frame}'s scratch space, linked as a critical call. Never for a descriptor that can block.
-     */
-    static long readNonBlocking(CallFrame frame, int fd, long count) {
+    @Override
+    public long pread(int fd, MemorySegment buffer, long count, long offset) {
+        Objects.checkFromIndexSize(0, count, buffer.byteSize());
         try {
-            long r = (long) readNonBlocking$mh.invokeExact(frame.state, fd, frame.scratch, count);
+            CallFrame frame = CallFrame.current();
+            long r = (long) pread$mh.invokeExact(frame.state(), fd, buffer, count, offset);
             return r < 0 ? -frame.errno() : r;
         } catch (Throwable t) {
             throw unexpected(t);
         }
     }
 
-    /**
-     * write(2) to a descriptor in non-blocking mode (an eventfd's counter) from {@code source}, linked as a critical
-     * call. Never for a descriptor that can block.
-     */
-    static long writeNonBlocking(int fd, MemorySegment source, long count) {
+    @Override
+    public long pwrite(int fd, MemorySegment source, long count, long offset) {
+        Objects.checkFromIndexSize(0, count, source.byteSize());
         try {
-            CallFrame frame = LinkerSupport.frame();
-            long r = (long) writeNonBlocking$mh.invokeExact(frame.state, fd, source, count);
+            CallFrame frame = CallFrame.current();
+            long r = (long) pwrite$mh.invokeExact(frame.state(), fd, source, count, offset);
             return r < 0 ? -frame.errno() : r;
         } catch (Throwable t) {
             throw unexpected(t);
         }
     }
 
-    /** poll(2) on an array of {@code struct pollfd}. */
-    static int poll(MemorySegment pollfds, long count, int timeoutMillis) {
+    /** Linked as a critical call: a non-blocking read returns at once. */
+    @Override
+    public long readNonBlocking(int fd, MemorySegment buffer, long count) {
+        Objects.checkFromIndexSize(0, count, buffer.byteSize());
         try {
-            MemorySegment state = LinkerSupport.frame().state;
-            int r = (int) poll$mh.invokeExact(state, pollfds, count, timeoutMillis);
-            return r < 0 ? -LinkerSupport.errno(state) : r;
+            CallFrame frame = CallFrame.current();
+            long r = (long) readNonBlocking$mh.invokeExact(frame.state(), fd, buffer, count);
+            return r < 0 ? -frame.errno() : r;
         } catch (Throwable t) {
             throw unexpected(t);
         }
     }
 
-    static int eventfd(int initialValue, int flags) {
+    /** Linked as a critical call: a write to a non-blocking eventfd returns at once. */
+    @Override
+    public long writeNonBlocking(int fd, MemorySegment source, long count) {
+        Objects.checkFromIndexSize(0, count, source.byteSize());
         try {
-            MemorySegment state = LinkerSupport.frame().state;
-            int r = (int) eventfd$mh.invokeExact(state, initialValue, flags);
-            return r < 0 ? -LinkerSupport.errno(state) : r;
+            CallFrame frame = CallFrame.current();
+            long r = (long) writeNonBlocking$mh.invokeExact(frame.state(), fd, source, count);
+            return r < 0 ? -frame.errno() : r;
         } catch (Throwable t) {
             throw unexpected(t);
         }
     }
 
-    /** The system's page size (asked once: it does not change while the system runs). */
-    static long pageSize() {
+    /** An ordinary call (the JVM can reach a safepoint while it blocks), on a {@code struct pollfd} of the frame. */
+    @Override
+    public int poll(int fd, short events, int timeoutMillis) {
+        try {
+            CallFrame frame = CallFrame.current();
+            MemorySegment pollfd = frame.pollfd();
+            PollFd.fd(pollfd, fd);
+            PollFd.events(pollfd, events);
+            PollFd.revents(pollfd, (short) 0);
+            int r = (int) poll$mh.invokeExact(frame.state(), pollfd, 1L, timeoutMillis);
+            return r < 0 ? -frame.errno() : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    @Override
+    public int eventfd(int initialValue, int flags) {
+        try {
+            CallFrame frame = CallFrame.current();
+            int r = (int) eventfd$mh.invokeExact(frame.state(), initialValue, flags);
+            return r < 0 ? -frame.errno() : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** Asked once: the page size does not change while the system runs. */
+    @Override
+    public long pageSize() {
         return PageSize.VALUE;
     }
 
@@ -241,35 +210,31 @@ final class Syscalls {
         }
     }
 
-    /** mmap(2) of a file; returns the address, or the negated errno. */
-    static long mmap(long length, int prot, int flags, int fd, long offset) {
+    @Override
+    public long mmap(long length, int prot, int flags, int fd, long offset) {
         try {
-            MemorySegment state = LinkerSupport.frame().state;
-            MemorySegment r = (MemorySegment) mmap$mh.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd,
-                    offset);
-            return r.address() == -1L ? -LinkerSupport.errno(state) : r.address();
+            CallFrame frame = CallFrame.current();
+            MemorySegment r = (MemorySegment) mmap$mh.invokeExact(frame.state(), MemorySegment.NULL, length, prot,
+                    flags, fd, offset);
+            return r.address() == -1L ? -frame.errno() : r.address();
         } catch (Throwable t) {
             throw unexpected(t);
         }
     }
 
-    /** Anonymous private memory; returns the address, or the negated errno. */
-    static long mmapAnonymous(long length, int extraFlags) {
-        return mmap(length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extraFlags, -1, 0);
-    }
-
-    static int munmap(long address, long length) {
+    @Override
+    public int munmap(long address, long length) {
         try {
-            MemorySegment state = LinkerSupport.frame().state;
-            int r = (int) munmap$mh.invokeExact(state, MemorySegment.ofAddress(address), length);
-            return r < 0 ? -LinkerSupport.errno(state) : r;
+            CallFrame frame = CallFrame.current();
+            int r = (int) munmap$mh.invokeExact(frame.state(), MemorySegment.ofAddress(address), length);
+            return r < 0 ? -frame.errno() : r;
         } catch (Throwable t) {
             throw unexpected(t);
         }
     }
 
-    /** The C library's description of an error number. */
-    static String strerror(int errno) {
+    @Override
+    public String strerror(int errno) {
         try {
             MemorySegment s = (MemorySegment) strerror$mh.invokeExact(errno);
             return s.reinterpret(1024).getString(0);

@@ -1,4 +1,4 @@
-package org.vfioosgi.ffm;
+package org.vfioosgi.ffm.abi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,14 +18,22 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.vfioosgi.ffm.sys.PollFd;
 
 /**
  * Every struct layout and ioctl number of this package, checked against the kernel's own {@code linux/vfio.h}: a C
- * program compiled against the header prints sizes, offsets and numbers, and they must equal the Java ones.
+ * program compiled against the header prints sizes, offsets and numbers, and they must equal the Java ones; every
+ * named Java field must be a field of the C structure, and every structure the probe prints must have its Java class.
  */
 class AbiTest {
 
     private static final Map<String, Long> C = new LinkedHashMap<>();
+    /** The structures of linux/vfio.h, and the one of poll.h that the system-call layer fills in. */
+    private static final Map<String, StructLayout> LAYOUTS = new LinkedHashMap<>(Structs.all());
+
+    static {
+        LAYOUTS.put(PollFd.LAYOUT.name().orElseThrow(), PollFd.LAYOUT);
+    }
 
     @BeforeAll
     static void compileAndRunTheHeaderProbe() throws IOException, InterruptedException {
@@ -42,7 +50,7 @@ class AbiTest {
     @Test
     void structSizesEqualTheHeaders() {
         List<String> checked = new ArrayList<>();
-        for (var entry : Structs.ALL.entrySet()) {
+        for (var entry : LAYOUTS.entrySet()) {
             Long size = C.get("size " + entry.getKey());
             assertTrue(size != null, "the header probe does not know struct " + entry.getKey());
             assertEquals(size, entry.getValue().byteSize(), "sizeof(struct " + entry.getKey() + ")");
@@ -60,7 +68,7 @@ class AbiTest {
                 continue;
             }
             String[] structField = fact.getKey().substring("offset ".length()).split("\\.");
-            StructLayout layout = Structs.ALL.get(structField[0]);
+            StructLayout layout = LAYOUTS.get(structField[0]);
             long javaOffset = layout.memberLayouts().stream().anyMatch(m -> m.name().orElse("").equals(structField[1]))
                     ? layout.byteOffset(MemoryLayout.PathElement.groupElement(structField[1]))
                     : layout.byteSize(); // a flexible array member starts where the fixed part ends
@@ -68,6 +76,27 @@ class AbiTest {
             checked++;
         }
         assertTrue(checked > 60, "only " + checked + " offsets checked");
+    }
+
+    @Test
+    void everyJavaFieldIsInTheHeaders() {
+        for (var entry : LAYOUTS.entrySet()) {
+            for (MemoryLayout member : entry.getValue().memberLayouts()) {
+                member.name().ifPresent(field -> assertTrue(C.containsKey("offset " + entry.getKey() + "." + field),
+                        "struct " + entry.getKey() + " has no field " + field + " in the header probe"));
+            }
+        }
+    }
+
+    @Test
+    void scalarArgumentsEqualTheHeaders() {
+        for (var entry : Structs.scalarArguments().entrySet()) {
+            Long size = C.get("scalar " + entry.getKey());
+            assertTrue(size != null, "the header probe does not know " + entry.getKey());
+            assertEquals(size, entry.getValue().byteSize(), "sizeof(" + entry.getKey() + ")");
+        }
+        long inHeader = C.keySet().stream().filter(k -> k.startsWith("scalar ")).count();
+        assertEquals(inHeader, Structs.scalarArguments().size(), "types the probe prints but Java lacks");
     }
 
     @Test

@@ -1,0 +1,202 @@
+package org.vfioosgi.ffm;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import org.vfioosgi.api.IommuInfo.IovaRange;
+import org.vfioosgi.api.IommuType;
+import org.vfioosgi.ffm.abi.Ioctls;
+import org.vfioosgi.ffm.abi.VfioDmaMap;
+import org.vfioosgi.ffm.abi.VfioDmaUnmap;
+import org.vfioosgi.ffm.abi.VfioInfoCapHeader;
+import org.vfioosgi.ffm.abi.VfioIommuType1Info;
+import org.vfioosgi.ffm.abi.VfioIommuType1InfoCapIovaRange;
+import org.vfioosgi.ffm.abi.VfioIovaRange;
+import org.vfioosgi.ffm.sys.Errno;
+
+/**
+ * A container of {@link FakeVfioKernel}: {@code /dev/vfio/vfio}, its groups and its type1 IOMMU, with the kernel's
+ * rules where the domain relies on them. SET_IOMMU needs a group and is made once; the IOMMU's calls need it set;
+ * MAP_DMA of a range that overlaps a mapping is EEXIST, of memory the model did not hand out EFAULT; UNMAP_DMA takes
+ * whole mappings only, reports the bytes it unmapped in {@code size}, and takes {@code VFIO_DMA_UNMAP_FLAG_ALL}; the
+ * last group's leaving drops the IOMMU with every mapping. Guarded by the model's lock.
+ */
+final class FakeContainer {
+
+    /** The model IOMMU's page sizes: 4 KiB, 2 MiB, 1 GiB. */
+    static final long PAGE_SIZES = 0x1000L | 0x20_0000L | 0x4000_0000L;
+    /** The IOVA ranges it reports, as VT-d does around the MSI window. */
+    static final List<IovaRange> IOVA_RANGES = List.of(new IovaRange(0, 0xfedf_ffffL),
+            new IovaRange(0xfef0_0000L, 0xffff_ffff_ffffL));
+    private static final long IOMMU_PAGE = 0x1000;
+
+    /** A mapping in the IOMMU: {@code size} bytes at {@code iova} to the process's {@code vaddr}. */
+    record Mapping(long iova, long size, long vaddr) {
+    }
+
+    final String path;
+    final List<FakeGroup> groups = new ArrayList<>();
+    final TreeMap<Long, Mapping> mappings = new TreeMap<>();
+    private final FakeVfioKernel model;
+    private int iommu;
+    /** False once the container's descriptor is closed; it lives on while groups hold it. */
+    boolean fdOpen = true;
+
+    FakeContainer(FakeVfioKernel model, String path) {
+        this.model = model;
+        this.path = path;
+    }
+
+    boolean hasIommu() {
+        return iommu != 0;
+    }
+
+    void attach(FakeGroup group) {
+        group.container = this;
+        groups.add(group);
+    }
+
+    /** The group leaves; the last one to leave takes the IOMMU and every mapping with it. */
+    void detach(FakeGroup group) {
+        groups.remove(group);
+        group.container = null;
+        if (groups.isEmpty()) {
+            mappings.clear();
+            iommu = 0;
+            if (!fdOpen) {
+                model.forget(this);
+            }
+        }
+    }
+
+    int ioctl(long request, MemorySegment arg, long value, StringBuilder detail) {
+        if (request == Ioctls.VFIO_GET_API_VERSION) {
+            return Ioctls.VFIO_API_VERSION;
+        } else if (request == Ioctls.VFIO_CHECK_EXTENSION) {
+            detail.append("extension ").append(value);
+            return value == IommuType.TYPE1.code() || value == IommuType.TYPE1V2.code()
+                    || value == IommuType.UNMAP_ALL.code() && model.unmapAll() ? 1 : 0;
+        } else if (request == Ioctls.VFIO_SET_IOMMU) {
+            detail.append("type ").append(value);
+            if (groups.isEmpty() || iommu != 0) {
+                return -Errno.EINVAL;
+            }
+            if (value != IommuType.TYPE1.code() && value != IommuType.TYPE1V2.code()) {
+                return -Errno.ENODEV;
+            }
+            iommu = (int) value;
+            return 0;
+        } else if (iommu == 0) {
+            return -Errno.EINVAL; // the IOMMU's own calls need an IOMMU
+        } else if (request == Ioctls.VFIO_IOMMU_GET_INFO) {
+            return iommuInfo(arg);
+        } else if (request == Ioctls.VFIO_IOMMU_MAP_DMA) {
+            return mapDma(arg, detail);
+        } else if (request == Ioctls.VFIO_IOMMU_UNMAP_DMA) {
+            return unmapDma(arg, detail);
+        }
+        return -Errno.ENOTTY;
+    }
+
+    /** The page sizes and a capability chain of the IOVA ranges; a buffer too small for it is told the size. */
+    private static int iommuInfo(MemorySegment s) {
+        long argsz = Integer.toUnsignedLong(VfioIommuType1Info.argsz(s));
+        if (argsz < VfioIommuType1Info.sizeof()) {
+            return -Errno.EINVAL;
+        }
+        long cap = VfioIommuType1Info.sizeof();
+        long needed = cap + VfioIommuType1InfoCapIovaRange.sizeof() + VfioIovaRange.sizeof() * IOVA_RANGES.size();
+        VfioIommuType1Info.flags(s, VfioIommuType1Info.FLAG_PGSIZES | VfioIommuType1Info.FLAG_CAPS);
+        VfioIommuType1Info.iova_pgsizes(s, PAGE_SIZES);
+        if (argsz < needed) {
+            VfioIommuType1Info.argsz(s, (int) needed);
+            VfioIommuType1Info.cap_offset(s, 0);
+            return 0;
+        }
+        VfioIommuType1Info.cap_offset(s, (int) cap);
+        MemorySegment body = s.asSlice(cap, needed - cap);
+        MemorySegment header = VfioIommuType1InfoCapIovaRange.header(body);
+        VfioInfoCapHeader.id(header, (short) VfioIommuType1Info.CAP_IOVA_RANGE);
+        VfioInfoCapHeader.version(header, (short) 1);
+        VfioInfoCapHeader.next(header, 0);
+        VfioIommuType1InfoCapIovaRange.nr_iovas(body, IOVA_RANGES.size());
+        for (int i = 0; i < IOVA_RANGES.size(); i++) {
+            MemorySegment range = VfioIommuType1InfoCapIovaRange.range(body, i);
+            VfioIovaRange.start(range, IOVA_RANGES.get(i).start());
+            VfioIovaRange.end(range, IOVA_RANGES.get(i).end());
+        }
+        return 0;
+    }
+
+    private int mapDma(MemorySegment s, StringBuilder detail) {
+        long iova = VfioDmaMap.iova(s);
+        long size = VfioDmaMap.size(s);
+        long vaddr = VfioDmaMap.vaddr(s);
+        int access = VfioDmaMap.flags(s) & (Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE);
+        detail.append("iova 0x").append(Long.toHexString(iova)).append(", ").append(size).append(" bytes");
+        if (VfioDmaMap.argsz(s) < VfioDmaMap.sizeof() || access == 0 || size == 0
+                || ((iova | size | vaddr) & (IOMMU_PAGE - 1)) != 0 || iova + size - 1 < iova) {
+            return -Errno.EINVAL;
+        }
+        var below = mappings.floorEntry(iova + size - 1);
+        if (below != null && below.getValue().iova() + below.getValue().size() > iova) {
+            return -Errno.EEXIST;
+        }
+        if (!model.handedOut(vaddr, size)) {
+            model.problem("MAP_DMA of memory at 0x" + Long.toHexString(vaddr) + " the model did not hand out");
+            return -Errno.EFAULT;
+        }
+        mappings.put(iova, new Mapping(iova, size, vaddr));
+        return 0;
+    }
+
+    private int unmapDma(MemorySegment s, StringBuilder detail) {
+        int flags = VfioDmaUnmap.flags(s);
+        long iova = VfioDmaUnmap.iova(s);
+        long size = VfioDmaUnmap.size(s);
+        boolean all = (flags & Ioctls.VFIO_DMA_UNMAP_FLAG_ALL) != 0;
+        detail.append("iova 0x").append(Long.toHexString(iova)).append(", ").append(size).append(" bytes")
+                .append(all ? ", ALL" : "");
+        if (VfioDmaUnmap.argsz(s) < VfioDmaUnmap.sizeof()) {
+            return -Errno.EINVAL;
+        }
+        long unmapped = 0;
+        if (all) {
+            if (iova != 0 || size != 0 || !model.unmapAll()) {
+                return -Errno.EINVAL;
+            }
+            for (Mapping m : mappings.values()) {
+                unmapped += m.size();
+            }
+            mappings.clear();
+        } else {
+            long last = iova + size - 1;
+            if (size == 0 || ((iova | size) & (IOMMU_PAGE - 1)) != 0 || Long.compareUnsigned(last, iova) < 0) {
+                return -Errno.EINVAL;
+            }
+            List<Mapping> inside = new ArrayList<>();
+            for (Mapping m : mappings.values()) {
+                long mLast = m.iova() + m.size() - 1;
+                boolean in = Long.compareUnsigned(m.iova(), iova) >= 0 && Long.compareUnsigned(mLast, last) <= 0;
+                boolean overlaps = Long.compareUnsigned(m.iova(), last) <= 0 && Long.compareUnsigned(mLast, iova) >= 0;
+                if (overlaps && !in) {
+                    return -Errno.EINVAL; // type1v2 does not split a mapping
+                }
+                if (in) {
+                    inside.add(m);
+                }
+            }
+            for (Mapping m : inside) {
+                mappings.remove(m.iova());
+                unmapped += m.size();
+            }
+            if (unmapped == 0 && size < 1L << 62) { // the whole space (before UNMAP_ALL) may well be empty
+                model.problem("UNMAP_DMA of [0x" + Long.toHexString(iova) + ", +" + size + ") found no mapping");
+            }
+        }
+        VfioDmaUnmap.size(s, unmapped);
+        detail.append(" -> ").append(unmapped);
+        return 0;
+    }
+}

@@ -1,0 +1,191 @@
+package org.vfioosgi.ffm;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.vfioosgi.api.IrqInfo;
+import org.vfioosgi.api.PciDependentDevice;
+import org.vfioosgi.api.RegionInfo;
+import org.vfioosgi.ffm.abi.Ioctls;
+import org.vfioosgi.ffm.abi.VfioDeviceFeature;
+import org.vfioosgi.ffm.abi.VfioDeviceInfo;
+import org.vfioosgi.ffm.abi.VfioIrqInfo;
+import org.vfioosgi.ffm.abi.VfioIrqSet;
+import org.vfioosgi.ffm.abi.VfioPciDependentDevice;
+import org.vfioosgi.ffm.abi.VfioPciHotResetInfo;
+import org.vfioosgi.ffm.abi.VfioRegionInfo;
+import org.vfioosgi.ffm.sys.Errno;
+
+/**
+ * A device of {@link FakeVfioKernel}, like a small vfio-pci function: nine regions, of which BAR0 (16 KiB, mappable),
+ * BAR2 (256 bytes, read and write only) and config space (index 7, 256 bytes) exist, at vfio-pci's offsets (the index
+ * from bit 40 up); five IRQ indexes: INTx (1), MSI (1), MSI-X (4), ERR (none: a conventional PCI device) and REQ (1).
+ * Region contents are byte arrays, little-endian like the device, read and written by pread and pwrite. The test may
+ * change any of it; the rest is guarded by the model's lock.
+ */
+final class FakeDevice {
+
+    static final int BAR0 = 0;
+    static final int BAR2 = 2;
+    static final int CONFIG = 7;
+    /** vfio-pci's region offsets: the region index in the bits from 40 up. */
+    static final int REGION_SHIFT = 40;
+
+    final String name;
+    final FakeGroup group;
+    final byte[][] regions = new byte[9][];
+    final int[] regionFlags = new int[9];
+    final int[] irqCounts = {1, 1, 4, 0, 1};
+    final List<PciDependentDevice> hotResetDependents = new ArrayList<>();
+    final Set<Integer> features = new HashSet<>();
+    /** Per IRQ index, the eventfds SET_IRQS gave it (DATA_EVENTFD, ACTION_TRIGGER); gone when disabled. */
+    final Map<Integer, List<Integer>> triggers = new HashMap<>();
+
+    FakeDevice(String name, FakeGroup group) {
+        this.name = name;
+        this.group = group;
+        region(BAR0, 16 * 1024, RegionInfo.FLAG_READ | RegionInfo.FLAG_WRITE | RegionInfo.FLAG_MMAP);
+        region(BAR2, 256, RegionInfo.FLAG_READ | RegionInfo.FLAG_WRITE);
+        region(CONFIG, 256, RegionInfo.FLAG_READ | RegionInfo.FLAG_WRITE);
+        hotResetDependents.add(new PciDependentDevice(group.number, 0, 1, 0));
+    }
+
+    void region(int index, int size, int flags) {
+        regions[index] = new byte[size];
+        regionFlags[index] = flags;
+    }
+
+    /** A device descriptor was closed: the kernel turns its interrupts off. */
+    void descriptorClosed() {
+        triggers.clear();
+        group.deviceClosed();
+    }
+
+    int ioctl(long request, MemorySegment arg, StringBuilder detail) {
+        if (request == Ioctls.VFIO_DEVICE_GET_INFO) {
+            if (VfioDeviceInfo.argsz(arg) < VfioDeviceInfo.sizeof()) {
+                return -Errno.EINVAL;
+            }
+            VfioDeviceInfo.flags(arg, 1 | 1 << 1); // RESET | PCI
+            VfioDeviceInfo.num_regions(arg, regions.length);
+            VfioDeviceInfo.num_irqs(arg, irqCounts.length);
+            VfioDeviceInfo.cap_offset(arg, 0);
+            return 0;
+        } else if (request == Ioctls.VFIO_DEVICE_GET_REGION_INFO) {
+            int index = VfioRegionInfo.index(arg);
+            detail.append("index ").append(index);
+            if (VfioRegionInfo.argsz(arg) < VfioRegionInfo.sizeof() || index < 0 || index >= regions.length
+                    || regions[index] == null) {
+                return -Errno.EINVAL;
+            }
+            VfioRegionInfo.flags(arg, regionFlags[index]);
+            VfioRegionInfo.cap_offset(arg, 0);
+            VfioRegionInfo.size(arg, regions[index].length);
+            VfioRegionInfo.offset(arg, (long) index << REGION_SHIFT);
+            return 0;
+        } else if (request == Ioctls.VFIO_DEVICE_GET_IRQ_INFO) {
+            int index = VfioIrqInfo.index(arg);
+            detail.append("index ").append(index);
+            if (VfioIrqInfo.argsz(arg) < VfioIrqInfo.sizeof() || index < 0 || index >= irqCounts.length
+                    || irqCounts[index] == 0) {
+                return -Errno.EINVAL;
+            }
+            VfioIrqInfo.flags(arg, IrqInfo.FLAG_EVENTFD | (index == 0
+                    ? IrqInfo.FLAG_MASKABLE | IrqInfo.FLAG_AUTOMASKED : IrqInfo.FLAG_NORESIZE));
+            VfioIrqInfo.count(arg, irqCounts[index]);
+            return 0;
+        } else if (request == Ioctls.VFIO_DEVICE_SET_IRQS) {
+            return setIrqs(arg, detail);
+        } else if (request == Ioctls.VFIO_DEVICE_RESET) {
+            return 0;
+        } else if (request == Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO) {
+            return hotResetInfo(arg);
+        } else if (request == Ioctls.VFIO_DEVICE_FEATURE) {
+            int feature = VfioDeviceFeature.flags(arg) & 0xffff;
+            detail.append("feature ").append(feature);
+            return features.contains(feature) ? 0 : -Errno.ENOTTY;
+        }
+        return -Errno.ENOTTY;
+    }
+
+    private int setIrqs(MemorySegment s, StringBuilder detail) {
+        int flags = VfioIrqSet.flags(s);
+        int index = VfioIrqSet.index(s);
+        int start = VfioIrqSet.start(s);
+        int count = VfioIrqSet.count(s);
+        detail.append("flags 0x").append(Integer.toHexString(flags)).append(", index ").append(index)
+                .append(", start ").append(start).append(", count ").append(count);
+        int data = flags & (VfioIrqSet.DATA_NONE | VfioIrqSet.DATA_BOOL | VfioIrqSet.DATA_EVENTFD);
+        long dataSize = data == VfioIrqSet.DATA_EVENTFD ? Integer.BYTES : data == VfioIrqSet.DATA_BOOL ? 1 : 0;
+        if (Integer.bitCount(data) != 1 || index < 0 || index >= irqCounts.length
+                || VfioIrqSet.argsz(s) < VfioIrqSet.sizeof() + dataSize * count) {
+            return -Errno.EINVAL;
+        }
+        boolean trigger = (flags & VfioIrqSet.ACTION_TRIGGER) != 0;
+        if (trigger && data == VfioIrqSet.DATA_NONE && count == 0) {
+            triggers.remove(index); // disable the index
+            return 0;
+        }
+        if (start < 0 || count < 0 || start + count > irqCounts[index]) {
+            return -Errno.EINVAL;
+        }
+        if (trigger && data == VfioIrqSet.DATA_EVENTFD) {
+            List<Integer> fds = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                fds.add(VfioIrqSet.dataEventFd(s, i));
+            }
+            triggers.put(index, fds);
+        }
+        return 0;
+    }
+
+    /** ENOSPC with the count when the caller's room is short, as the kernel answers. */
+    private int hotResetInfo(MemorySegment s) {
+        int n = hotResetDependents.size();
+        VfioPciHotResetInfo.count(s, n);
+        if (VfioPciHotResetInfo.capacity(s) < n) {
+            return -Errno.ENOSPC;
+        }
+        for (int i = 0; i < n; i++) {
+            MemorySegment entry = VfioPciHotResetInfo.device(s, i);
+            PciDependentDevice dependent = hotResetDependents.get(i);
+            VfioPciDependentDevice.group_id(entry, dependent.group());
+            VfioPciDependentDevice.segment(entry, (short) dependent.segment());
+            VfioPciDependentDevice.bus(entry, (byte) dependent.bus());
+            VfioPciDependentDevice.devfn(entry, (byte) dependent.devfn());
+        }
+        return 0;
+    }
+
+    /** pread ({@code read}) or pwrite of {@code count} bytes at a region offset; the bytes moved or -errno. */
+    long transfer(boolean read, MemorySegment memory, long count, long offset) {
+        int index = (int) (offset >>> REGION_SHIFT);
+        long at = offset & ((1L << REGION_SHIFT) - 1);
+        byte[] region = index < regions.length ? regions[index] : null;
+        int needed = read ? RegionInfo.FLAG_READ : RegionInfo.FLAG_WRITE;
+        if (region == null || (regionFlags[index] & needed) == 0 || at + count > region.length) {
+            return -Errno.EINVAL;
+        }
+        if (read) {
+            MemorySegment.copy(MemorySegment.ofArray(region), at, memory, 0, count);
+        } else {
+            MemorySegment.copy(memory, 0, MemorySegment.ofArray(region), at, count);
+        }
+        return count;
+    }
+
+    /** The region bytes an mmap at {@code offset} of {@code length} bytes would show, or null if it may not map. */
+    MemorySegment mappable(long length, long offset, long pageSize) {
+        int index = (int) (offset >>> REGION_SHIFT);
+        long at = offset & ((1L << REGION_SHIFT) - 1);
+        if (index >= regions.length || regions[index] == null || (regionFlags[index] & RegionInfo.FLAG_MMAP) == 0
+                || at % pageSize != 0 || at + length > Math.max(regions[index].length, pageSize)) {
+            return null;
+        }
+        return MemorySegment.ofArray(regions[index]).asSlice(at, Math.min(length, regions[index].length - at));
+    }
+}
