@@ -331,8 +331,8 @@ public class EduDeviceIT extends DeviceTestSupport {
     /** The Vfio service is bundle-scoped: what a bundle forgot to close goes when it lets go of the service. */
     @Test
     public void aBundlesForgottenContainersAndEventFdsGoWhenItLetsGoOfTheVfioService() throws Exception {
-        // another bundle than this test's: the system bundle
-        BundleContext other = FrameworkUtil.getBundle(getClass()).getBundleContext().getBundle(0).getBundleContext();
+        // another bundle than this test's: vfio-pci (it imports the API; without a claim it holds no Vfio instance)
+        BundleContext other = FrameworkUtil.getBundle(PciDevice.class).getBundleContext();
         ServiceReference<Vfio> ref = other.getServiceReference(Vfio.class);
         Vfio itsVfio = other.getService(ref);
         assertTrue("every bundle gets its own instance", itsVfio != vfio);
