@@ -215,11 +215,18 @@ public final class DeviceClaim<D> implements AutoCloseable {
         closeContainer();
     }
 
+    /** Withdraws and closes the container; its publication may be missing when publishing it failed. */
     private void closeContainer() {
         if (container != null) {
-            containerPublication.close();
-            container.close();
-            container = null;
+            try {
+                if (containerPublication != null) {
+                    containerPublication.close();
+                }
+            } finally {
+                containerPublication = null;
+                container.close();
+                container = null;
+            }
         }
     }
 }
