@@ -303,7 +303,7 @@ public class EduDeviceIT extends DeviceTestSupport {
 
     @Test
     public void aFailedAllocateDmaGivesItsMemoryBack() throws Exception {
-        long before = vmSizeKiB();
+        long before = procStatusKiB("VmSize");
         try (VfioContainer noGroup = vfio.openContainer()) {
             for (int i = 0; i < 10; i++) {
                 assertThrows("no IOMMU before a group", IllegalStateException.class,
@@ -317,15 +317,9 @@ public class EduDeviceIT extends DeviceTestSupport {
                 assertEquals(VfioException.Operation.ALLOCATE_IOVA, e.operation());
             }
         }
-        long grown = vmSizeKiB() - before;
+        long grown = procStatusKiB("VmSize") - before;
         System.out.println("VmSize after 20 failed 8 MiB allocateDma calls: " + grown + " kB more");
         assertTrue("failed allocateDma calls kept their memory: VmSize grew by " + grown + " kB", grown < 32 << 10);
-    }
-
-    private static long vmSizeKiB() throws java.io.IOException {
-        return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status")).stream()
-                .filter(l -> l.startsWith("VmSize:")).mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", "")))
-                .findFirst().orElseThrow();
     }
 
     /** The Vfio service is bundle-scoped: what a bundle forgot to close goes when it lets go of the service. */

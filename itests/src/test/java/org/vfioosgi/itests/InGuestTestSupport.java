@@ -51,6 +51,17 @@ public abstract class InGuestTestSupport {
         }
     }
 
+    /** A field of this process's {@code /proc/self/status} given in kB ({@code VmSize}, {@code VmLck}, ...). */
+    protected static long procStatusKiB(String field) {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                    .filter(l -> l.startsWith(field + ":")).mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", "")))
+                    .findFirst().orElseThrow(() -> new IllegalStateException("no " + field + " in /proc/self/status"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The number of file descriptors this process has open now. */
     protected static int openFileDescriptors() {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {

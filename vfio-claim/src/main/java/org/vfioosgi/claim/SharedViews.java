@@ -85,53 +85,29 @@ public final class SharedViews {
         }
     }
 
-    static ConsumerView<VfioContainer> container(VfioContainer owner) {
-        SharedContainer view = new SharedContainer(owner, new Made());
-        return new ConsumerView<>() {
-            @Override
-            public VfioContainer service() {
-                return view;
-            }
+    /** A view and what its consumer made through it. */
+    private record View<S>(S service, Made made) implements ConsumerView<S> {
+        @Override
+        public void release() {
+            made.release();
+        }
+    }
 
-            @Override
-            public void release() {
-                view.made.release();
-            }
-        };
+    static ConsumerView<VfioContainer> container(VfioContainer owner) {
+        Made made = new Made();
+        return new View<>(new SharedContainer(owner, made), made);
     }
 
     static ConsumerView<VfioGroup> group(VfioGroup owner) {
         Made made = new Made();
-        SharedGroup view = new SharedGroup(owner, new SharedContainer(owner.container(), made));
-        return new ConsumerView<>() {
-            @Override
-            public VfioGroup service() {
-                return view;
-            }
-
-            @Override
-            public void release() {
-                made.release();
-            }
-        };
+        return new View<>(new SharedGroup(owner, new SharedContainer(owner.container(), made)), made);
     }
 
     /** @param reservedIrq the IRQ index the provider itself uses (REQ), or -1 */
     static ConsumerView<VfioDevice> device(VfioDevice owner, int reservedIrq) {
         Made made = new Made();
         SharedContainer container = new SharedContainer(owner.group().container(), made);
-        SharedDevice view = new SharedDevice(owner, new SharedGroup(owner.group(), container), made, reservedIrq);
-        return new ConsumerView<>() {
-            @Override
-            public VfioDevice service() {
-                return view;
-            }
-
-            @Override
-            public void release() {
-                made.release();
-            }
-        };
+        return new View<>(new SharedDevice(owner, new SharedGroup(owner.group(), container), made, reservedIrq), made);
     }
 
     private static final class SharedContainer implements VfioContainer {
