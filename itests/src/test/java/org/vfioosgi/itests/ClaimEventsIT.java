@@ -30,6 +30,8 @@ import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.api.claim.ClaimStatus;
+import org.vfioosgi.api.claim.ClaimedDevice;
 
 /**
  * The claim engine is event-driven: an idle claim makes no wakeups at all, and a hot-plugged device is published
@@ -61,12 +63,55 @@ public class ClaimEventsIT extends InGuestTestSupport {
         waitFor("every device service withdrawn", () -> devices(null).isEmpty(), 10_000);
     }
 
-    private void claimEdu() throws Exception {
+    private Configuration claimEdu() throws Exception {
         Configuration config = configurationAdmin.createFactoryConfiguration(CLAIM_PID, "?");
         Dictionary<String, Object> properties = new Hashtable<>();
         properties.put("ids", new String[] {"1234:11e8"});
+        properties.put("dmaMemory", "64M");
         config.update(properties);
-        waitFor("the boot edu published", () -> !devices(BOOT_EDU).isEmpty(), 10_000);
+        waitFor("the boot edu published", () -> !devices(BOOT_EDU).isEmpty(), 30_000);
+        return config;
+    }
+
+    @Test
+    public void eachClaimPublishesItsStatus() throws Exception {
+        Configuration config = claimEdu();
+        String filter = "(&(vfio.claim=" + config.getPid() + ")(vfio.claim.bus=pci))";
+        waitFor("the claim's status service", () -> {
+            try {
+                return !context.getServiceReferences(ClaimStatus.class, filter).isEmpty();
+            } catch (InvalidSyntaxException e) {
+                throw new IllegalArgumentException(e);
+            }
+        }, 10_000);
+        ServiceReference<ClaimStatus> reference = context.getServiceReferences(ClaimStatus.class, filter).iterator()
+                .next();
+        ClaimStatus status = context.getService(reference);
+        try {
+            waitFor("edu reported as published", () -> status.devices().stream()
+                    .anyMatch(d -> d.name().equals(BOOT_EDU) && d.state() == ClaimedDevice.State.PUBLISHED), 10_000);
+            System.out.println("CLAIM-EVENTS status: " + status.selection() + ", " + status.dmaBytes() + " bytes, "
+                    + status.devices());
+            assertEquals(config.getPid(), status.name());
+            assertEquals("pci", status.bus());
+            assertEquals("ids 1234:11e8", status.selection());
+            assertEquals(64L << 20, status.dmaBytes());
+            ClaimedDevice edu = status.devices().stream().filter(d -> d.name().equals(BOOT_EDU)).findFirst()
+                    .orElseThrow();
+            assertEquals("vfio-pci", edu.driver());
+            assertEquals(Integer.parseInt(Files.readSymbolicLink(Path.of("/sys/bus/pci/devices/" + BOOT_EDU
+                    + "/iommu_group")).getFileName().toString()), edu.group());
+        } finally {
+            context.ungetService(reference);
+        }
+        config.delete();
+        waitFor("the status withdrawn with the claim", () -> {
+            try {
+                return context.getServiceReferences(ClaimStatus.class, filter).isEmpty();
+            } catch (InvalidSyntaxException e) {
+                throw new IllegalArgumentException(e);
+            }
+        }, 10_000);
     }
 
     private Collection<ServiceReference<VfioDevice>> devices(String address) {
