@@ -40,7 +40,7 @@ public class KarafConsoleIT {
             String hc = waitFor(karaf, "hc:exec vfio to pass", "hc:exec vfio | cat",
                     out -> out.contains("Overall Health Result: OK") && out.contains("vfio claim "));
             System.out.print(hc);
-            assertTrue(hc, hc.contains(EDU + " (group"));
+            assertTrue(hc, hc.replaceAll("\\s+", " ").contains(EDU + " (group"));
 
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
             String auth = "Basic " + Base64.getEncoder().encodeToString("web:s3cret".getBytes(StandardCharsets.UTF_8));
