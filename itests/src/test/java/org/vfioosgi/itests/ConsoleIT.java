@@ -1,6 +1,7 @@
 package org.vfioosgi.itests;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
@@ -200,7 +201,7 @@ public class ConsoleIT extends InGuestTestSupport {
             assertEquals("true", browser.evaluate(row + ".querySelector('form.vfio-release button').click(); true"));
             waitFor("edu's services withdrawn after the page's release", () -> devices().isEmpty(), 30_000);
             Configuration[] left = configurationAdmin.listConfigurations("(service.factoryPid=" + CLAIM_PID + ")");
-            assertEquals("the page's release deleted the claim", null, left);
+            assertNull("the page's release deleted the claim", left);
             // the redirect's page may have been drawn before the provider withdrew the device: reload until it shows
             // edu unclaimed (the URL keeps the outcome, so the message stays)
             browser.waitUntil("the page after the release", "(function () { var r = " + row + "; var ok = r !== null"

@@ -130,9 +130,15 @@ final class HeadlessChromium implements AutoCloseable {
     String evaluate(String expression) throws Exception {
         String reply = call("Runtime.evaluate", "{\"expression\":\"" + json(expression) + "\",\"returnByValue\":true}",
                 Duration.ofSeconds(60));
-        Matcher m = Pattern.compile("\"value\":\"((?:[^\"\\\\]|\\\\.)*)\"").matcher(reply);
-        if (m.find()) {
-            return unescape(m.group(1));
+        int start = reply.indexOf("\"value\":\"");
+        if (start >= 0) {
+            // scanned, not matched with a regular expression: a long page text overflows the regex engine's stack
+            int from = start + "\"value\":\"".length();
+            int end = from;
+            while (end < reply.length() && reply.charAt(end) != '"') {
+                end += reply.charAt(end) == '\\' ? 2 : 1;
+            }
+            return unescape(reply.substring(from, Math.min(end, reply.length())));
         }
         Matcher b = Pattern.compile("\"value\":(true|false|-?\\d+)").matcher(reply);
         return b.find() ? b.group(1) : "";
