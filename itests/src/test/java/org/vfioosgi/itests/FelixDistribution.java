@@ -20,20 +20,32 @@ final class FelixDistribution implements AutoCloseable {
 
     private final Process process;
     private final OutputStream commands;
+    /** Standard output: the shell's answers (the log goes to standard error). */
+    private final StringBuffer shell = new StringBuffer();
+    /** Both streams as they came, for failure messages. */
     private final StringBuffer output = new StringBuffer();
     private final Thread reader;
+    private final Thread errorReader;
     private int consumed;
     private int markers;
 
     private FelixDistribution(Process process) {
         this.process = process;
         this.commands = process.getOutputStream();
-        InputStream out = process.getInputStream();
-        this.reader = Thread.ofPlatform().daemon().name("felix output " + process.pid()).start(() -> {
+        this.reader = read(process.getInputStream(), shell, "output");
+        this.errorReader = read(process.getErrorStream(), null, "log");
+    }
+
+    private Thread read(InputStream in, StringBuffer alsoTo, String what) {
+        return Thread.ofPlatform().daemon().name("felix " + what + " " + process.pid()).start(() -> {
             byte[] buffer = new byte[8192];
             try {
-                for (int n; (n = out.read(buffer)) > 0; ) {
-                    output.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+                for (int n; (n = in.read(buffer)) > 0; ) {
+                    String text = new String(buffer, 0, n, StandardCharsets.UTF_8);
+                    if (alsoTo != null) {
+                        alsoTo.append(text);
+                    }
+                    output.append(text);
                 }
             } catch (IOException ended) {
                 // the process is gone
@@ -47,7 +59,7 @@ final class FelixDistribution implements AutoCloseable {
         builder.command().addAll(java.util.List.of(JVM_OPTIONS));
         builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
         builder.environment().put("VFIO_FELIX_DATA", data.toString());
-        return new FelixDistribution(builder.redirectErrorStream(true).start());
+        return new FelixDistribution(builder.start());
     }
 
     /** The framework's JVM (bin/vfio-felix execs it). */
@@ -63,7 +75,7 @@ final class FelixDistribution implements AutoCloseable {
         return process.isAlive();
     }
 
-    /** Everything the distribution printed so far (standard output and error). */
+    /** Everything the distribution printed so far (standard output and error, as they came). */
     String output() {
         return output.toString();
     }
@@ -75,8 +87,8 @@ final class FelixDistribution implements AutoCloseable {
         commands.flush();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         int at;
-        while ((at = output.indexOf(marker, consumed)) < 0) {
-            if (!process.isAlive() && !reader.isAlive() && output.indexOf(marker, consumed) < 0) {
+        while ((at = shell.indexOf(marker, consumed)) < 0) {
+            if (!process.isAlive() && !reader.isAlive() && shell.indexOf(marker, consumed) < 0) {
                 throw new AssertionError("the framework ended (exit status " + process.exitValue() + ") while running `"
                         + command + "`" + outputForFailure());
             }
@@ -86,7 +98,7 @@ final class FelixDistribution implements AutoCloseable {
             }
             Thread.sleep(20);
         }
-        String printed = output.substring(consumed, at).replace("g! ", "");
+        String printed = shell.substring(consumed, at).replace("g! ", "");
         consumed = at + marker.length();
         return printed.strip();
     }
@@ -118,6 +130,7 @@ final class FelixDistribution implements AutoCloseable {
             throw new AssertionError("the framework did not stop within " + timeoutMillis + " ms" + outputForFailure());
         }
         reader.join(5000);
+        errorReader.join(5000);
         return process.exitValue();
     }
 
@@ -128,6 +141,7 @@ final class FelixDistribution implements AutoCloseable {
             throw new AssertionError("the JVM " + process.pid() + " outlived SIGKILL by 30 s");
         }
         reader.join(5000);
+        errorReader.join(5000);
     }
 
     /** The last 12 000 characters of the output, for failure messages. */
