@@ -99,23 +99,9 @@ public final class GuestQmp implements AutoCloseable {
         throw new IOException("no QMP answer to " + command);
     }
 
-    /**
-     * Closes the port. The reader thread is blocked in read(2), which keeps the port open (EBUSY for the next opener)
-     * until something arrives: ask QEMU for a reply first, so the read returns and the thread ends on the closed file.
-     */
     @Override
     public void close() throws IOException {
-        try {
-            port.write("{\"execute\":\"query-status\"}\n".getBytes(StandardCharsets.UTF_8));
-        } catch (IOException portGone) {
-            // nothing to wake then
-        }
         port.close();
         reader.interrupt();
-        try {
-            reader.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
