@@ -14,8 +14,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The kernel's uevents as this test sees them: its own {@code NETLINK_KOBJECT_UEVENT} socket, each message stamped with
  * {@link System#nanoTime()} as it arrives, so a test can time what follows a kernel event. Test-rig code, independent
- * of the provider's own socket on purpose (it also measures engines that have none). The reader wakes every 100 ms to
- * see whether it was closed: it lives only as long as one test.
+ * of the provider's own socket on purpose (it also measures engines that have none). The reader waits in poll(2) on the
+ * socket and an eventfd without a timeout (so it adds no wakeups to what a test measures); close() signals the eventfd.
  */
 final class KernelUevents implements AutoCloseable {
 
@@ -36,8 +36,13 @@ final class KernelUevents implements AutoCloseable {
     private static final MethodHandle RECV = function("recv", ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
             ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
     private static final MethodHandle CLOSE = function("close", ValueLayout.JAVA_INT, ValueLayout.JAVA_INT);
+    private static final MethodHandle EVENTFD = function("eventfd", ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_INT);
+    private static final MethodHandle WRITE = function("write", ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+            ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
 
     private final int fd;
+    private final int wake;
     private final BlockingQueue<Message> messages = new LinkedBlockingQueue<>();
     private final Thread reader;
     private volatile boolean closed;
@@ -62,18 +67,25 @@ final class KernelUevents implements AutoCloseable {
                 throw new IllegalStateException("bind(NETLINK_KOBJECT_UEVENT) failed");
             }
         }
+        wake = (int) EVENTFD.invokeExact(0, 0x80000 /* EFD_CLOEXEC */);
+        if (wake < 0) {
+            throw new IllegalStateException("eventfd failed");
+        }
         reader = Thread.ofPlatform().daemon().name("test uevent reader").start(this::read);
     }
 
     private void read() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pollfd = arena.allocate(8, 4);
+            MemorySegment pollfd = arena.allocate(16, 4);
             MemorySegment buffer = arena.allocate(64 * 1024);
             while (!closed) {
                 pollfd.set(ValueLayout.JAVA_INT, 0, fd);
                 pollfd.set(ValueLayout.JAVA_SHORT, 4, (short) 1 /* POLLIN */);
                 pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
-                if ((int) POLL.invokeExact(pollfd, 1L, 100) <= 0) {
+                pollfd.set(ValueLayout.JAVA_INT, 8, wake);
+                pollfd.set(ValueLayout.JAVA_SHORT, 12, (short) 1 /* POLLIN */);
+                pollfd.set(ValueLayout.JAVA_SHORT, 14, (short) 0);
+                if ((int) POLL.invokeExact(pollfd, 2L, -1) <= 0 || pollfd.get(ValueLayout.JAVA_SHORT, 14) != 0) {
                     continue;
                 }
                 long n = (long) RECV.invokeExact(fd, buffer, buffer.byteSize(), 0x40 /* MSG_DONTWAIT */);
@@ -86,6 +98,13 @@ final class KernelUevents implements AutoCloseable {
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** The messages received so far and not yet taken, taken now. */
+    java.util.List<Message> drain() {
+        java.util.List<Message> all = new java.util.ArrayList<>();
+        messages.drainTo(all);
+        return all;
     }
 
     /** The first message, from now on, with this action and property; fails after the timeout. */
@@ -104,9 +123,17 @@ final class KernelUevents implements AutoCloseable {
     @Override
     public void close() throws Exception {
         closed = true;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment one = arena.allocate(ValueLayout.JAVA_LONG);
+            one.set(ValueLayout.JAVA_LONG, 0, 1L);
+            long ignored = (long) WRITE.invokeExact(wake, one, 8L);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
         reader.join(5000);
         try {
             int ignored = (int) CLOSE.invokeExact(fd);
+            ignored = (int) CLOSE.invokeExact(wake);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

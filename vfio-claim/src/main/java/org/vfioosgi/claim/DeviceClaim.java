@@ -283,6 +283,8 @@ public final class DeviceClaim<D> implements AutoCloseable {
     private void claim(D found) throws IOException {
         D device = found;
         String deviceName = bus.name(device);
+        long started = System.nanoTime();
+        long bound = started;
         if (!bus.boundToVfio(device)) {
             Optional<String> current = bus.driver(device);
             boolean taking = current.isPresent() && settings.takeFromHostDriver();
@@ -317,6 +319,7 @@ public final class DeviceClaim<D> implements AutoCloseable {
                 report(device, State.PENDING, "waiting for the kernel to bind it to VFIO");
                 return;
             }
+            bound = System.nanoTime();
         } else if (taken.takenFrom(deviceName).isPresent()) {
             tookHere.add(deviceName); // taken before a restart (or a crash): given back on release like any other
         }
@@ -330,11 +333,11 @@ public final class DeviceClaim<D> implements AutoCloseable {
             report(device, State.PENDING, "waiting for " + node);
             return;
         }
-        open(device, group.getAsInt());
+        open(device, group.getAsInt(), started, bound);
     }
 
     /** Opens the device in its group (attaching the group, opening the container as needed) and publishes it. */
-    private void open(D device, int groupNumber) {
+    private void open(D device, int groupNumber, long started, long bound) {
         String deviceName = bus.name(device);
         Held<D> open;
         synchronized (structure) {
@@ -382,6 +385,7 @@ public final class DeviceClaim<D> implements AutoCloseable {
             }
             open = new Held<>(device, groupNumber, vfioDevice, request);
         }
+        long opened = System.nanoTime();
         held.put(deviceName, open);
         HELD.add(deviceName);
         int reservedIrq = bus.requestIrqIndex().orElse(-1);
@@ -400,7 +404,14 @@ public final class DeviceClaim<D> implements AutoCloseable {
         open.request.ifPresent(request -> Thread.ofPlatform().daemon().name(threadName + " REQ " + deviceName)
                 .start(() -> awaitRequest(open, deviceName, request)));
         report(device, State.PUBLISHED, "");
-        LOG.log(Level.INFO, "{0}: published {1} (group {2})", name, deviceName, groupNumber);
+        long published = System.nanoTime();
+        LOG.log(Level.INFO, "{0}: published {1} (group {2}) in {3} ms: bound to VFIO in {4} ms, opened in {5} ms,"
+                + " services published in {6} ms", name, deviceName, groupNumber, millis(started, published),
+                millis(started, bound), millis(bound, opened), millis(opened, published));
+    }
+
+    private static String millis(long from, long to) {
+        return String.format("%.1f", (to - from) / 1e6);
     }
 
     /** Waits, without a timeout, for the kernel to ask for the device back; the eventfd's close ends the wait. */
