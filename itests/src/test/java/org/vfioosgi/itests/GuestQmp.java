@@ -23,6 +23,8 @@ public final class GuestQmp implements AutoCloseable {
     private final RandomAccessFile port;
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private final Thread reader;
+    /** Set before the last command: the reader leaves after the next line instead of reading again. */
+    private volatile boolean closing;
 
     /**
      * The port can be opened once, so reads and writes share one descriptor. RandomAccessFile's own read and write
@@ -46,6 +48,9 @@ public final class GuestQmp implements AutoCloseable {
             try {
                 for (String line; (line = in.readLine()) != null; ) {
                     lines.add(line);
+                    if (closing) {
+                        return;
+                    }
                 }
             } catch (IOException closed) {
                 // the port was closed
@@ -99,9 +104,23 @@ public final class GuestQmp implements AutoCloseable {
         throw new IOException("no QMP answer to " + command);
     }
 
+    /**
+     * Closes the port so that the next test can open it: the port is free only once no read(2) holds it, and a
+     * blocked read ends only with data, so the reader is told to stop, a command's answer wakes it, and the port is
+     * closed once the reader has gone.
+     */
     @Override
     public void close() throws IOException {
-        port.close();
-        reader.interrupt();
+        closing = true;
+        try {
+            port.write("{\"execute\":\"query-status\"}\n".getBytes(StandardCharsets.UTF_8));
+            reader.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException portGone) {
+            // nothing to wake the reader with: the close below ends it
+        } finally {
+            port.close();
+        }
     }
 }

@@ -39,16 +39,33 @@ public final class FileTakenDevices implements TakenDevices {
         this.lock = LOCKS.computeIfAbsent(this.file, f -> new Object());
     }
 
+    /** The framework property naming a directory for the record, outside any bundle's data area. */
+    public static final String STATE_DIR_PROPERTY = "vfio.claim.state.dir";
+
     /**
-     * The record of the bundle of {@code context}, in its data area.
+     * The record of the bundle of {@code context}: in the directory the framework property
+     * {@value #STATE_DIR_PROPERTY} names when it is set (it outlives a reinstalled bundle, whose data area goes with
+     * it, as when a distribution is upgraded in a new place), else in the bundle's data area.
      *
-     * @throws IllegalStateException when the framework gives the bundle no data area
+     * @throws IllegalStateException when the framework gives the bundle no data area and the property is not set
+     * @throws java.io.UncheckedIOException when the directory cannot be made
      */
     public static FileTakenDevices of(BundleContext context) {
+        String dir = context.getProperty(STATE_DIR_PROPERTY);
+        String bundle = context.getBundle().getSymbolicName();
+        if (dir != null && !dir.isBlank()) {
+            try {
+                Path directory = Files.createDirectories(Path.of(dir));
+                return new FileTakenDevices(directory.resolve(FILE_NAME + "-" + bundle));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot make " + dir + " (" + STATE_DIR_PROPERTY
+                        + ") for the record of devices taken from host drivers", e);
+            }
+        }
         java.io.File data = context.getDataFile(FILE_NAME);
         if (data == null) {
-            throw new IllegalStateException("the framework has no persistent storage for "
-                    + context.getBundle().getSymbolicName() + ": cannot record devices taken from host drivers");
+            throw new IllegalStateException("the framework has no persistent storage for " + bundle
+                    + ": cannot record devices taken from host drivers");
         }
         return new FileTakenDevices(data.toPath());
     }

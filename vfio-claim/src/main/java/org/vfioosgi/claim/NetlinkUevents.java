@@ -11,6 +11,7 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The kernel's uevents from a {@code NETLINK_KOBJECT_UEVENT} socket (multicast group 1), through the FFM API. Only
@@ -84,7 +85,7 @@ public final class NetlinkUevents implements UeventSource {
     private final byte[] bytes = new byte[Uevent.MAX_LENGTH + 1];
     /** Held by {@link #next()} while it uses the descriptors, and by {@link #close()} to close them. */
     private final Object inside = new Object();
-    private volatile boolean closed;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private static VarHandle field(StructLayout layout, String name) {
         // a struct field's var handle takes the segment and a base offset: fix the offset at 0
@@ -159,7 +160,7 @@ public final class NetlinkUevents implements UeventSource {
         synchronized (inside) {
             try {
                 while (true) {
-                    if (closed) {
+                    if (closed.get()) {
                         throw new IllegalStateException("the uevent source is closed");
                     }
                     PFD_EVENTS.set(pollfds, POLLIN);
@@ -210,10 +211,9 @@ public final class NetlinkUevents implements UeventSource {
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        if (!closed.compareAndSet(false, true)) {
+            return; // closed once: a descriptor number closed twice could be another file's by then
         }
-        closed = true;
         try (Arena local = Arena.ofConfined()) {
             MemorySegment one = local.allocate(ValueLayout.JAVA_LONG);
             one.set(ValueLayout.JAVA_LONG, 0, 1L);
