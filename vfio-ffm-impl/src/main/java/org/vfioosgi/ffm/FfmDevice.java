@@ -281,6 +281,13 @@ final class FfmDevice implements VfioDevice {
         } finally {
             fd.release();
         }
+        Optional<FfmMigration> m;
+        synchronized (this) {
+            m = migration;
+        }
+        if (m != null && m.isPresent()) {
+            m.get().deviceReset(); // a reset puts a migrating device back to RUNNING and ends its streams
+        }
     }
 
     @Override

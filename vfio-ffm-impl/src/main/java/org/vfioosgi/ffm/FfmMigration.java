@@ -214,6 +214,12 @@ final class FfmMigration implements DeviceMigration {
         }
     }
 
+    /** After VFIO_DEVICE_RESET: the device is RUNNING again and the kernel ended its data streams. */
+    synchronized void deviceReset() {
+        closeCurrent();
+        lastKnown = null; // RUNNING by the uAPI; the next transition asks the kernel
+    }
+
     /** Closes every stream still open; the device calls this in its close, before its descriptor goes. */
     void closeStreams() {
         synchronized (this) {

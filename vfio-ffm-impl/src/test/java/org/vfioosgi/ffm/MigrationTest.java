@@ -165,8 +165,10 @@ class MigrationTest extends OnFakeKernel {
         assertTrue(e.is(Errno.EINVAL), e.getMessage());
         assertTrue(e.getMessage().contains("RESUMING -> STOP"), e.getMessage());
         assertEquals(RESUMING, migration.state());
+        assertTrue(resume.isOpen(), "still RESUMING: the stream stays");
         device.reset();
         assertEquals(RUNNING, migration.state());
+        assertFalse(resume.isOpen(), "the reset ended it");
         MigrationStream again = migration.transitionTo(RESUMING).orElseThrow();
         writeAll(again, a.state);
         migration.transitionTo(RUNNING);
