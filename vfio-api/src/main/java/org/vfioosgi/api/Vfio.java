@@ -38,6 +38,10 @@ public interface Vfio {
      *
      * @return the mediated devices of this system, thread-safe; the instances created through it are removed at the
      *         latest when this service goes
+     * @throws UnsupportedOperationException from an implementation without them (the default, for test doubles and
+     *                                       other implementations written before them); vfio-ffm-impl's has them
      */
-    MediatedDevices mediatedDevices();
+    default MediatedDevices mediatedDevices() {
+        throw new UnsupportedOperationException(getClass().getName() + " offers no mediated devices");
+    }
 }

@@ -6,35 +6,42 @@ import java.util.Hashtable;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.function.Supplier;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceFactory;
 import org.osgi.framework.ServiceRegistration;
 
 /**
- * Keeps a {@link DeviceClaim} in line with the system from one thread of its own, every {@value #PERIOD_MILLIS} ms,
- * so that devices that appear are published within a second and devices the kernel asks back are released at once.
- * Sysfs sends no inotify events for devices that come and go (the kernel's uevent socket would), hence the polling.
+ * Feeds a {@link DeviceClaim} the kernel's events, from one thread of its own that waits for them without a timeout:
+ * an idle claim makes no wakeups. The events are read before the claim's first look at the bus, so a device that
+ * appears meanwhile is not missed.
+ *
+ * <p>Thread-safe: {@link #close()} may come from any thread.
  */
 public final class ClaimRunner implements AutoCloseable {
 
-    public static final long PERIOD_MILLIS = 100;
     private static final System.Logger LOG = System.getLogger(ClaimRunner.class.getName());
 
     private final DeviceClaim<?> claim;
-    private final ScheduledExecutorService scheduler;
+    private final UeventSource events;
+    private final Thread thread;
 
-    public ClaimRunner(String threadName, DeviceClaim<?> claim) {
+    /**
+     * Starts the claim ({@link DeviceClaim#start()}) and the thread that hands it the events.
+     *
+     * @param events opened already; closed with the runner
+     */
+    public ClaimRunner(String threadName, DeviceClaim<?> claim, UeventSource events) {
         this.claim = claim;
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, threadName);
-            t.setDaemon(true);
-            return t;
-        });
-        scheduler.scheduleWithFixedDelay(this::reconcile, 0, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+        this.events = events;
+        try {
+            claim.start();
+        } catch (RuntimeException e) {
+            events.close();
+            claim.close();
+            throw e;
+        }
+        this.thread = Thread.ofPlatform().daemon().name(threadName + " events").start(this::run);
     }
 
     /** Publishes through the bundle's context; a service the framework already withdrew (bundle stopping) is fine. */
@@ -75,20 +82,33 @@ public final class ClaimRunner implements AutoCloseable {
         };
     }
 
-    private void reconcile() {
-        try {
-            claim.reconcile();
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "reconciling the claim failed; retrying", e);
+    private void run() {
+        while (true) {
+            Uevent event;
+            try {
+                event = events.next();
+            } catch (IllegalStateException closed) {
+                return;
+            } catch (RuntimeException e) {
+                // the socket failed: nothing more comes from it; what is held stays until the claim ends
+                LOG.log(Level.ERROR, "reading uevents failed; the claim no longer follows hot-plug", e);
+                return;
+            }
+            try {
+                claim.handle(event);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "handling a uevent failed: " + event, e);
+            }
         }
     }
 
-    /** Stops the thread, then releases everything the claim holds (DeviceClaim is single-threaded). */
+    /** Stops the events, then ends the claim (its devices released). */
     @Override
     public void close() throws InterruptedException {
-        scheduler.shutdown();
-        if (!scheduler.awaitTermination(10, TimeUnit.SECONDS)) {
-            LOG.log(Level.WARNING, "the claim's thread did not stop within 10 s");
+        events.close();
+        thread.join(10_000);
+        if (thread.isAlive()) {
+            LOG.log(Level.WARNING, "the claim's event thread did not stop within 10 s");
         }
         claim.close();
     }

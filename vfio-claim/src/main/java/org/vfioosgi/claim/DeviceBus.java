@@ -8,21 +8,30 @@ import java.util.OptionalInt;
 
 /**
  * What a claim needs to know about one bus (PCI, platform): its devices as sysfs shows them, how to hand one to its
- * VFIO driver and back, and what to publish about it. {@code D} is the bus's own device type.
+ * VFIO driver and back, and what to publish about it. {@code D} is the bus's own device type. Implementations read
+ * sysfs on every call (nothing cached) and are thread-safe.
  */
 public interface DeviceBus<D> {
+
+    /** The bus's name, which is also the {@code SUBSYSTEM} of its devices' uevents: {@code pci}, {@code platform}. */
+    String subsystem();
 
     /** The bus's devices now. */
     List<D> list();
 
+    /** The device of that name now, read from sysfs; empty if there is none (or the name is not one of the bus's). */
+    Optional<D> find(String name);
+
     /** The device's name on the bus, which is also its name in its VFIO group. */
     String name(D device);
 
+    /** The device's IOMMU group, empty if it has none (yet). */
     OptionalInt iommuGroup(D device);
 
     /** The driver the device is bound to, empty if none. */
     Optional<String> driver(D device);
 
+    /** Whether the device is bound to the bus's VFIO driver. */
     boolean boundToVfio(D device);
 
     /**

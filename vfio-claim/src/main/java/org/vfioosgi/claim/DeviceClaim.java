@@ -4,220 +4,485 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.api.claim.ClaimStatus;
+import org.vfioosgi.api.claim.ClaimedDevice;
+import org.vfioosgi.api.claim.ClaimedDevice.State;
 
 /**
  * The devices one claim holds, on one bus: finds the devices it names, binds them to the bus's VFIO driver where
  * allowed, opens them in one container and publishes it as a {@link VfioContainer} service, a {@link VfioGroup}
- * service per group and a {@link VfioDevice} service per device (consumers use them; the claim alone closes them).
- * {@link #reconcile()} brings this in line with the system: called periodically, it picks up devices that appear
- * (hot-plug) and releases devices that go, or that the kernel asks back through their REQ interrupt (hot-unplug).
- * Not thread-safe: one thread calls reconcile and close.
+ * service per group and a {@link VfioDevice} service per device (consumers use them; the claim alone closes them),
+ * and a {@link ClaimStatus} service describing it all.
+ *
+ * <p>Event-driven: {@link #handle(Uevent)} takes the kernel's uevents and looks in sysfs only at the device an event
+ * names; a device's REQ interrupt (the kernel asking for it back) is waited for on its eventfd by a thread of its
+ * own. The work on a device (binding, opening, publishing, releasing, giving back) runs on a short-lived thread per
+ * device, never on the caller's: a slow release of one device (its consumers deactivating) does not hold up another
+ * device's REQ. The work on one device is serial; the container and groups that devices share are guarded by one
+ * lock, and a device that fails half way is rolled back: no container is published without a group, no group
+ * without a device. Nothing wakes up while nothing happens.
+ *
+ * <p>Thread-safe.
  */
 public final class DeviceClaim<D> implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(DeviceClaim.class.getName());
+    /** How long {@link #close()} waits for work in progress before it releases what is held. */
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
+    /**
+     * The devices that the claims of this bundle hold now (the engine is embedded privately into each provider
+     * bundle, so this is per bundle): orphan recovery leaves them alone.
+     */
+    static final Set<String> HELD = ConcurrentHashMap.newKeySet();
 
+    /** How one claim is configured. */
+    public record Settings(String name, String selection, long dmaBytes, boolean takeFromHostDriver,
+            boolean restoreDriver) {
+    }
+
+    private final Settings settings;
     private final String name;
     private final DeviceBus<D> bus;
     private final Predicate<D> named;
-    private final boolean takeFromHostDriver;
-    private final boolean restoreDriver;
     private final Vfio vfio;
     private final ServicePublisher publisher;
+    private final TakenDevices taken;
     private final Path devVfio;
+    private final String threadName;
 
+    /** Guards {@link #container}, {@link #containerPublication} and {@link #groups}. */
+    private final Object structure = new Object();
     private VfioContainer container;
     private ServicePublisher.Publication containerPublication;
     private final Map<Integer, OpenGroup> groups = new HashMap<>();
-    private final Map<String, OpenDevice<D>> devices = new LinkedHashMap<>();
-    /** Devices this claim took from a host driver: given back on release when so configured. */
-    private final Map<String, D> taken = new HashMap<>();
-    /** Devices already reported as refused, so the log says it once. */
-    private final Set<String> refused = new HashSet<>();
-    /** Devices the kernel asked back: not claimed again while they are still going. */
-    private final Set<String> requestedBack = new HashSet<>();
 
-    private record OpenGroup(VfioGroup group, ServicePublisher.Publication publication) {
+    private final Map<String, Held<D>> held = new ConcurrentHashMap<>();
+    private final Map<String, ClaimedDevice> status = new ConcurrentHashMap<>();
+    /** Devices the kernel asked back: not claimed again while they are still going. */
+    private final Set<String> requestedBack = ConcurrentHashMap.newKeySet();
+    /** Devices this claim took from a host driver (or found recorded as taken) and has not given back. */
+    private final Set<String> tookHere = ConcurrentHashMap.newKeySet();
+    /** Devices with work in progress, and whether more was asked for meanwhile; guarded by itself. */
+    private final Map<String, Boolean> work = new HashMap<>();
+    private boolean closed; // guarded by work
+    private ServicePublisher.Publication statusPublication;
+
+    private static final class OpenGroup {
+        final VfioGroup group;
+        ServicePublisher.Publication publication;
+        int devices;
+
+        OpenGroup(VfioGroup group) {
+            this.group = group;
+        }
     }
 
-    private record OpenDevice<D>(D busDevice, int group, VfioDevice device, Optional<EventFd> request,
-            ServicePublisher.Publication publication) {
+    private static final class Held<D> {
+        final D busDevice;
+        final int group;
+        final VfioDevice device;
+        final Optional<EventFd> request;
+        volatile ServicePublisher.Publication publication;
+        final AtomicBoolean requested = new AtomicBoolean();
+        final AtomicBoolean releasing = new AtomicBoolean();
+
+        Held(D busDevice, int group, VfioDevice device, Optional<EventFd> request) {
+            this.busDevice = busDevice;
+            this.group = group;
+            this.device = device;
+            this.request = request;
+        }
     }
 
     /**
-     * @param name               the claim's name (its configuration PID), published as {@code vfio.claim}
-     * @param named              which devices of the bus the claim names
-     * @param takeFromHostDriver whether a named device bound to another driver may be taken from it
-     * @param restoreDriver      whether a taken device goes back to its driver on release
-     * @param devVfio            where the group nodes appear ({@code /dev/vfio})
+     * @param settings   the claim's name (its configuration PID, published as {@code vfio.claim}), its selection for
+     *                   people, and what it may do
+     * @param named      which devices of the bus the claim names
+     * @param taken      the durable record of devices taken from host drivers
+     * @param devVfio    where the group nodes appear ({@code /dev/vfio})
+     * @param threadName the prefix of the claim's threads' names
      */
-    public DeviceClaim(String name, DeviceBus<D> bus, Predicate<D> named, boolean takeFromHostDriver,
-            boolean restoreDriver, Vfio vfio, ServicePublisher publisher, Path devVfio) {
-        this.name = name;
+    public DeviceClaim(Settings settings, DeviceBus<D> bus, Predicate<D> named, Vfio vfio,
+            ServicePublisher publisher, TakenDevices taken, Path devVfio, String threadName) {
+        this.settings = settings;
+        this.name = settings.name();
         this.bus = bus;
         this.named = named;
-        this.takeFromHostDriver = takeFromHostDriver;
-        this.restoreDriver = restoreDriver;
         this.vfio = vfio;
         this.publisher = publisher;
+        this.taken = taken;
         this.devVfio = devVfio;
+        this.threadName = threadName;
+    }
+
+    /**
+     * Publishes the claim's status and looks at every device of the bus once. Open the event source before: events
+     * between the scan and the first {@link #handle(Uevent)} are then not lost.
+     */
+    public void start() {
+        statusPublication = publisher.publish(ClaimStatus.class, () -> new SharedViews.ConsumerView<>() {
+            @Override
+            public ClaimStatus service() {
+                return statusView;
+            }
+
+            @Override
+            public void release() {
+                // a report: nothing made through it
+            }
+        }, Map.of(ClaimStatus.CLAIM_PROPERTY, name, ClaimStatus.BUS_PROPERTY, bus.subsystem()));
+        rescan();
+    }
+
+    /** Looks again at every device of the bus, and at every device held (after lost events). */
+    public void rescan() {
+        for (D device : bus.list()) {
+            if (named.test(device)) {
+                schedule(bus.name(device));
+            }
+        }
+        held.keySet().forEach(this::schedule);
+        status.keySet().forEach(this::schedule);
+    }
+
+    /** Takes one event: schedules work for the device it names, if it is one of this bus's. Returns at once. */
+    public void handle(Uevent event) {
+        if (event.lost()) {
+            LOG.log(Level.WARNING, "{0}: uevents were lost (socket overrun); looking at every device again", name);
+            rescan();
+        } else if (event.subsystem().equals("vfio") && event.action().equals("add")) {
+            // a group node appeared: whoever waits for one looks again
+            status.forEach((device, s) -> {
+                if (s.state() == State.PENDING) {
+                    schedule(device);
+                }
+            });
+        } else if (event.subsystem().equals(bus.subsystem())) {
+            schedule(event.property("PCI_SLOT_NAME").orElse(event.deviceName()));
+        }
     }
 
     /** The names of the devices published now. */
     public Set<String> published() {
-        return Set.copyOf(devices.keySet());
+        return Set.copyOf(held.keySet());
     }
 
-    /** One pass: release what went or was asked back, then claim what is named and not yet held. */
-    public void reconcile() {
-        List<D> present = bus.list();
-        Set<String> presentNames = new HashSet<>();
-        present.forEach(d -> presentNames.add(bus.name(d)));
-        requestedBack.retainAll(presentNames);
-        for (OpenDevice<D> open : List.copyOf(devices.values())) {
-            String deviceName = bus.name(open.busDevice());
-            boolean gone = !presentNames.contains(deviceName);
-            boolean requested = !gone && open.request().map(r -> r.poll() > 0).orElse(false);
-            if (gone || requested) {
-                LOG.log(Level.INFO, "{0}: releasing {1} ({2})", name, deviceName,
-                        gone ? "removed" : "the kernel requested it back");
-                if (requested) {
-                    requestedBack.add(deviceName);
+    /** The claim's status, as its {@link ClaimStatus} service reports it. */
+    public ClaimStatus status() {
+        return statusView;
+    }
+
+    /**
+     * Waits until no work on any device is in progress or asked for.
+     *
+     * @return whether that happened within the timeout
+     */
+    boolean awaitQuiet(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (work) {
+            for (long left; !work.isEmpty(); ) {
+                left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
                 }
-                release(open, !gone);
+                work.wait(Math.max(1, left / 1_000_000));
             }
-        }
-        for (D device : present) {
-            String deviceName = bus.name(device);
-            if (named.test(device) && !devices.containsKey(deviceName) && !requestedBack.contains(deviceName)) {
-                try {
-                    claim(device);
-                } catch (IOException | RuntimeException e) {
-                    if (refused.add(deviceName)) {
-                        LOG.log(Level.WARNING, name + ": cannot claim " + deviceName + ": " + e.getMessage());
-                    }
-                }
-            }
+            return true;
         }
     }
 
-    private void claim(D device) throws IOException {
-        String deviceName = bus.name(device);
-        if (!bus.boundToVfio(device)) {
-            Optional<String> refusal = bus.bindToVfio(device, takeFromHostDriver);
-            if (refusal.isPresent()) {
-                if (refused.add(deviceName)) {
-                    LOG.log(Level.WARNING, "{0}: not claiming {1}: {2}", name, deviceName, refusal.get());
-                }
+    private void schedule(String device) {
+        synchronized (work) {
+            if (closed) {
                 return;
             }
-            if (bus.driver(device).isPresent()) {
-                taken.put(deviceName, device);
+            if (work.containsKey(device)) {
+                work.put(device, true);
+                return;
             }
-            return; // the kernel binds it now; the next pass opens it once its group node exists
+            work.put(device, false);
         }
-        if (bus.iommuGroup(device).isEmpty()) {
-            return; // some buses give a device its group only as a driver binds it
+        Thread.ofPlatform().daemon().name(threadName + " " + device).start(() -> work(device));
+    }
+
+    private void work(String device) {
+        while (true) {
+            try {
+                reconcile(device);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, name + ": handling " + device + " failed", e);
+            }
+            synchronized (work) {
+                if (!work.get(device)) {
+                    work.remove(device);
+                    work.notifyAll();
+                    return;
+                }
+                work.put(device, false);
+            }
         }
-        int groupNumber = bus.iommuGroup(device).getAsInt();
-        if (!Files.exists(devVfio.resolve(Integer.toString(groupNumber)))) {
-            return; // the group node appears shortly after binding
+    }
+
+    /** Brings one device in line with the system; runs on the device's work thread. */
+    private void reconcile(String deviceName) {
+        Optional<D> found = bus.find(deviceName);
+        Held<D> open = held.get(deviceName);
+        if (found.isEmpty()) {
+            requestedBack.remove(deviceName);
+            status.remove(deviceName);
+            if (open != null) {
+                LOG.log(Level.INFO, "{0}: releasing {1} (removed)", name, deviceName);
+                release(open, false);
+            }
+            if (tookHere.remove(deviceName)) {
+                forget(deviceName); // gone: nothing to give back
+            }
+            return;
         }
-        if (container == null) {
-            container = vfio.openContainer();
-            VfioContainer c = container;
-            containerPublication = publisher.publish(VfioContainer.class, () -> SharedViews.container(c),
-                    Map.of("vfio.claim", name));
+        D device = found.get();
+        if (!named.test(device)) {
+            return;
         }
-        OpenGroup group = groups.get(groupNumber);
-        if (group == null) {
-            VfioGroup g = container.attachGroup(groupNumber);
-            group = new OpenGroup(g, publisher.publish(VfioGroup.class, () -> SharedViews.group(g), Map.of(
-                    "vfio.group", groupNumber, "vfio.claim", name)));
-            groups.put(groupNumber, group);
+        if (open != null) {
+            if (open.requested.get()) {
+                LOG.log(Level.INFO, "{0}: releasing {1} (the kernel requested it back)", name, deviceName);
+                requestedBack.add(deviceName);
+                report(device, State.RELEASING, "the kernel asked for it back");
+                release(open, true);
+            }
+            return;
         }
-        VfioDevice vfioDevice = group.group().openDevice(deviceName);
-        Optional<EventFd> request = Optional.empty();
+        if (requestedBack.contains(deviceName)) {
+            report(device, State.RELEASING, "the kernel asked for it back; not claimed again until it is gone");
+            return;
+        }
         try {
-            if (bus.requestIrqIndex().isPresent()) {
-                request = Optional.of(vfio.newEventFd());
-                vfioDevice.setIrqEventFds(bus.requestIrqIndex().getAsInt(), 0, List.of(request.get()));
-            }
-        } catch (RuntimeException e) {
-            request.ifPresent(EventFd::close);
-            vfioDevice.close();
-            closeGroupIfUnused(groupNumber);
-            throw e;
+            claim(device);
+        } catch (IOException | RuntimeException e) {
+            refuse(device, "cannot claim it: " + e.getMessage());
         }
+    }
+
+    private void claim(D found) throws IOException {
+        D device = found;
+        String deviceName = bus.name(device);
+        if (!bus.boundToVfio(device)) {
+            Optional<String> current = bus.driver(device);
+            boolean taking = current.isPresent() && settings.takeFromHostDriver();
+            if (taking) {
+                taken.taken(deviceName, current.get()); // durable before the device leaves its driver
+            }
+            Optional<String> refusal;
+            try {
+                refusal = bus.bindToVfio(device, settings.takeFromHostDriver());
+            } catch (IOException | RuntimeException e) {
+                if (taking && bus.find(deviceName).flatMap(bus::driver).equals(current)) {
+                    forget(deviceName); // still on its driver: nothing was taken
+                }
+                throw e;
+            }
+            if (refusal.isPresent()) {
+                if (taking) {
+                    forget(deviceName);
+                }
+                refuse(device, refusal.get());
+                return;
+            }
+            if (taking) {
+                tookHere.add(deviceName);
+            }
+            Optional<D> now = bus.find(deviceName);
+            if (now.isEmpty()) {
+                return; // gone meanwhile: its remove event follows
+            }
+            device = now.get();
+            if (!bus.boundToVfio(device)) {
+                report(device, State.PENDING, "waiting for the kernel to bind it to VFIO");
+                return;
+            }
+        } else if (taken.takenFrom(deviceName).isPresent()) {
+            tookHere.add(deviceName); // taken before a restart (or a crash): given back on release like any other
+        }
+        OptionalInt group = bus.iommuGroup(device);
+        if (group.isEmpty()) {
+            report(device, State.PENDING, "waiting for its IOMMU group");
+            return;
+        }
+        Path node = devVfio.resolve(Integer.toString(group.getAsInt()));
+        if (!Files.exists(node)) {
+            report(device, State.PENDING, "waiting for " + node);
+            return;
+        }
+        open(device, group.getAsInt());
+    }
+
+    /** Opens the device in its group (attaching the group, opening the container as needed) and publishes it. */
+    private void open(D device, int groupNumber) {
+        String deviceName = bus.name(device);
+        Held<D> open;
+        synchronized (structure) {
+            VfioDevice vfioDevice = null;
+            Optional<EventFd> request = Optional.empty();
+            OpenGroup group = null;
+            boolean counted = false;
+            try {
+                if (container == null) {
+                    container = vfio.openContainer();
+                }
+                group = groups.get(groupNumber);
+                if (group == null) {
+                    group = new OpenGroup(container.attachGroup(groupNumber));
+                    groups.put(groupNumber, group);
+                }
+                vfioDevice = group.group.openDevice(deviceName);
+                if (bus.requestIrqIndex().isPresent()) {
+                    request = Optional.of(vfio.newEventFd());
+                    vfioDevice.setIrqEventFds(bus.requestIrqIndex().getAsInt(), 0, List.of(request.get()));
+                }
+                group.devices++;
+                counted = true;
+                // published only now that they hold a device: no container without a group, no group without a device
+                if (containerPublication == null) {
+                    VfioContainer c = container;
+                    containerPublication = publisher.publish(VfioContainer.class, () -> SharedViews.container(c),
+                            Map.of("vfio.claim", name));
+                }
+                if (group.publication == null) {
+                    VfioGroup g = group.group;
+                    group.publication = publisher.publish(VfioGroup.class, () -> SharedViews.group(g),
+                            Map.of("vfio.group", groupNumber, "vfio.claim", name));
+                }
+            } catch (RuntimeException e) {
+                if (counted) {
+                    group.devices--;
+                }
+                if (vfioDevice != null) {
+                    vfioDevice.close();
+                }
+                request.ifPresent(EventFd::close);
+                closeUnused(groupNumber);
+                throw e;
+            }
+            open = new Held<>(device, groupNumber, vfioDevice, request);
+        }
+        held.put(deviceName, open);
+        HELD.add(deviceName);
         int reservedIrq = bus.requestIrqIndex().orElse(-1);
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("vfio.device.name", deviceName);
         properties.putAll(bus.serviceProperties(device));
         properties.put("vfio.group", groupNumber);
         properties.put("vfio.claim", name);
-        devices.put(deviceName, new OpenDevice<>(device, groupNumber, vfioDevice, request,
-                publisher.publish(VfioDevice.class, () -> SharedViews.device(vfioDevice, reservedIrq), properties)));
-        refused.remove(deviceName);
+        try {
+            open.publication = publisher.publish(VfioDevice.class,
+                    () -> SharedViews.device(open.device, reservedIrq), properties);
+        } catch (RuntimeException e) {
+            release(open, true);
+            throw e;
+        }
+        open.request.ifPresent(request -> Thread.ofPlatform().daemon().name(threadName + " REQ " + deviceName)
+                .start(() -> awaitRequest(open, deviceName, request)));
+        report(device, State.PUBLISHED, "");
         LOG.log(Level.INFO, "{0}: published {1} (group {2})", name, deviceName, groupNumber);
     }
 
-    /** Withdraws the device's service (its consumers deactivate first), then closes it, and its group if empty. */
-    private void release(OpenDevice<D> open, boolean stillPresent) {
-        String deviceName = bus.name(open.busDevice());
-        devices.remove(deviceName);
-        open.publication().close();
-        open.device().close();
-        open.request().ifPresent(EventFd::close);
-        closeGroupIfUnused(open.group());
-        D original = taken.remove(deviceName);
-        if (original != null && restoreDriver && stillPresent) {
+    /** Waits, without a timeout, for the kernel to ask for the device back; the eventfd's close ends the wait. */
+    private void awaitRequest(Held<D> open, String deviceName, EventFd request) {
+        try {
+            request.await();
+            open.requested.set(true);
+            schedule(deviceName);
+        } catch (IllegalStateException closed) {
+            // released
+        }
+    }
+
+    /**
+     * Withdraws the device's service (its consumers deactivate first), then closes it, its group and container if
+     * unused, and gives a taken device back. Once per device.
+     */
+    private void release(Held<D> open, boolean stillPresent) {
+        if (!open.releasing.compareAndSet(false, true)) {
+            return;
+        }
+        String deviceName = bus.name(open.busDevice);
+        held.remove(deviceName);
+        HELD.remove(deviceName);
+        try {
+            if (open.publication != null) {
+                open.publication.close();
+            }
+        } finally {
+            open.device.close();
+            open.request.ifPresent(EventFd::close); // ends its waiter
+            synchronized (structure) {
+                OpenGroup group = groups.get(open.group);
+                if (group != null) {
+                    group.devices--;
+                }
+                closeUnused(open.group);
+            }
+        }
+        giveBack(deviceName, open.busDevice, stillPresent);
+    }
+
+    /** Gives a device this claim took back to its driver, when configured so; forgets it either way. */
+    private void giveBack(String deviceName, D device, boolean stillPresent) {
+        if (!tookHere.remove(deviceName)) {
+            return;
+        }
+        if (settings.restoreDriver() && stillPresent) {
             try {
-                bus.restore(original);
-                LOG.log(Level.INFO, "{0}: gave {1} back to {2}", name, deviceName, bus.driver(original).get());
+                bus.restore(device);
+                LOG.log(Level.INFO, "{0}: gave {1} back to its driver", name, deviceName);
             } catch (IOException e) {
+                // kept in the record: orphan recovery tries again when the provider next starts
                 LOG.log(Level.WARNING, name + ": cannot give " + deviceName + " back to its driver", e);
+                return;
             }
         }
+        forget(deviceName);
     }
 
-    private void closeGroupIfUnused(int groupNumber) {
-        if (devices.values().stream().noneMatch(d -> d.group() == groupNumber)) {
-            OpenGroup group = groups.remove(groupNumber);
-            if (group != null) {
-                group.publication().close();
-                group.group().close();
+    private void forget(String deviceName) {
+        try {
+            taken.givenBack(deviceName);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, name + ": cannot update the record of taken devices for " + deviceName, e);
+        }
+    }
+
+    /** Closes the group if no device uses it, and the container if no group is left. Under {@link #structure}. */
+    private void closeUnused(int groupNumber) {
+        OpenGroup group = groups.get(groupNumber);
+        if (group != null && group.devices == 0) {
+            groups.remove(groupNumber);
+            try {
+                if (group.publication != null) {
+                    group.publication.close();
+                }
+            } finally {
+                group.group.close();
             }
         }
-        if (groups.isEmpty()) {
-            closeContainer();
-        }
-    }
-
-    /** Releases every device: services withdrawn, descriptors closed, taken devices given back. */
-    @Override
-    public void close() {
-        for (OpenDevice<D> open : List.copyOf(devices.values())) {
-            release(open, true);
-        }
-        closeContainer();
-    }
-
-    /** Withdraws and closes the container; its publication may be missing when publishing it failed. */
-    private void closeContainer() {
-        if (container != null) {
+        if (groups.isEmpty() && container != null) {
             try {
                 if (containerPublication != null) {
                     containerPublication.close();
@@ -229,4 +494,82 @@ public final class DeviceClaim<D> implements AutoCloseable {
             }
         }
     }
+
+    private void report(D device, State state, String detail) {
+        ClaimedDevice now = new ClaimedDevice(bus.name(device), bus.iommuGroup(device).orElse(-1),
+                bus.driver(device).orElse(""), state, detail);
+        status.put(now.name(), now);
+    }
+
+    private void refuse(D device, String why) {
+        ClaimedDevice before = status.get(bus.name(device));
+        report(device, State.REFUSED, why);
+        if (before == null || before.state() != State.REFUSED || !before.detail().equals(why)) {
+            LOG.log(Level.WARNING, "{0}: not claiming {1}: {2}", name, bus.name(device), why);
+        }
+    }
+
+    /**
+     * Ends the claim: waits for work in progress (up to {@code 30 s}), releases every device (services withdrawn,
+     * descriptors closed, taken devices given back), and withdraws the status.
+     */
+    @Override
+    public void close() {
+        synchronized (work) {
+            closed = true;
+            long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
+            try {
+                for (long left; !work.isEmpty() && (left = deadline - System.nanoTime()) > 0; ) {
+                    work.wait(Math.max(1, left / 1_000_000));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (!work.isEmpty()) {
+                LOG.log(Level.WARNING, "{0}: work on {1} did not end within {2}", name, work.keySet(), CLOSE_WAIT);
+            }
+        }
+        for (Held<D> open : List.copyOf(held.values())) {
+            release(open, true);
+        }
+        for (String deviceName : List.copyOf(tookHere)) { // taken, but not opened (yet)
+            bus.find(deviceName).ifPresentOrElse(d -> giveBack(deviceName, d, true), () -> giveBack(deviceName,
+                    null, false));
+        }
+        if (statusPublication != null) {
+            statusPublication.close();
+        }
+    }
+
+    private final ClaimStatus statusView = new ClaimStatus() {
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public String bus() {
+            return bus.subsystem();
+        }
+
+        @Override
+        public String selection() {
+            return settings.selection();
+        }
+
+        @Override
+        public long dmaBytes() {
+            return settings.dmaBytes();
+        }
+
+        @Override
+        public List<ClaimedDevice> devices() {
+            return status.values().stream().sorted(Comparator.comparing(ClaimedDevice::name)).toList();
+        }
+
+        @Override
+        public String toString() {
+            return "ClaimStatus[" + name + ", " + bus.subsystem() + ", " + devices() + "]";
+        }
+    };
 }

@@ -1,7 +1,7 @@
 /**
- * PCI devices as VFIO sees them: addresses, identities, IOMMU groups and bound drivers, read from sysfs.
+ * PCI devices as VFIO sees them: addresses, identities, IOMMU groups and bound drivers, read from sysfs; {@link org.vfioosgi.pci.PciClaims}, claims through Configuration Admin.
  */
-@Version("0.1.0")
+@Version("0.2.0")
 @Export
 package org.vfioosgi.pci;
 

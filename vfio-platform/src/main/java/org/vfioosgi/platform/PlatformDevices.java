@@ -42,6 +42,15 @@ public final class PlatformDevices {
         }
     }
 
+    /** The device of that name, if present; a name that is not a plain file name finds nothing. */
+    public Optional<PlatformDevice> find(String name) {
+        if (name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..")) {
+            return Optional.empty();
+        }
+        Path dir = devices.resolve(name);
+        return Files.isDirectory(dir) ? Optional.ofNullable(readOrNull(dir)) : Optional.empty();
+    }
+
     /** Devices whose device-tree node is compatible with {@code compatible}. */
     public List<PlatformDevice> findCompatible(String compatible) {
         return list().stream().filter(d -> d.compatible().contains(compatible)).toList();

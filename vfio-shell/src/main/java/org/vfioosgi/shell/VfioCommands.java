@@ -2,13 +2,9 @@ package org.vfioosgi.shell;
 
 import java.io.IOException;
 import java.util.Collection;
-import java.util.Dictionary;
-import java.util.Hashtable;
-import java.util.Locale;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
-import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -22,21 +18,20 @@ import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.pci.PciAddress;
+import org.vfioosgi.pci.PciClaims;
 import org.vfioosgi.pci.PciDevice;
 import org.vfioosgi.pci.PciDevices;
 
 /**
- * The {@code vfio:} shell commands. Claims and releases go through Configuration Admin (the claim provider does the
- * binding), never through a side door.
+ * The {@code vfio:} shell commands. Claims and releases go through Configuration Admin ({@link PciClaims}, shared
+ * with the web console; the claim provider does the binding), never through a side door.
  */
 @Component(service = VfioCommands.class, property = {"osgi.command.scope=vfio", "osgi.command.function=list",
         "osgi.command.function=info", "osgi.command.function=claim", "osgi.command.function=release"})
 public final class VfioCommands {
 
-    private static final String CLAIM_PID = "org.vfioosgi.pci.claim";
-
     private final BundleContext context;
-    private final ConfigurationAdmin configurationAdmin;
+    private final PciClaims claims;
     private final Vfio vfio;
     private final PciDevices pci = new PciDevices();
 
@@ -44,7 +39,7 @@ public final class VfioCommands {
     public VfioCommands(BundleContext context, @Reference ConfigurationAdmin configurationAdmin,
             @Reference Vfio vfio) {
         this.context = context;
-        this.configurationAdmin = configurationAdmin;
+        this.claims = new PciClaims(configurationAdmin);
         this.vfio = vfio;
     }
 
@@ -76,31 +71,13 @@ public final class VfioCommands {
 
     /** Claims devices by address ({@code 0000:00:01.0}) or vendor:device ({@code 1234:11e8}); returns the claim's PID. */
     public String claim(String what) throws IOException {
-        Configuration config = configurationAdmin.createFactoryConfiguration(CLAIM_PID, "?");
-        Dictionary<String, Object> properties = new Hashtable<>();
-        properties.put(key(what), new String[] {what.toLowerCase(Locale.ROOT)});
-        config.update(properties);
-        return "claim " + config.getPid() + " for " + what;
+        return "claim " + claims.claim(what) + " for " + what;
     }
 
     /** Deletes every claim naming {@code what}; returns how many. */
-    public String release(String what) throws IOException, InvalidSyntaxException {
-        Configuration[] configs = configurationAdmin.listConfigurations("(&(service.factoryPid=" + CLAIM_PID + ")("
-                + key(what) + "=" + what.toLowerCase(Locale.ROOT) + "))");
-        int n = 0;
-        for (Configuration c : configs == null ? new Configuration[0] : configs) {
-            c.delete();
-            n++;
-        }
+    public String release(String what) throws IOException {
+        int n = claims.release(what);
         return "released " + n + " claim" + (n == 1 ? "" : "s") + " for " + what;
-    }
-
-    private static String key(String what) {
-        if (what.matches("(?i)[0-9a-f]{4}:[0-9a-f]{4}")) {
-            return "ids";
-        }
-        PciAddress.parse(what); // throws with a clear message if neither
-        return "addresses";
     }
 
     private Collection<ServiceReference<VfioDevice>> deviceServices(PciAddress address) {

@@ -21,6 +21,21 @@ record DeviceMatcher(List<PciAddress> addresses, List<String> ids, List<String> 
                 || classes.stream().anyMatch(cls::startsWith);
     }
 
+    /** The selection for people: {@code ids 1234:11e8; addresses 0000:00:01.0}. */
+    String describe() {
+        List<String> parts = new java.util.ArrayList<>();
+        if (!addresses.isEmpty()) {
+            parts.add("addresses " + String.join(", ", addresses.stream().map(PciAddress::toString).toList()));
+        }
+        if (!ids.isEmpty()) {
+            parts.add("ids " + String.join(", ", ids));
+        }
+        if (!classes.isEmpty()) {
+            parts.add("classes " + String.join(", ", classes));
+        }
+        return parts.isEmpty() ? "nothing" : String.join("; ", parts);
+    }
+
     boolean isEmpty() {
         return addresses.isEmpty() && ids.isEmpty() && classes.isEmpty();
     }

@@ -8,10 +8,14 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.claim.DeviceBus;
+import org.vfioosgi.pci.PciAddress;
 import org.vfioosgi.pci.PciDevice;
 import org.vfioosgi.pci.PciDevices;
 
-/** The PCI bus for the claim engine: devices from sysfs, vfio-pci binding, REQ, the vfio.pci.* properties. */
+/**
+ * The PCI bus for the claim engine: devices from sysfs, vfio-pci binding, REQ, the vfio.pci.* properties.
+ * Thread-safe: it reads sysfs on every call.
+ */
 final class PciBus implements DeviceBus<PciDevice> {
 
     private final PciDevices devices;
@@ -20,6 +24,22 @@ final class PciBus implements DeviceBus<PciDevice> {
     PciBus(Path sysfs) {
         this.devices = new PciDevices(sysfs);
         this.binder = new PciDriverBinder(sysfs);
+    }
+
+    @Override
+    public String subsystem() {
+        return "pci";
+    }
+
+    @Override
+    public Optional<PciDevice> find(String name) {
+        PciAddress address;
+        try {
+            address = PciAddress.parse(name);
+        } catch (IllegalArgumentException notAnAddress) {
+            return Optional.empty();
+        }
+        return devices.find(address);
     }
 
     @Override

@@ -10,15 +10,19 @@ import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.Designate;
 import org.vfioosgi.api.Vfio;
+import org.vfioosgi.claim.ByteSize;
 import org.vfioosgi.claim.ClaimRunner;
 import org.vfioosgi.claim.DeviceClaim;
+import org.vfioosgi.claim.FileTakenDevices;
+import org.vfioosgi.claim.NetlinkUevents;
+import org.vfioosgi.claim.UeventSource;
 import org.vfioosgi.pci.PciDevice;
 
-
 /**
- * One component per claim configuration (factory PID {@value #PID}): keeps its {@link PciClaim} in line with the
- * system every 100 ms ({@link ClaimRunner}), so devices that appear are published within a second and devices the kernel
- * asks back are released at once. Without configuration, nothing is claimed.
+ * One component per claim configuration (factory PID {@value #PID}): its {@link DeviceClaim} follows the kernel's
+ * uevents ({@link ClaimRunner}), so devices that appear are published as soon as the kernel announces them and
+ * devices the kernel asks back are released at once; nothing runs while nothing happens. Without configuration,
+ * nothing is claimed.
  */
 @Component(configurationPid = PciClaimComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, service = {})
 @Designate(ocd = PciClaimConfig.class, factory = true)
@@ -28,15 +32,20 @@ public final class PciClaimComponent {
 
     private final ClaimRunner runner;
 
+    /** Starts the claim the configuration describes. */
     @Activate
     public PciClaimComponent(@Reference Vfio vfio, BundleContext context, PciClaimConfig config,
             Map<String, Object> properties) {
         String name = String.valueOf(properties.getOrDefault("service.pid", PID));
         DeviceMatcher matcher = DeviceMatcher.of(config.addresses(), config.ids(), config.classes());
-        DeviceClaim<PciDevice> claim = new DeviceClaim<>(name, new PciBus(Path.of("/sys")), matcher::matches,
-                config.takeFromHostDriver(), config.restoreDriver(), vfio, ClaimRunner.publisherFor(context),
-                Path.of("/dev/vfio"));
-        this.runner = new ClaimRunner("vfio-pci claim " + name, claim);
+        DeviceClaim.Settings settings = new DeviceClaim.Settings(name, matcher.describe(),
+                ByteSize.parse(config.dmaMemory()), config.takeFromHostDriver(), config.restoreDriver());
+        String threadName = "vfio-pci claim " + name;
+        UeventSource events = new NetlinkUevents(); // before the first scan: nothing between is missed
+        DeviceClaim<PciDevice> claim = new DeviceClaim<>(settings, new PciBus(Path.of("/sys")), matcher::matches,
+                vfio, ClaimRunner.publisherFor(context), FileTakenDevices.of(context), Path.of("/dev/vfio"),
+                threadName);
+        this.runner = new ClaimRunner(threadName, claim, events);
     }
 
     @Deactivate

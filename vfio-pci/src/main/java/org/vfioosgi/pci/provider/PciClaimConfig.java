@@ -24,4 +24,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "Restore driver", description = "On release, give a taken device back to its driver")
     boolean restoreDriver() default true;
+
+    @AttributeDefinition(name = "DMA memory",
+            description = "The DMA memory the claimed devices' drivers map at most, which the memlock limit must allow:"
+                    + " a size such as 64M or 1G; 0 when unknown. Reported by the claim's status, not enforced",
+            required = false)
+    String dmaMemory() default "0";
 }

@@ -1,10 +1,14 @@
 package org.vfioosgi.pci.provider;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.vfioosgi.claim.DriverOverride;
+import org.vfioosgi.pci.PciAddress;
 import org.vfioosgi.pci.PciDevice;
 import org.vfioosgi.pci.PciDevices;
 
@@ -19,9 +23,11 @@ final class PciDriverBinder {
 
     private final PciDevices devices;
     private final DriverOverride override;
+    private final Path iommuGroups;
 
     PciDriverBinder(Path sysfs) {
         this.devices = new PciDevices(sysfs);
+        this.iommuGroups = sysfs.resolve("kernel/iommu_groups");
         this.override = new DriverOverride(sysfs.resolve("bus/pci"));
     }
 
@@ -51,13 +57,32 @@ final class PciDriverBinder {
         override.restore(device.address().toString());
     }
 
+    /** The PCI devices of an IOMMU group, read from the group's own directory (not the whole bus). */
+    private List<PciDevice> groupMembers(int group) {
+        try (Stream<Path> members = Files.list(iommuGroups.resolve(Integer.toString(group)).resolve("devices"))) {
+            return members.map(p -> p.getFileName().toString()).filter(PciDriverBinder::isPciAddress)
+                    .map(PciAddress::parse).map(devices::find).flatMap(Optional::stream).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the devices of IOMMU group " + group, e);
+        }
+    }
+
+    private static boolean isPciAddress(String name) {
+        try {
+            PciAddress.parse(name);
+            return true;
+        } catch (IllegalArgumentException notPci) {
+            return false;
+        }
+    }
+
     /** The other devices of the device's group that are bound to host drivers, if any. */
     private Optional<String> groupBlockers(PciDevice device) {
         if (device.iommuGroup().isEmpty()) {
             return Optional.of(device.address() + " has no IOMMU group: VFIO needs an IOMMU");
         }
-        List<String> blockers = devices.list().stream()
-                .filter(d -> !d.address().equals(device.address()) && d.iommuGroup().equals(device.iommuGroup()))
+        List<String> blockers = groupMembers(device.iommuGroup().getAsInt()).stream()
+                .filter(d -> !d.address().equals(device.address()))
                 .filter(d -> !d.keepsGroupViable())
                 .map(d -> d.address() + " (" + d.driver().get() + ")").toList();
         return blockers.isEmpty() ? Optional.empty() : Optional.of("IOMMU group " + device.iommuGroup().getAsInt()

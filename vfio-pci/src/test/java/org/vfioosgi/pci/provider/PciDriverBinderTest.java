@@ -29,8 +29,9 @@ class PciDriverBinderTest {
         Files.writeString(dir.resolve("subsystem_device"), "0x1100");
         Files.writeString(dir.resolve("class"), "0x" + cls);
         Files.writeString(dir.resolve("driver_override"), "(null)");
-        Files.createSymbolicLink(dir.resolve("iommu_group"),
-                Files.createDirectories(sysfs.resolve("kernel/iommu_groups/" + group)));
+        Path groupDir = Files.createDirectories(sysfs.resolve("kernel/iommu_groups/" + group));
+        Files.createSymbolicLink(dir.resolve("iommu_group"), groupDir);
+        Files.createSymbolicLink(Files.createDirectories(groupDir.resolve("devices")).resolve(bdf), dir);
         if (driver != null) {
             Path d = Files.createDirectories(sysfs.resolve("bus/pci/drivers/" + driver));
             Files.createSymbolicLink(dir.resolve("driver"), d);

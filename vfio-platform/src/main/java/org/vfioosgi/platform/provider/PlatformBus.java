@@ -25,6 +25,16 @@ final class PlatformBus implements DeviceBus<PlatformDevice> {
     }
 
     @Override
+    public String subsystem() {
+        return "platform";
+    }
+
+    @Override
+    public Optional<PlatformDevice> find(String name) {
+        return devices.find(name);
+    }
+
+    @Override
     public List<PlatformDevice> list() {
         return devices.list();
     }

@@ -11,13 +11,17 @@ import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.Designate;
 import org.vfioosgi.api.Vfio;
+import org.vfioosgi.claim.ByteSize;
 import org.vfioosgi.claim.ClaimRunner;
 import org.vfioosgi.claim.DeviceClaim;
+import org.vfioosgi.claim.FileTakenDevices;
+import org.vfioosgi.claim.NetlinkUevents;
+import org.vfioosgi.claim.UeventSource;
 import org.vfioosgi.platform.PlatformDevice;
 
 /**
- * One component per claim configuration (factory PID {@value #PID}): the same engine as the PCI provider's, on the
- * platform bus. Without configuration, nothing is claimed.
+ * One component per claim configuration (factory PID {@value #PID}): the same event-driven engine as the PCI
+ * provider's, on the platform bus. Without configuration, nothing is claimed.
  */
 @Component(configurationPid = PlatformClaimComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {})
@@ -28,16 +32,21 @@ public final class PlatformClaimComponent {
 
     private final ClaimRunner runner;
 
+    /** Starts the claim the configuration describes. */
     @Activate
     public PlatformClaimComponent(@Reference Vfio vfio, BundleContext context, PlatformClaimConfig config,
             Map<String, Object> properties) {
         String name = String.valueOf(properties.getOrDefault("service.pid", PID));
         PlatformDeviceMatcher matcher = new PlatformDeviceMatcher(List.of(config.names()),
                 List.of(config.compatibles()));
-        DeviceClaim<PlatformDevice> claim = new DeviceClaim<>(name, new PlatformBus(Path.of("/sys")), matcher,
-                config.takeFromHostDriver(), config.restoreDriver(), vfio, ClaimRunner.publisherFor(context),
-                Path.of("/dev/vfio"));
-        this.runner = new ClaimRunner("vfio-platform claim " + name, claim);
+        DeviceClaim.Settings settings = new DeviceClaim.Settings(name, matcher.describe(),
+                ByteSize.parse(config.dmaMemory()), config.takeFromHostDriver(), config.restoreDriver());
+        String threadName = "vfio-platform claim " + name;
+        UeventSource events = new NetlinkUevents(); // before the first scan: nothing between is missed
+        DeviceClaim<PlatformDevice> claim = new DeviceClaim<>(settings, new PlatformBus(Path.of("/sys")), matcher,
+                vfio, ClaimRunner.publisherFor(context), FileTakenDevices.of(context), Path.of("/dev/vfio"),
+                threadName);
+        this.runner = new ClaimRunner(threadName, claim, events);
     }
 
     @Deactivate

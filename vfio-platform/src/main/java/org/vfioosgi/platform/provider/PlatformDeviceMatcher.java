@@ -12,6 +12,18 @@ record PlatformDeviceMatcher(List<String> names, List<String> compatibles) imple
         compatibles = compatibles.stream().map(String::trim).filter(c -> !c.isEmpty()).toList();
     }
 
+    /** The selection for people: {@code compatible arm,pl061; names 9030000.pl061}. */
+    String describe() {
+        List<String> parts = new java.util.ArrayList<>();
+        if (!names.isEmpty()) {
+            parts.add("names " + String.join(", ", names));
+        }
+        if (!compatibles.isEmpty()) {
+            parts.add("compatible " + String.join(", ", compatibles));
+        }
+        return parts.isEmpty() ? "nothing" : String.join("; ", parts);
+    }
+
     @Override
     public boolean test(PlatformDevice device) {
         return names.contains(device.name()) || device.compatible().stream().anyMatch(compatibles::contains);
