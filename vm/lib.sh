@@ -16,7 +16,7 @@ GUEST_MODULES="9p 9pnet_virtio vfio-pci vfio_iommu_type1 overlay nvme"
 # Kernel directories the modules above (and their dependencies) live in: only these are extracted.
 KERNEL_MODULE_DIRS="fs/netfs fs/9p net/9p fs/overlayfs drivers/vfio virt/lib drivers/nvme"
 
-HOST_PACKAGES="qemu-system-x86 busybox-static xz-utils cpio gcc libc6-dev linux-libc-dev openssh-client chromium-headless-shell"
+HOST_PACKAGES="qemu-system-x86 busybox-static xz-utils cpio gcc libc6-dev linux-libc-dev openssh-client chromium-headless-shell make dwarves"
 # The arm64 guest (vfio-platform): Debian's arm64 kernel of the same version, vfio-platform built from Debian's
 # linux-source for it (no Debian kernel enables it), and an arm64 user space with Java 25 from trixie.
 ARM64_KERNEL_PKG=${VFIO_VM_ARM64_KERNEL_PKG:-linux-image-6.12.95+deb12-arm64}

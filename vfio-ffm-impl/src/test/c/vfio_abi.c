@@ -1,7 +1,8 @@
 /*
  * Prints the VFIO ABI as the kernel's own header defines it, one fact per line, for AbiTest to compare with the Java
  * layouts:  "size STRUCT N", "offset STRUCT.FIELD N", "scalar TYPE N" (an argument that is no structure),
- * "ioctl NAME N", "const NAME N".
+ * "ioctl NAME N", "const NAME N"; and "older NAME 0" for what an older header (Linux 6.1's) lacks, so the test can
+ * say what it could not check. Compile with -I DIR -D__user= to check against another kernel's uapi header.
  */
 #include <linux/vfio.h>
 #include <poll.h>
@@ -53,6 +54,19 @@ int main(void) {
 	OFF(vfio_iommu_type1_dma_map, vaddr); OFF(vfio_iommu_type1_dma_map, iova); OFF(vfio_iommu_type1_dma_map, size);
 	SIZE(vfio_iommu_type1_dma_unmap); OFF(vfio_iommu_type1_dma_unmap, argsz); OFF(vfio_iommu_type1_dma_unmap, flags);
 	OFF(vfio_iommu_type1_dma_unmap, iova); OFF(vfio_iommu_type1_dma_unmap, size); OFF(vfio_iommu_type1_dma_unmap, data);
+	SIZE(vfio_device_feature_migration); OFF(vfio_device_feature_migration, flags);
+	SIZE(vfio_device_feature_mig_state); OFF(vfio_device_feature_mig_state, device_state);
+	OFF(vfio_device_feature_mig_state, data_fd);
+#ifdef VFIO_MIG_GET_PRECOPY_INFO /* Linux 6.2 and newer: pre-copy, the stop-copy data size */
+	SIZE(vfio_device_feature_mig_data_size); OFF(vfio_device_feature_mig_data_size, stop_copy_length);
+	SIZE(vfio_precopy_info); OFF(vfio_precopy_info, argsz); OFF(vfio_precopy_info, flags);
+	OFF(vfio_precopy_info, initial_bytes); OFF(vfio_precopy_info, dirty_bytes);
+	IOCTL(VFIO_MIG_GET_PRECOPY_INFO);
+	CONST(VFIO_DEVICE_FEATURE_MIG_DATA_SIZE); CONST(VFIO_MIGRATION_PRE_COPY);
+#else
+	printf("older vfio_device_feature_mig_data_size 0\nolder vfio_precopy_info 0\nolder VFIO_MIG_GET_PRECOPY_INFO 0\n"
+	       "older VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 0\nolder VFIO_MIGRATION_PRE_COPY 0\n");
+#endif
 	SCALAR(__s32); /* VFIO_GROUP_SET_CONTAINER's argument */
 	SIZE(pollfd); OFF(pollfd, fd); OFF(pollfd, events); OFF(pollfd, revents); /* poll.h, for the eventfd waits */
 
@@ -69,5 +83,7 @@ int main(void) {
 	CONST(VFIO_DEVICE_FEATURE_GET); CONST(VFIO_DEVICE_FEATURE_SET); CONST(VFIO_DEVICE_FEATURE_PROBE);
 	CONST(VFIO_DMA_MAP_FLAG_READ); CONST(VFIO_DMA_MAP_FLAG_WRITE); CONST(VFIO_DMA_UNMAP_FLAG_ALL);
 	CONST(VFIO_UNMAP_ALL);
+	CONST(VFIO_DEVICE_FEATURE_MIGRATION); CONST(VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE);
+	CONST(VFIO_MIGRATION_STOP_COPY); CONST(VFIO_MIGRATION_P2P);
 	return 0;
 }

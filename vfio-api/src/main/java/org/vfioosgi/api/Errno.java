@@ -57,6 +57,8 @@ public enum Errno {
     ERANGE(34),
     /** Function not implemented. */
     ENOSYS(38),
+    /** No message of desired type: a pre-copy migration stream with no data for now. */
+    ENOMSG(42),
     /** Value too large for defined data type. */
     EOVERFLOW(75),
     /** Operation not supported (Linux's {@code ENOTSUP} is the same number). */

@@ -1,5 +1,7 @@
 package org.vfioosgi.api;
 
+import org.vfioosgi.api.mdev.MediatedDevices;
+
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -30,4 +32,16 @@ public interface Vfio {
      * @throws VfioException if the kernel refuses (the process is out of file descriptors)
      */
     EventFd newEventFd();
+
+    /**
+     * Mediated devices: their parents and types in sysfs, and the creation of instances.
+     *
+     * @return the mediated devices of this system, thread-safe; the instances created through it are removed at the
+     *         latest when this service goes
+     * @throws UnsupportedOperationException from an implementation without them (the default, for test doubles and
+     *                                       other implementations written before them); vfio-ffm-impl's has them
+     */
+    default MediatedDevices mediatedDevices() {
+        throw new UnsupportedOperationException(getClass().getName() + " offers no mediated devices");
+    }
 }

@@ -2,7 +2,9 @@ package org.vfioosgi.api;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.osgi.annotation.versioning.ProviderType;
+import org.vfioosgi.api.migration.DeviceMigration;
 
 /**
  * A device handed out by a group: its regions (for PCI: BARs, ROM, config space) and interrupts. Regions and IRQ
@@ -317,6 +319,19 @@ public interface VfioDevice extends AutoCloseable {
      */
     default boolean supportsFeature(DeviceFeature feature) {
         return supportsFeature(feature.code());
+    }
+
+    /**
+     * The device's migration (VFIO migration v2), if it supports {@code VFIO_DEVICE_FEATURE_MIGRATION}. The first call
+     * reads the device's migration flags; later calls return the same object. A device obtained as an OSGi service
+     * reports none: migrating it is for the provider that owns it.
+     *
+     * @return the migration, owned by this device; empty if the device cannot migrate
+     * @throws VfioException         if asking the kernel fails otherwise than with "not supported"
+     * @throws IllegalStateException if the device is closed
+     */
+    default Optional<DeviceMigration> migration() {
+        return Optional.empty();
     }
 
     /**

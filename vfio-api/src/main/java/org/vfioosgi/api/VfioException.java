@@ -68,7 +68,14 @@ public class VfioException extends RuntimeException {
         /** {@code VFIO_DEVICE_FEATURE}. */
         DEVICE_FEATURE,
         /** Creating, signalling or reading an eventfd. */
-        EVENTFD
+        EVENTFD,
+        /**
+         * Migration of a device: its {@code VFIO_DEVICE_FEATURE_MIGRATION*} features, a state transition, its data
+         * stream ({@code read}, {@code write}, {@code VFIO_MIG_GET_PRECOPY_INFO}).
+         */
+        MIGRATION,
+        /** Finding, creating or removing a mediated device through sysfs. */
+        MDEV
     }
 
     /** What failed. */

@@ -56,6 +56,8 @@ final class Failures {
             case HOT_RESET_INFO -> "read the PCI hot-reset dependencies of device";
             case DEVICE_FEATURE -> "probe a feature of device";
             case EVENTFD -> "use";
+            case MIGRATION -> "migrate device";
+            case MDEV -> "manage mediated device";
         };
     }
 
@@ -121,6 +123,23 @@ final class Failures {
             case SET_IRQS -> errno == Errno.EINVAL
                     ? "The index, range or action is not supported for this interrupt (check irqInfo(): count, flags;"
                     + " MSI and MSI-X need the vectors as one set, disable the index before changing it)" : "";
+            case MIGRATION -> switch (errno) {
+                case Errno.EINVAL -> "The device refused the state or the data: a transition it does not support, data"
+                        + " that is not its own kind's saved state, or a stream used outside its state; a device left in"
+                        + " ERROR or RESUMING is recovered with reset()";
+                case Errno.ENODEV -> "The stream ended: the device left the state that opened it";
+                case Errno.ENOTTY, Errno.EOPNOTSUPP -> "The device or kernel does not support this migration feature";
+                default -> "";
+            };
+            case MDEV -> switch (errno) {
+                case Errno.EACCES, Errno.EPERM -> "Creating and removing mediated devices needs write access to sysfs:"
+                        + " run as root";
+                case Errno.EEXIST -> "A mediated device with this UUID exists already: take another UUID";
+                case Errno.EBUSY -> "The mediated device is in use: close the VFIO device opened on it first";
+                case Errno.ENOSPC, Errno.EINVAL -> "The parent cannot make another instance of this type: check its"
+                        + " available_instances";
+                default -> "";
+            };
             case MAP_REGION -> errno == Errno.EINVAL
                     ? "The region cannot be mapped at this size or offset: use read and write instead" : "";
             default -> "";

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -18,6 +19,7 @@ import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.api.migration.DeviceMigration;
 import org.vfioosgi.ffm.abi.CapabilityChain;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.MalformedInfoException;
@@ -44,6 +46,8 @@ final class FfmDevice implements VfioDevice {
     private final OwnedResources<FfmMappedRegion> mappings = new OwnedResources<>();
     private final Set<Integer> enabledIrqs = ConcurrentHashMap.newKeySet();
     private final long pageSize;
+    /** The migration, probed on first use: null before, empty if the device has none. */
+    private Optional<FfmMigration> migration;
 
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
         this.kernel = group.kernel();
@@ -277,6 +281,13 @@ final class FfmDevice implements VfioDevice {
         } finally {
             fd.release();
         }
+        Optional<FfmMigration> m;
+        synchronized (this) {
+            m = migration;
+        }
+        if (m != null && m.isPresent()) {
+            m.get().deviceReset(); // a reset puts a migrating device back to RUNNING and ends its streams
+        }
     }
 
     @Override
@@ -331,6 +342,17 @@ final class FfmDevice implements VfioDevice {
         }
     }
 
+    @Override
+    public synchronized Optional<DeviceMigration> migration() {
+        if (!fd.isOpen()) {
+            throw new IllegalStateException("device " + name() + " is closed");
+        }
+        if (migration == null) {
+            migration = FfmMigration.probe(this);
+        }
+        return migration.map(m -> m);
+    }
+
     private void check(int result, Operation operation, String call) {
         if (result < 0) {
             throw Failures.syscall(kernel, operation, call, name(), -result);
@@ -353,6 +375,13 @@ final class FfmDevice implements VfioDevice {
                     kernel.ioctl(fd.fd(), Ioctls.VFIO_DEVICE_SET_IRQS, frame.scratch());
                 }
                 enabledIrqs.clear();
+                Optional<FfmMigration> m;
+                synchronized (this) {
+                    m = migration;
+                }
+                if (m != null && m.isPresent()) {
+                    m.get().closeStreams(); // their data is the device's: they go before it
+                }
                 mappings.closeAll();
             } finally {
                 onClose.accept(this);

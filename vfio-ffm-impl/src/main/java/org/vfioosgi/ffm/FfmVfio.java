@@ -7,6 +7,7 @@ import org.osgi.service.component.annotations.ServiceScope;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
+import org.vfioosgi.api.mdev.MediatedDevices;
 import org.vfioosgi.ffm.sys.Kernel;
 import org.vfioosgi.ffm.sys.LinuxKernel;
 
@@ -23,6 +24,7 @@ public final class FfmVfio implements Vfio {
     private final Path sysfs;
     private final OwnedResources<FfmContainer> containers = new OwnedResources<>();
     private final OwnedResources<FfmEventFd> eventFds = new OwnedResources<>();
+    private final FfmMediatedDevices mediatedDevices;
 
     /** Uses {@code /dev/vfio}. */
     public FfmVfio() {
@@ -47,6 +49,7 @@ public final class FfmVfio implements Vfio {
         this.kernel = kernel;
         this.devVfio = devVfio;
         this.sysfs = sysfs;
+        this.mediatedDevices = new FfmMediatedDevices(kernel, sysfs);
     }
 
     @Override
@@ -64,13 +67,22 @@ public final class FfmVfio implements Vfio {
         return eventFd;
     }
 
-    /** Closes every container and eventfd still open. */
+    @Override
+    public MediatedDevices mediatedDevices() {
+        return mediatedDevices;
+    }
+
+    /** Closes every container and eventfd still open, then removes the mediated devices made through it. */
     @Deactivate
     public void close() {
         try {
             containers.closeAll();
         } finally {
-            eventFds.closeAll();
+            try {
+                eventFds.closeAll();
+            } finally {
+                mediatedDevices.close();
+            }
         }
     }
 }

@@ -11,7 +11,8 @@ import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
 
 /**
- * Finds a device by its sysfs name ({@code /sys/bus/pci/devices/NAME} or {@code /sys/bus/platform/devices/NAME}):
+ * Finds a device by its sysfs name ({@code /sys/bus/pci/devices/NAME}, {@code /sys/bus/platform/devices/NAME} or, a
+ * mediated device by its UUID, {@code /sys/bus/mdev/devices/UUID}):
  * its IOMMU group (the {@code iommu_group} link) and whether a VFIO driver holds it, for
  * {@link org.vfioosgi.api.VfioContainer#openDevice(String)}. Each failure says what to do: the full PCI address, the
  * IOMMU to turn on, the driver to bind.
@@ -22,7 +23,7 @@ final class SysfsDevices {
     static final Path SYSFS = Path.of("/sys");
 
     /** The buses searched, in order, and the VFIO driver each binds devices to. */
-    private static final List<String> BUSES = List.of("pci", "platform");
+    private static final List<String> BUSES = List.of("pci", "platform", "mdev");
     private static final Pattern SHORT_PCI_ADDRESS = Pattern.compile("[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]");
 
     private final Path sysfs;
@@ -57,7 +58,8 @@ final class SysfsDevices {
                     + " then lists the groups");
         }
         Optional<String> driver = linkName(device.resolve("driver"));
-        if (driver.isEmpty() || !driver.get().contains("vfio")) {
+        // a mediated device's driver is its parent's (mtty, a vGPU's), and every mdev driver is a VFIO driver
+        if (driver.isEmpty() || !driver.get().contains("vfio") && !bus.equals("mdev")) {
             throw notBound(name, bus, device, driver);
         }
         try {

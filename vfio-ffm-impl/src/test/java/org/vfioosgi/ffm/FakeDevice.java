@@ -12,6 +12,9 @@ import org.vfioosgi.api.PciDependentDevice;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.VfioDeviceFeature;
+import org.vfioosgi.ffm.abi.VfioDeviceFeatureMigDataSize;
+import org.vfioosgi.ffm.abi.VfioDeviceFeatureMigState;
+import org.vfioosgi.ffm.abi.VfioDeviceFeatureMigration;
 import org.vfioosgi.ffm.abi.VfioDeviceInfo;
 import org.vfioosgi.ffm.abi.VfioIrqInfo;
 import org.vfioosgi.ffm.abi.VfioIrqSet;
@@ -44,6 +47,8 @@ final class FakeDevice {
     final Set<Integer> features = new HashSet<>();
     /** Per IRQ index, the eventfds SET_IRQS gave it (DATA_EVENTFD, ACTION_TRIGGER); gone when disabled. */
     final Map<Integer, List<Integer>> triggers = new HashMap<>();
+    /** Its migration, if the test gave it one ({@link #migrate(int)}). */
+    FakeMigration migration;
 
     FakeDevice(String name, FakeGroup group) {
         this.name = name;
@@ -52,6 +57,12 @@ final class FakeDevice {
         region(BAR2, 256, RegionInfo.FLAG_READ | RegionInfo.FLAG_WRITE);
         region(CONFIG, 256, RegionInfo.FLAG_READ | RegionInfo.FLAG_WRITE);
         hotResetDependents.add(new PciDependentDevice(group.number, 0, 1, 0));
+    }
+
+    /** Gives the device migration with these {@code VFIO_MIGRATION_*} flags. */
+    FakeMigration migrate(int flags) {
+        migration = new FakeMigration(this, flags);
+        return migration;
     }
 
     void region(int index, int size, int flags) {
@@ -101,15 +112,51 @@ final class FakeDevice {
         } else if (request == Ioctls.VFIO_DEVICE_SET_IRQS) {
             return setIrqs(arg, detail);
         } else if (request == Ioctls.VFIO_DEVICE_RESET) {
+            if (migration != null) {
+                migration.reset();
+            }
             return 0;
         } else if (request == Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO) {
             return hotResetInfo(arg);
         } else if (request == Ioctls.VFIO_DEVICE_FEATURE) {
             int feature = VfioDeviceFeature.flags(arg) & 0xffff;
             detail.append("feature ").append(feature);
+            if (migration != null && (VfioDeviceFeature.flags(arg) & Ioctls.VFIO_DEVICE_FEATURE_PROBE) == 0) {
+                return migrationFeature(feature, VfioDeviceFeature.flags(arg), arg, detail);
+            }
             return features.contains(feature) ? 0 : -Errno.ENOTTY;
         }
         return -Errno.ENOTTY;
+    }
+
+    /** GET MIGRATION, GET and SET MIG_DEVICE_STATE, GET MIG_DATA_SIZE, with argsz checked as the kernel does. */
+    private int migrationFeature(int feature, int flags, MemorySegment arg, StringBuilder detail) {
+        boolean get = (flags & Ioctls.VFIO_DEVICE_FEATURE_GET) != 0;
+        MemorySegment data = VfioDeviceFeature.data(arg);
+        long room = VfioDeviceFeature.argsz(arg) - VfioDeviceFeature.sizeof();
+        if (feature == Ioctls.VFIO_DEVICE_FEATURE_MIGRATION && get && room >= 8) {
+            VfioDeviceFeatureMigration.flags(data, migration.flags.bits());
+            return 0;
+        }
+        if (feature == Ioctls.VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE && room >= 8) {
+            if (get) {
+                VfioDeviceFeatureMigState.device_state(data, migration.current.code());
+                return 0;
+            }
+            int wanted = VfioDeviceFeatureMigState.device_state(data);
+            detail.append(", SET ").append(migration.current).append(" -> ").append(wanted);
+            int r = migration.set(wanted, group.model());
+            if (r < -1) {
+                return r;
+            }
+            VfioDeviceFeatureMigState.data_fd(data, r);
+            return 0;
+        }
+        if (feature == Ioctls.VFIO_DEVICE_FEATURE_MIG_DATA_SIZE && get && room >= 8) {
+            VfioDeviceFeatureMigDataSize.stop_copy_length(data, migration.state.length);
+            return 0;
+        }
+        return -Errno.EINVAL;
     }
 
     private int setIrqs(MemorySegment s, StringBuilder detail) {

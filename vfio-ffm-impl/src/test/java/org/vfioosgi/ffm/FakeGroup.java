@@ -31,6 +31,10 @@ final class FakeGroup {
     }
 
     /** Adds a device shaped like a small vfio-pci function (see {@link FakeDevice}). */
+    FakeVfioKernel model() {
+        return model;
+    }
+
     FakeDevice addDevice(String name) {
         FakeDevice device = new FakeDevice(name, this);
         devices.put(name, device);

@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import org.vfioosgi.ffm.abi.Ioctls;
+import org.vfioosgi.ffm.abi.VfioPrecopyInfo;
 import org.vfioosgi.ffm.sys.Errno;
 import org.vfioosgi.ffm.sys.Kernel;
 import org.vfioosgi.ffm.sys.LinuxKernel;
@@ -69,7 +70,11 @@ final class FakeVfioKernel implements Kernel {
         }
     }
 
-    private sealed interface File permits ContainerFile, GroupFile, DeviceFile {
+    private sealed interface File permits ContainerFile, GroupFile, DeviceFile, DataFile {
+    }
+
+    /** A device's migration data descriptor. */
+    private record DataFile(FakeMigration.Stream stream) implements File {
     }
 
     private record ContainerFile(FakeContainer container) implements File {
@@ -309,6 +314,7 @@ final class FakeVfioKernel implements Kernel {
             }
             case GroupFile(FakeGroup group) -> group.descriptorClosed();
             case DeviceFile(FakeDevice device) -> device.descriptorClosed();
+            case DataFile unused -> { }
         }
     }
 
@@ -341,6 +347,7 @@ final class FakeVfioKernel implements Kernel {
                 case ContainerFile(FakeContainer c) -> c.ioctl(request, arg, value, detail);
                 case GroupFile(FakeGroup g) -> g.ioctl(request, arg, detail);
                 case DeviceFile(FakeDevice d) -> d.ioctl(request, arg, detail);
+                case DataFile(FakeMigration.Stream stream) -> precopyInfo(stream, request, arg);
             };
             record(name, target(file), detail.toString(), r);
             return r;
@@ -374,6 +381,56 @@ final class FakeVfioKernel implements Kernel {
                     + count + " bytes", r);
             return r;
         }
+    }
+
+    private static int precopyInfo(FakeMigration.Stream stream, long request, MemorySegment arg) {
+        if (request != Ioctls.VFIO_MIG_GET_PRECOPY_INFO) {
+            return -Errno.ENOTTY;
+        }
+        if (VfioPrecopyInfo.argsz(arg) < VfioPrecopyInfo.sizeof()) {
+            return -Errno.EINVAL;
+        }
+        long[] sizes = new long[2];
+        int r = stream.precopyInfo(sizes);
+        if (r == 0) {
+            VfioPrecopyInfo.initial_bytes(arg, sizes[0]);
+            VfioPrecopyInfo.dirty_bytes(arg, sizes[1]);
+        }
+        return r;
+    }
+
+    @Override
+    public long read(int fd, MemorySegment buffer, long count) {
+        return dataTransfer("read", fd, buffer, count);
+    }
+
+    @Override
+    public long write(int fd, MemorySegment source, long count) {
+        return dataTransfer("write", fd, source, count);
+    }
+
+    /** read(2) or write(2) of a migration data descriptor. */
+    private long dataTransfer(String name, int fd, MemorySegment memory, long count) {
+        before(name);
+        synchronized (this) {
+            File file = files.get(fd);
+            Integer failure = failures.remove(name);
+            long r;
+            if (failure != null) {
+                r = -failure;
+            } else if (!(file instanceof DataFile(FakeMigration.Stream stream))) {
+                r = file == null ? -Errno.EBADF : -Errno.EINVAL;
+            } else {
+                r = name.equals("read") ? stream.read(memory, count) : stream.write(memory, count);
+            }
+            record(name, file == null ? "fd " + fd : target(file), count + " bytes", r);
+            return r;
+        }
+    }
+
+    /** A new descriptor for a device's migration data stream. */
+    int newDataFd(FakeMigration.Stream stream) {
+        return newFd(new DataFile(stream));
     }
 
     @Override
@@ -559,6 +616,7 @@ final class FakeVfioKernel implements Kernel {
             case ContainerFile(FakeContainer c) -> c.path;
             case GroupFile(FakeGroup g) -> DEV.resolve(Integer.toString(g.number)).toString();
             case DeviceFile(FakeDevice d) -> d.name;
+            case DataFile(FakeMigration.Stream stream) -> stream.toString();
         };
     }
 
@@ -567,6 +625,7 @@ final class FakeVfioKernel implements Kernel {
             case ContainerFile unused -> CONTAINER_REQUESTS;
             case GroupFile unused -> GROUP_REQUESTS;
             case DeviceFile unused -> DEVICE_REQUESTS;
+            case DataFile unused -> Map.of(Ioctls.VFIO_MIG_GET_PRECOPY_INFO, "VFIO_MIG_GET_PRECOPY_INFO");
         };
         return names.getOrDefault(request, "ioctl 0x" + Long.toHexString(request));
     }

@@ -52,6 +52,15 @@ class SysfsDevicesTest {
     }
 
     @Test
+    void findsAMediatedDevicesGroupByItsUuidWhateverItsParentDriver() throws IOException {
+        String uuid = "6c2f8c2e-8d7a-4c1e-9f33-2a9a7c1f0b11";
+        device("mdev", uuid, 9, "mtty"); // an mdev's driver is its parent's, never named vfio-*
+        assertEquals(9, new SysfsDevices(sysfs).iommuGroup(uuid));
+        device("mdev", "6c2f8c2e-8d7a-4c1e-9f33-2a9a7c1f0b12", 10, null);
+        failure("6c2f8c2e-8d7a-4c1e-9f33-2a9a7c1f0b12"); // unbound: still refused
+    }
+
+    @Test
     void findsAPlatformDevicesGroup() throws IOException {
         device("pci", "0000:00:01.0", 7, "vfio-pci");
         device("platform", "9050000.pl061", 3, "vfio-platform");

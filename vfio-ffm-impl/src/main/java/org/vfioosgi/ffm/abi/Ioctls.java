@@ -33,6 +33,8 @@ public final class Ioctls {
     public static final long VFIO_DEVICE_PCI_HOT_RESET = io(13);
     public static final long VFIO_DEVICE_IOEVENTFD = io(16);
     public static final long VFIO_DEVICE_FEATURE = io(17);
+    // on a migration data stream
+    public static final long VFIO_MIG_GET_PRECOPY_INFO = io(21);
 
     // flags of VFIO_DEVICE_SET_IRQS
     public static final int VFIO_IRQ_SET_DATA_NONE = 1;
@@ -45,6 +47,14 @@ public final class Ioctls {
     public static final int VFIO_DEVICE_FEATURE_GET = 1 << 16;
     public static final int VFIO_DEVICE_FEATURE_SET = 1 << 17;
     public static final int VFIO_DEVICE_FEATURE_PROBE = 1 << 18;
+    // features of VFIO_DEVICE_FEATURE (the low 16 bits of its flags)
+    public static final int VFIO_DEVICE_FEATURE_MIGRATION = 1;
+    public static final int VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE = 2;
+    public static final int VFIO_DEVICE_FEATURE_MIG_DATA_SIZE = 9;
+    // flags of VFIO_DEVICE_FEATURE_MIGRATION
+    public static final int VFIO_MIGRATION_STOP_COPY = 1;
+    public static final int VFIO_MIGRATION_P2P = 1 << 1;
+    public static final int VFIO_MIGRATION_PRE_COPY = 1 << 2;
     // flags of VFIO_IOMMU_MAP_DMA and VFIO_IOMMU_UNMAP_DMA
     public static final int VFIO_DMA_MAP_FLAG_READ = 1;
     public static final int VFIO_DMA_MAP_FLAG_WRITE = 1 << 1;

@@ -29,7 +29,9 @@ public final class Structs {
                 entry(VfioPciHotResetInfo.LAYOUT),
                 entry(VfioDeviceFeature.LAYOUT), entry(VfioIommuType1Info.LAYOUT), entry(VfioIovaRange.LAYOUT),
                 entry(VfioIommuType1InfoCapIovaRange.LAYOUT), entry(VfioIommuType1InfoCapMigration.LAYOUT),
-                entry(VfioIommuType1InfoDmaAvail.LAYOUT), entry(VfioDmaMap.LAYOUT), entry(VfioDmaUnmap.LAYOUT));
+                entry(VfioIommuType1InfoDmaAvail.LAYOUT), entry(VfioDmaMap.LAYOUT), entry(VfioDmaUnmap.LAYOUT),
+                entry(VfioDeviceFeatureMigration.LAYOUT), entry(VfioDeviceFeatureMigState.LAYOUT),
+                entry(VfioDeviceFeatureMigDataSize.LAYOUT), entry(VfioPrecopyInfo.LAYOUT));
     }
 
     /** Arguments that are a plain C type rather than a structure, by that type's name. */

@@ -36,6 +36,22 @@ public final class VfioDeviceFeature {
         return s;
     }
 
+    /**
+     * A request carrying {@code data}'s layout after the header (the flexible {@code data[]}), {@code argsz} covering
+     * both; {@link #data(MemorySegment)} is that part.
+     */
+    public static MemorySegment allocate(SegmentAllocator allocator, StructLayout data) {
+        long size = sizeof() + data.byteSize();
+        MemorySegment s = allocator.allocate(size, Math.max(LAYOUT.byteAlignment(), data.byteAlignment()));
+        argsz(s, (int) size);
+        return s;
+    }
+
+    /** The data that follows the header of a request made by {@link #allocate(SegmentAllocator, StructLayout)}. */
+    public static MemorySegment data(MemorySegment s) {
+        return s.asSlice(sizeof());
+    }
+
     public static int argsz(MemorySegment s) {
         return (int) argsz$vh.get(s, 0L);
     }

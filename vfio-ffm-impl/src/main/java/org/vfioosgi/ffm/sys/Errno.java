@@ -24,6 +24,7 @@ public final class Errno {
     public static final int ENOSPC = 28;
     public static final int ESPIPE = 29;
     public static final int ENOSYS = 38;
+    public static final int ENOMSG = 42;
     public static final int EOPNOTSUPP = 95;
 
     private Errno() {

@@ -16,6 +16,7 @@ import java.lang.foreign.MemorySegment;
 public interface Kernel {
 
     int O_RDONLY = 0;
+    int O_WRONLY = 1;
     int O_RDWR = 2;
     int O_CLOEXEC = 0x80000;
     int PROT_READ = 1;
@@ -54,6 +55,15 @@ public interface Kernel {
 
     /** write(2) to a descriptor in non-blocking mode (an eventfd's counter). Never for a descriptor that can block. */
     long writeNonBlocking(int fd, MemorySegment source, long count);
+
+    /**
+     * read(2) that may block while the driver produces the bytes (a device's migration data stream, sysfs): an
+     * ordinary call, during which the JVM can reach a safepoint.
+     */
+    long read(int fd, MemorySegment buffer, long count);
+
+    /** write(2) that may block (a migration data stream, a sysfs attribute): an ordinary call. */
+    long write(int fd, MemorySegment source, long count);
 
     /** poll(2) of one descriptor for {@code events} within {@code timeoutMillis} (-1: no limit): 1 if ready, else 0. */
     int poll(int fd, short events, int timeoutMillis);

@@ -24,7 +24,8 @@ import java.util.Objects;
  *
  * <p>Every call captures errno on the call itself: a failed call is never issued again (a failed config-space write
  * may have written part of its bytes, and a second call's errno is not the first one's). Only calls that cannot
- * block are linked as critical (no thread-state transition): reads and writes of a non-blocking eventfd. Region
+ * block are linked as critical (no thread-state transition): reads and writes of a non-blocking eventfd; reads and
+ * writes of a migration data stream or a sysfs file are ordinary calls. Region
  * pread/pwrite and SET_IRQS take kernel mutexes (vfio-pci's memory_lock, held for writing across a reset, and its
  * igate), so they are ordinary calls, during which the JVM can reach a safepoint. Memory goes to native code as
  * segments, never as raw addresses, so the linker checks and keeps alive every buffer across its call.
@@ -50,6 +51,9 @@ public final class LinuxKernel implements Kernel {
     private static final FunctionDescriptor RW = FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
     private static final MethodHandle pread$mh = transfer(SyscallNumbers.PREAD64, "pread", RW_AT);
     private static final MethodHandle pwrite$mh = transfer(SyscallNumbers.PWRITE64, "pwrite", RW_AT);
+    // reads and writes that may block (a driver's data stream, sysfs): ordinary calls
+    private static final MethodHandle read$mh = transfer(SyscallNumbers.READ, "read", RW);
+    private static final MethodHandle write$mh = transfer(SyscallNumbers.WRITE, "write", RW);
     // a read of a non-blocking descriptor and an 8-byte write to a non-blocking eventfd return at once
     private static final MethodHandle readNonBlocking$mh = transfer(SyscallNumbers.READ, "read", RW, CRITICAL_NATIVE);
     private static final MethodHandle writeNonBlocking$mh = transfer(SyscallNumbers.WRITE, "write", RW,
@@ -133,6 +137,32 @@ public final class LinuxKernel implements Kernel {
         try {
             CallFrame frame = CallFrame.current();
             long r = (long) pwrite$mh.invokeExact(frame.state(), fd, source, count, offset);
+            return r < 0 ? -frame.errno() : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** An ordinary call: the driver may take its time. */
+    @Override
+    public long read(int fd, MemorySegment buffer, long count) {
+        Objects.checkFromIndexSize(0, count, buffer.byteSize());
+        try {
+            CallFrame frame = CallFrame.current();
+            long r = (long) read$mh.invokeExact(frame.state(), fd, buffer, count);
+            return r < 0 ? -frame.errno() : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** An ordinary call: the driver may take its time. */
+    @Override
+    public long write(int fd, MemorySegment source, long count) {
+        Objects.checkFromIndexSize(0, count, source.byteSize());
+        try {
+            CallFrame frame = CallFrame.current();
+            long r = (long) write$mh.invokeExact(frame.state(), fd, source, count);
             return r < 0 ? -frame.errno() : r;
         } catch (Throwable t) {
             throw unexpected(t);

@@ -1,0 +1,207 @@
+package org.vfioosgi.ffm;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.vfioosgi.api.VfioException;
+import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.api.mdev.MdevParent;
+import org.vfioosgi.api.mdev.MdevType;
+import org.vfioosgi.api.mdev.MediatedDevice;
+import org.vfioosgi.api.mdev.MediatedDevices;
+import org.vfioosgi.ffm.sys.Errno;
+import org.vfioosgi.ffm.sys.Kernel;
+
+/**
+ * Mediated devices through sysfs: parents under {@code class/mdev_bus}, their {@code mdev_supported_types}, instances
+ * under {@code bus/mdev/devices}. Reads go through {@link Files}; the writes that create and remove go through the
+ * {@link Kernel}, so a refusal carries the kernel's errno. It owns the instances it created until they are closed.
+ */
+final class FfmMediatedDevices implements MediatedDevices {
+
+    private final Kernel kernel;
+    private final Path sysfs;
+    private final OwnedResources<Instance> instances = new OwnedResources<>();
+
+    FfmMediatedDevices(Kernel kernel, Path sysfs) {
+        this.kernel = kernel;
+        this.sysfs = sysfs;
+    }
+
+    private Path parentsDir() {
+        return sysfs.resolve("class").resolve("mdev_bus");
+    }
+
+    private Path instanceDir(UUID uuid) {
+        return sysfs.resolve("bus").resolve("mdev").resolve("devices").resolve(uuid.toString());
+    }
+
+    @Override
+    public List<MdevParent> parents() {
+        Path dir = parentsDir();
+        if (!Files.isDirectory(dir)) {
+            return List.of(); // no parent driver loaded (or no mdev module)
+        }
+        List<MdevParent> parents = new ArrayList<>();
+        try (Stream<Path> list = Files.list(dir)) {
+            for (Path parent : list.sorted().toList()) {
+                parents.add(new MdevParent(parent.getFileName().toString(), types(parent)));
+            }
+        } catch (IOException e) {
+            throw readFailure(dir, e);
+        }
+        return List.copyOf(parents);
+    }
+
+    private List<MdevType> types(Path parent) throws IOException {
+        Path dir = parent.resolve("mdev_supported_types");
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        List<MdevType> types = new ArrayList<>();
+        try (Stream<Path> list = Files.list(dir)) {
+            for (Path type : list.sorted().toList()) {
+                String available = attribute(type, "available_instances");
+                int count;
+                try {
+                    count = Integer.parseInt(available);
+                } catch (NumberFormatException e) {
+                    throw Failures.library(Operation.MDEV, type.toString(), type.resolve("available_instances")
+                            + " holds \"" + available + "\", not a count");
+                }
+                types.add(new MdevType(parent.getFileName().toString(), type.getFileName().toString(),
+                        attribute(type, "name"), attribute(type, "description"), count,
+                        attribute(type, "device_api")));
+            }
+        }
+        return types;
+    }
+
+    /** An attribute's text without its trailing newline; empty if the optional attribute is absent. */
+    private static String attribute(Path dir, String name) throws IOException {
+        try {
+            return Files.readString(dir.resolve(name), StandardCharsets.UTF_8).strip();
+        } catch (NoSuchFileException e) {
+            return "";
+        }
+    }
+
+    @Override
+    public MediatedDevice create(MdevType type, UUID uuid) {
+        checkName(type.parent());
+        checkName(type.id());
+        Path create = parentsDir().resolve(type.parent()).resolve("mdev_supported_types").resolve(type.id())
+                .resolve("create");
+        String target = uuid + " (" + type.parent() + "/" + type.id() + ")";
+        writeAttribute(create, uuid.toString(), target);
+        if (!Files.isDirectory(instanceDir(uuid))) {
+            throw Failures.library(Operation.MDEV, target, "the kernel took " + create + " but "
+                    + instanceDir(uuid) + " did not appear");
+        }
+        Instance instance = new Instance(uuid, type);
+        instances.add(instance, "the Vfio service");
+        return instance;
+    }
+
+    /** A plain directory name: not empty, no separator, not a dot name (sysfs paths are built from it). */
+    private static void checkName(String name) {
+        if (name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..") || name.indexOf(0) >= 0) {
+            throw new IllegalArgumentException("not a sysfs name: \"" + name + "\"");
+        }
+    }
+
+    /** Writes {@code value} to a sysfs attribute with one write(2), as the kernel wants it. */
+    private void writeAttribute(Path attribute, String value, String target) {
+        int fd = kernel.open(attribute.toString(), Kernel.O_WRONLY);
+        if (fd < 0) {
+            throw Failures.syscall(kernel, Operation.MDEV, "open(" + attribute + ")", target, -fd);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
+            MemorySegment s = arena.allocate(bytes.length);
+            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, s, 0, bytes.length);
+            long r;
+            do {
+                r = kernel.write(fd, s, bytes.length);
+            } while (r == -Errno.EINTR);
+            if (r < 0) {
+                throw Failures.syscall(kernel, Operation.MDEV, "write(" + attribute + ", \"" + value + "\")", target,
+                        (int) -r);
+            }
+        } finally {
+            kernel.close(fd);
+        }
+    }
+
+    private static VfioException readFailure(Path path, IOException e) {
+        return Failures.library(Operation.MDEV, path.toString(), "cannot read " + path + ": " + e);
+    }
+
+    /** Removes every instance still there: the Vfio service's deactivation. */
+    void close() {
+        instances.closeAll();
+    }
+
+    /** One created instance; {@link #close()} removes it, once. */
+    private final class Instance implements MediatedDevice {
+
+        private final UUID uuid;
+        private final MdevType type;
+        private boolean removed;
+
+        Instance(UUID uuid, MdevType type) {
+            this.uuid = uuid;
+            this.type = type;
+        }
+
+        @Override
+        public UUID uuid() {
+            return uuid;
+        }
+
+        @Override
+        public MdevType type() {
+            return type;
+        }
+
+        @Override
+        public synchronized int iommuGroup() {
+            if (removed) {
+                throw new IllegalStateException("mediated device " + uuid + " was removed");
+            }
+            Path link = instanceDir(uuid).resolve("iommu_group");
+            try {
+                return Integer.parseInt(Files.readSymbolicLink(link).getFileName().toString());
+            } catch (IOException | NumberFormatException e) {
+                throw Failures.library(Operation.MDEV, uuid.toString(), "mediated device " + uuid + " has no IOMMU"
+                        + " group (" + link + "): " + e);
+            }
+        }
+
+        @Override
+        public synchronized void close() {
+            if (removed) {
+                return;
+            }
+            Path remove = instanceDir(uuid).resolve("remove");
+            if (Files.exists(instanceDir(uuid))) {
+                writeAttribute(remove, "1", uuid.toString()); // EBUSY while a VFIO device is open on it: stays
+            }
+            removed = true;
+            instances.remove(this);
+        }
+
+        @Override
+        public String toString() {
+            return "MediatedDevice[" + uuid + ", " + type.parent() + "/" + type.id() + (removed ? ", removed]" : "]");
+        }
+    }
+}
