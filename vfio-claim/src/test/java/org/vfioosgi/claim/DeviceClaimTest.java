@@ -359,4 +359,21 @@ class DeviceClaimTest {
         assertEquals("vfio-pci", bus.driverOf(NVME));
         assertEquals(Map.of(NVME, "nvme"), taken.all());
     }
+
+    @Test
+    void anOrphanWhoseGroupAnotherProcessHoldsStaysUntilItIsFree() throws Exception {
+        bus().add(NVME, 7, "nvme");
+        bus().bindToVfio(new FakeBus.Device(NVME, 7, "nvme"), true);
+        taken.taken(NVME, "nvme");
+        java.nio.file.Files.deleteIfExists(devVfio.resolve("7"));
+        java.nio.file.Files.createDirectory(devVfio.resolve("7")); // a node that does not open: as if held (EBUSY)
+        assertEquals(List.of(), OrphanRecovery.recover(bus, taken, d -> false, devVfio));
+        assertEquals("vfio-pci", bus.driverOf(NVME));
+        assertEquals(Map.of(NVME, "nvme"), taken.all());
+        java.nio.file.Files.delete(devVfio.resolve("7"));
+        bus.makeNode(7); // opens: nobody holds it
+        assertEquals(List.of(NVME), OrphanRecovery.recover(bus, taken, d -> false, devVfio));
+        assertEquals("nvme", bus.driverOf(NVME));
+        assertEquals(Map.of(), taken.all());
+    }
 }
