@@ -61,8 +61,16 @@ public enum Errno {
     ENOMSG(42),
     /** Value too large for defined data type. */
     EOVERFLOW(75),
+    /** Protocol not supported: a socket family without the protocol asked for. */
+    EPROTONOSUPPORT(93),
     /** Operation not supported (Linux's {@code ENOTSUP} is the same number). */
-    EOPNOTSUPP(95);
+    EOPNOTSUPP(95),
+    /** Address family not supported: a kernel without netlink, for instance. */
+    EAFNOSUPPORT(97),
+    /** Address already in use. */
+    EADDRINUSE(98),
+    /** No buffer space available: a netlink socket overrun, events were lost. */
+    ENOBUFS(105);
 
     private final int number;
 

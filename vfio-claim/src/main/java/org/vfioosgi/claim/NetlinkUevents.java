@@ -12,6 +12,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.vfioosgi.api.Errno;
 
 /**
  * The kernel's uevents from a {@code NETLINK_KOBJECT_UEVENT} socket (multicast group 1), through the FFM API. Only
@@ -146,7 +147,7 @@ public final class NetlinkUevents implements UeventSource {
 
     private static IllegalStateException failure(String call, MemorySegment state) {
         int errno = (int) ERRNO.get(state, 0L);
-        return new IllegalStateException(call + " failed: errno " + errno + " (" + Errnos.name(errno) + ")");
+        return new IllegalStateException(call + " failed: errno " + errno + " (" + Errno.nameOf(errno) + ")");
     }
 
     private static void closeQuietly(int fd) throws Throwable {
