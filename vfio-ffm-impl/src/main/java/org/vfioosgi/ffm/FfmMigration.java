@@ -2,8 +2,10 @@ package org.vfioosgi.ffm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.ToLongFunction;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.migration.DeviceMigration;
@@ -80,22 +82,28 @@ final class FfmMigration implements DeviceMigration {
 
     @Override
     public MigrationState state() {
+        int code = (int) get(Ioctls.VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, VfioDeviceFeatureMigState.LAYOUT,
+                "MIG_DEVICE_STATE", VfioDeviceFeatureMigState::device_state);
+        if (code < 0 || code >= MigrationState.values().length) {
+            throw Failures.library(Operation.MIGRATION, device.name(), "device " + device.name()
+                    + " reports the migration state " + code + ", which this library does not know");
+        }
+        return MigrationState.of(code);
+    }
+
+    /** One {@code VFIO_DEVICE_FEATURE} GET of {@code feature}: the field {@code read} takes from its payload. */
+    private long get(int feature, StructLayout payload, String name, ToLongFunction<MemorySegment> read) {
         FileDescriptor fd = device.descriptor();
         int f = fd.acquire();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment s = VfioDeviceFeature.allocate(arena, VfioDeviceFeatureMigState.LAYOUT);
-            VfioDeviceFeature.flags(s, Ioctls.VFIO_DEVICE_FEATURE_GET | Ioctls.VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE);
+            MemorySegment s = VfioDeviceFeature.allocate(arena, payload);
+            VfioDeviceFeature.flags(s, Ioctls.VFIO_DEVICE_FEATURE_GET | feature);
             int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_FEATURE, s);
             if (r < 0) {
-                throw Failures.syscall(kernel, Operation.MIGRATION, "ioctl(VFIO_DEVICE_FEATURE, GET MIG_DEVICE_STATE)",
+                throw Failures.syscall(kernel, Operation.MIGRATION, "ioctl(VFIO_DEVICE_FEATURE, GET " + name + ")",
                         device.name(), -r);
             }
-            int code = VfioDeviceFeatureMigState.device_state(VfioDeviceFeature.data(s));
-            if (code < 0 || code >= MigrationState.values().length) {
-                throw Failures.library(Operation.MIGRATION, device.name(), "device " + device.name()
-                        + " reports the migration state " + code + ", which this library does not know");
-            }
-            return MigrationState.of(code);
+            return read.applyAsLong(VfioDeviceFeature.data(s));
         } finally {
             fd.release();
         }
@@ -193,25 +201,13 @@ final class FfmMigration implements DeviceMigration {
 
     @Override
     public long stopCopySize() {
-        FileDescriptor fd = device.descriptor();
-        int f = fd.acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment s = VfioDeviceFeature.allocate(arena, VfioDeviceFeatureMigDataSize.LAYOUT);
-            VfioDeviceFeature.flags(s, Ioctls.VFIO_DEVICE_FEATURE_GET | Ioctls.VFIO_DEVICE_FEATURE_MIG_DATA_SIZE);
-            int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_FEATURE, s);
-            if (r < 0) {
-                throw Failures.syscall(kernel, Operation.MIGRATION, "ioctl(VFIO_DEVICE_FEATURE, GET MIG_DATA_SIZE)",
-                        device.name(), -r);
-            }
-            long size = VfioDeviceFeatureMigDataSize.stop_copy_length(VfioDeviceFeature.data(s));
-            if (size < 0) {
-                throw Failures.library(Operation.MIGRATION, device.name(), "device " + device.name()
-                        + " reports a stop-copy size beyond 2^63 bytes: 0x" + Long.toHexString(size));
-            }
-            return size;
-        } finally {
-            fd.release();
+        long size = get(Ioctls.VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, VfioDeviceFeatureMigDataSize.LAYOUT, "MIG_DATA_SIZE",
+                VfioDeviceFeatureMigDataSize::stop_copy_length);
+        if (size < 0) {
+            throw Failures.library(Operation.MIGRATION, device.name(), "device " + device.name()
+                    + " reports a stop-copy size beyond 2^63 bytes: 0x" + Long.toHexString(size));
         }
+        return size;
     }
 
     /** After VFIO_DEVICE_RESET: the device is RUNNING again and the kernel ended its data streams. */
