@@ -37,7 +37,7 @@
  *
  * @see <a href="https://docs.kernel.org/driver-api/vfio.html">VFIO - Virtual Function I/O (kernel documentation)</a>
  */
-@Version("0.4.0")
+@Version("0.5.0")
 @Export
 package org.vfioosgi.api;
 

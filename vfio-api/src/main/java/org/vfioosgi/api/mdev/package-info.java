@@ -8,7 +8,7 @@
  *
  * @see <a href="https://docs.kernel.org/driver-api/vfio-mediated-device.html">VFIO Mediated devices</a>
  */
-@Version("0.1.0")
+@Version("0.2.0")
 @Export
 package org.vfioosgi.api.mdev;
 

@@ -9,7 +9,7 @@
  *
  * @see <a href="https://docs.kernel.org/driver-api/vfio.html">VFIO - Virtual Function I/O (kernel documentation)</a>
  */
-@Version("0.1.0")
+@Version("0.2.0")
 @Export
 package org.vfioosgi.api.migration;
 
