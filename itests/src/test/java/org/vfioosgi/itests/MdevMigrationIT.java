@@ -9,13 +9,10 @@ import static org.junit.Assert.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.AfterClass;
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -58,36 +55,11 @@ public class MdevMigrationIT extends DeviceTestSupport {
     private static final int SCR = 7;
     private static final int LSR_DATA_READY = 0x01;
 
-    private static final List<String> LOADED = new ArrayList<>();
-
-    /** Loads mdev and mtty from the VM cache unless the kernel has them (busybox insmod: uncompressed modules). */
-    private static void loadMtty() throws IOException, InterruptedException {
-        String cache = System.getenv().getOrDefault("VFIO_VM_CACHE",
-                System.getProperty("user.home") + "/.cache/vfio-osgi/vm");
-        for (String module : List.of("mdev", "mtty")) {
-            if (Files.isDirectory(Path.of("/sys/module", module))) {
-                continue;
-            }
-            Path ko = Path.of(cache, "mdev", module + ".ko");
-            assertTrue(ko + " is missing: vm/provision builds it (vm/mdev-samples)", Files.isRegularFile(ko));
-            run("/bin/busybox", "insmod", ko.toString());
-            LOADED.add(0, module);
-        }
-    }
+    private static final MdevSamples SAMPLES = new MdevSamples();
 
     @AfterClass
     public static void unloadMtty() throws IOException, InterruptedException {
-        for (String module : LOADED) {
-            run("/bin/busybox", "rmmod", module);
-        }
-        LOADED.clear();
-    }
-
-    private static void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(String.join(" ", command) + " hung", p.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(String.join(" ", command) + ": " + out, 0, p.exitValue());
+        SAMPLES.unload();
     }
 
     /** The migration data descriptors this process holds. */
@@ -150,7 +122,7 @@ public class MdevMigrationIT extends DeviceTestSupport {
 
     @Test
     public void createsMttyInstancesAndMigratesAUartBetweenThem() throws Exception {
-        loadMtty();
+        SAMPLES.load("mtty");
         int fdsBefore = openFileDescriptors();
         int sysfsBefore = sysfsDescriptors();
         MediatedDevices mdevs = vfio.mediatedDevices();
