@@ -163,9 +163,13 @@ final class FfmGroup implements VfioGroup {
                     throw Failures.syscall(kernel, Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD)",
                             name + " (group " + number + ")", -r);
                 }
-                device = new FfmDevice(new FileDescriptor(kernel, r, name), this, devices::remove);
+                device = new FfmDevice(new FileDescriptor(kernel, r, name), this, d -> {
+                    devices.remove(d);
+                    OpenDevices.closed(d);
+                });
             }
             devices.add(device, "IOMMU group " + number);
+            OpenDevices.opened(device); // a mediated device's removal closes it first
             return device;
         } finally {
             fd.release();

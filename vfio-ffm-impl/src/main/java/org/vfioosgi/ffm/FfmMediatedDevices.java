@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
@@ -24,16 +25,23 @@ import org.vfioosgi.ffm.sys.Kernel;
  * Mediated devices through sysfs: parents under {@code class/mdev_bus}, their {@code mdev_supported_types}, instances
  * under {@code bus/mdev/devices}. Reads go through {@link Files}; the writes that create and remove go through the
  * {@link Kernel}, so a refusal carries the kernel's errno. It owns the instances it created until they are closed.
+ *
+ * <p>Removal never waits on another process: the kernel's {@code remove} blocks its writer until every descriptor of
+ * the device is closed (asking the holders through the driver's {@code request} callback, which the samples lack), so
+ * an instance whose group another process holds is refused (EBUSY, naming it), and this process's own devices on the
+ * instance are closed first, as a hot-unplug closes them.
  */
 final class FfmMediatedDevices implements MediatedDevices {
 
     private final Kernel kernel;
     private final Path sysfs;
+    private final GroupHolders holders;
     private final OwnedResources<Instance> instances = new OwnedResources<>();
 
-    FfmMediatedDevices(Kernel kernel, Path sysfs) {
+    FfmMediatedDevices(Kernel kernel, Path sysfs, GroupHolders holders) {
         this.kernel = kernel;
         this.sysfs = sysfs;
+        this.holders = holders;
     }
 
     private Path parentsDir() {
@@ -186,17 +194,41 @@ final class FfmMediatedDevices implements MediatedDevices {
             }
         }
 
+        /**
+         * Refuses while another process holds the instance's group (the kernel would block this thread until it lets
+         * go); closes this process's devices on it; then removes it. A process that opens it between the check and
+         * the write still makes the kernel wait: the window is the one write.
+         */
         @Override
         public synchronized void close() {
             if (removed) {
                 return;
             }
-            Path remove = instanceDir(uuid).resolve("remove");
-            if (Files.exists(instanceDir(uuid))) {
-                writeAttribute(remove, "1", uuid.toString()); // EBUSY while a VFIO device is open on it: stays
+            Path dir = instanceDir(uuid);
+            if (Files.exists(dir)) {
+                refuseIfHeldElsewhere(dir);
+                OpenDevices.closeAll(name());
+                writeAttribute(dir.resolve("remove"), "1", uuid.toString());
             }
             removed = true;
             instances.remove(this);
+        }
+
+        private void refuseIfHeldElsewhere(Path dir) {
+            int group;
+            try {
+                group = Integer.parseInt(Files.readSymbolicLink(dir.resolve("iommu_group")).getFileName().toString());
+            } catch (IOException | NumberFormatException e) {
+                return; // no group (no VFIO driver bound): no VFIO user to wait for
+            }
+            List<GroupHolders.Holder> others = holders.of(group);
+            if (!others.isEmpty()) {
+                String who = others.stream().map(GroupHolders.Holder::toString).collect(Collectors.joining(", "));
+                throw new VfioException(Operation.MDEV, "remove", uuid.toString(), Errno.EBUSY, "cannot remove"
+                        + " mediated device " + uuid + ": its IOMMU group " + group + " is open in " + who + "; the"
+                        + " kernel's removal would wait until that lets go", "Close the device and its group in "
+                        + who + " (or end it), then close this mediated device again; it stays until then");
+            }
         }
 
         @Override

@@ -49,7 +49,7 @@ public final class FfmVfio implements Vfio {
         this.kernel = kernel;
         this.devVfio = devVfio;
         this.sysfs = sysfs;
-        this.mediatedDevices = new FfmMediatedDevices(kernel, sysfs);
+        this.mediatedDevices = new FfmMediatedDevices(kernel, sysfs, new GroupHolders(devVfio));
     }
 
     @Override

@@ -13,6 +13,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vfioosgi.api.Errno;
+import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.mdev.MdevParent;
 import org.vfioosgi.api.mdev.MdevType;
@@ -39,8 +40,91 @@ class MediatedDevicesTest {
         return dir;
     }
 
+    @TempDir
+    Path proc;
+
     private FfmMediatedDevices mdevs() {
-        return new FfmMediatedDevices(new LinuxKernel(), sysfs);
+        return new FfmMediatedDevices(new LinuxKernel(), sysfs, new GroupHolders(proc, DEV_VFIO, 1));
+    }
+
+    private static final Path DEV_VFIO = Path.of("/dev/vfio");
+
+    /** An instance directory as the kernel makes it, in IOMMU group {@code group}. */
+    private Path instance(UUID uuid, int group) throws IOException {
+        Path instance = Files.createDirectories(sysfs.resolve("bus/mdev/devices/" + uuid));
+        Files.createFile(instance.resolve("remove"));
+        Path groupDir = Files.createDirectories(sysfs.resolve("kernel/iommu_groups/" + group));
+        Files.createSymbolicLink(instance.resolve("iommu_group"), instance.relativize(groupDir));
+        return instance;
+    }
+
+    /** A process in the crafted /proc with descriptor 7 open on {@code target}. */
+    private void process(long pid, String command, Path target) throws IOException {
+        Path fd = Files.createDirectories(proc.resolve(pid + "/fd"));
+        Files.createSymbolicLink(fd.resolve("7"), target);
+        Files.writeString(proc.resolve(pid + "/comm"), command + "\n");
+    }
+
+    @Test
+    void removalIsRefusedWhileAnotherProcessHoldsTheGroupAndNamesIt() throws IOException {
+        type("mtty", "mtty-1", "Single port serial", 24);
+        UUID uuid = UUID.randomUUID();
+        Path instance = instance(uuid, 9);
+        process(4242, "qemu-system-x86", DEV_VFIO.resolve("9"));
+        process(1, "java", DEV_VFIO.resolve("9")); // this process: left out
+        process(77, "other", DEV_VFIO.resolve("10"));
+        FfmMediatedDevices mdevs = mdevs();
+        MediatedDevice mdev = mdevs.create(mdevs.parents().get(0).types().get(0), uuid);
+        VfioException e = assertThrows(VfioException.class, mdev::close);
+        assertTrue(e.is(Errno.EBUSY), e.getMessage());
+        assertTrue(e.getMessage().contains("pid 4242 (qemu-system-x86)"), e.getMessage());
+        assertFalse(e.getMessage().contains("pid 1 "), e.getMessage());
+        assertFalse(e.hint().isEmpty());
+        assertEquals("", Files.readString(instance.resolve("remove")), "nothing written: the kernel would block");
+        assertEquals(9, mdev.iommuGroup(), "still there");
+        Files.delete(proc.resolve("4242/fd/7")); // it let go
+        mdev.close();
+        assertEquals("1", Files.readString(instance.resolve("remove")));
+    }
+
+    @Test
+    void groupHoldersAreTheOtherProcessesWithTheNodeOpen() throws IOException {
+        process(300, "b", DEV_VFIO.resolve("9"));
+        process(20, "a", DEV_VFIO.resolve("9"));
+        process(1, "self", DEV_VFIO.resolve("9"));
+        process(5, "c", Path.of("/dev/null"));
+        Files.createDirectories(proc.resolve("self/fd")); // not a pid
+        Files.createDirectories(proc.resolve("6")); // no fd directory (gone, or not readable)
+        assertEquals(List.of(new GroupHolders.Holder(20, "a"), new GroupHolders.Holder(300, "b")),
+                new GroupHolders(proc, DEV_VFIO, 1).of(9));
+        assertEquals(List.of(), new GroupHolders(proc, DEV_VFIO, 1).of(10));
+        assertEquals(List.of(), new GroupHolders(proc.resolve("missing"), DEV_VFIO, 1).of(9));
+    }
+
+    @Test
+    void removalClosesTheDevicesThisProcessHasOpenOnTheInstanceFirst() throws IOException {
+        type("mtty", "mtty-1", "Single port serial", 24);
+        UUID uuid = UUID.randomUUID();
+        Path instance = instance(uuid, 7);
+        FakeVfioKernel kernel = new FakeVfioKernel();
+        kernel.addGroup(7, uuid.toString());
+        kernel.addGroup(8, "0000:00:02.0");
+        FfmVfio vfio = new FfmVfio(kernel, FakeVfioKernel.DEV, Path.of("/nonexistent/sys"));
+        try {
+            VfioDevice device = vfio.openContainer().attachGroup(7).openDevice(uuid.toString());
+            VfioDevice other = vfio.openContainer().attachGroup(8).openDevice("0000:00:02.0");
+            FfmMediatedDevices mdevs = mdevs();
+            MediatedDevice mdev = mdevs.create(mdevs.parents().get(0).types().get(0), uuid);
+            mdev.close();
+            assertEquals("1", Files.readString(instance.resolve("remove")));
+            assertThrows(IllegalStateException.class, device::info, "closed as by a hot-unplug");
+            assertThrows(IllegalStateException.class, () -> device.regionInfo(0));
+            assertEquals(uuid.toString(), device.name());
+            other.info(); // another device: untouched
+        } finally {
+            vfio.close();
+        }
+        assertEquals("", kernel.leftovers());
     }
 
     @Test

@@ -8,8 +8,16 @@ import org.osgi.annotation.versioning.ProviderType;
  * {@link #name()} through its group ({@code container.openDevice(mdev.name())} finds the group in sysfs).
  *
  * <p><b>Threads and ownership:</b> thread-safe. The creator owns it; {@link #close()} removes the instance (write 1 to
- * its {@code remove}): close the VFIO device opened on it first, the kernel refuses to remove an open one. The
- * {@link MediatedDevices} that made it removes it at the latest when it goes. Idempotent.
+ * its {@code remove}), and the {@link MediatedDevices} that made it removes it at the latest when it goes.
+ *
+ * <p><b>Removal of an open instance</b> is a hot-unplug. The kernel's removal waits until every descriptor of the
+ * device is closed; while it waits it calls the parent driver's {@code request} callback, which a driver that has one
+ * turns into a REQ interrupt ({@link org.vfioosgi.api.PciIrq#REQ}, an eventfd set on that IRQ index) for the device's
+ * owner to let go. The kernel's samples (mtty, mdpy, mbochs) have no {@code request} callback and no REQ index: the
+ * removal just waits, silently. So {@link #close()} first closes every {@link org.vfioosgi.api.VfioDevice} this
+ * process has open on the instance (as a hot-unplug does: interrupts, mappings and migration streams with it, later
+ * calls on it throw {@link IllegalStateException}), and refuses when another process has the instance's IOMMU group
+ * open, instead of blocking until that process lets go.
  */
 @ProviderType
 public interface MediatedDevice extends AutoCloseable {
@@ -47,10 +55,11 @@ public interface MediatedDevice extends AutoCloseable {
     int iommuGroup();
 
     /**
-     * Removes the instance.
+     * Closes the VFIO devices this process has open on the instance, then removes it. Idempotent.
      *
-     * @throws org.vfioosgi.api.VfioException if the kernel refuses (a VFIO device is still open on it: EBUSY); the
-     *                                        instance stays and close may be called again
+     * @throws org.vfioosgi.api.VfioException if another process has the instance's IOMMU group open (EBUSY; the
+     *                                        message names its pid), or the kernel refuses; the instance stays, this
+     *                                        process's devices on it open, and close may be called again
      */
     @Override
     void close();

@@ -1,0 +1,96 @@
+package org.vfioosgi.ffm;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Which other processes have an IOMMU group's node ({@code /dev/vfio/N}) open, from {@code /proc/PID/fd}: a process
+ * holding the group is the one that may hold its devices, whose removal the kernel would make wait for it. Processes
+ * whose descriptors this user may not read are not seen (root sees all). This process is left out: what it holds,
+ * the library knows itself.
+ *
+ * <p>Immutable and thread-safe; every call reads {@code /proc} anew.
+ */
+final class GroupHolders {
+
+    /** A process holding the group: its pid and its command name ({@code /proc/PID/comm}). */
+    record Holder(long pid, String command) {
+        @Override
+        public String toString() {
+            return "pid " + pid + " (" + command + ")";
+        }
+    }
+
+    private final Path proc;
+    private final Path devVfio;
+    private final long self;
+
+    /**
+     * @param proc    the proc file system ({@code /proc})
+     * @param devVfio where the group nodes are ({@code /dev/vfio}), as the holders' descriptors name them
+     * @param self    this process's pid, left out
+     */
+    GroupHolders(Path proc, Path devVfio, long self) {
+        this.proc = proc;
+        this.devVfio = devVfio;
+        this.self = self;
+    }
+
+    /** On {@code /proc} and {@code devVfio}, leaving this process out. */
+    GroupHolders(Path devVfio) {
+        this(Path.of("/proc"), devVfio, ProcessHandle.current().pid());
+    }
+
+    /** The other processes with group {@code number}'s node open, by pid; empty if none (or none visible). */
+    List<Holder> of(int number) {
+        Path node = devVfio.resolve(Integer.toString(number));
+        List<Holder> holders = new ArrayList<>();
+        try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, GroupHolders::isPid)) {
+            for (Path process : processes) {
+                long pid = Long.parseLong(process.getFileName().toString());
+                if (pid != self && holds(process, node)) {
+                    holders.add(new Holder(pid, command(process)));
+                }
+            }
+        } catch (IOException e) {
+            return List.of(); // no /proc: nothing to tell (the removal then behaves as the kernel's)
+        }
+        holders.sort((a, b) -> Long.compare(a.pid(), b.pid()));
+        return List.copyOf(holders);
+    }
+
+    private static boolean isPid(Path entry) {
+        String name = entry.getFileName().toString();
+        return !name.isEmpty() && name.chars().allMatch(Character::isDigit) && name.length() < 19;
+    }
+
+    private static boolean holds(Path process, Path node) {
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(process.resolve("fd"))) {
+            for (Path fd : fds) {
+                try {
+                    if (node.equals(Files.readSymbolicLink(fd))) {
+                        return true;
+                    }
+                } catch (IOException | UnsupportedOperationException closedMeanwhile) {
+                    // a descriptor closed while listed
+                }
+            }
+        } catch (IOException gone) {
+            // the process ended, or its descriptors are not ours to read
+        }
+        return false;
+    }
+
+    private static String command(Path process) {
+        try {
+            return Files.readString(process.resolve("comm"), StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+}
