@@ -197,7 +197,9 @@ final class FfmMediatedDevices implements MediatedDevices {
         /**
          * Refuses while another process holds the instance's group (the kernel would block this thread until it lets
          * go); closes this process's devices on it; then removes it. A process that opens it between the check and
-         * the write still makes the kernel wait: the window is the one write.
+         * the write still makes the kernel wait: the window is the one write. An instance already gone from sysfs
+         * (removed behind this process's back, perhaps by a writer the kernel holds until the device is closed) has
+         * this process's devices on it closed all the same.
          */
         @Override
         public synchronized void close() {
@@ -205,9 +207,12 @@ final class FfmMediatedDevices implements MediatedDevices {
                 return;
             }
             Path dir = instanceDir(uuid);
-            if (Files.exists(dir)) {
+            boolean present = Files.exists(dir);
+            if (present) {
                 refuseIfHeldElsewhere(dir);
-                OpenDevices.closeAll(name());
+            }
+            OpenDevices.closeAll(name());
+            if (present && Files.exists(dir)) {
                 writeAttribute(dir.resolve("remove"), "1", uuid.toString());
             }
             removed = true;

@@ -88,6 +88,30 @@ class MediatedDevicesTest {
     }
 
     @Test
+    void anInstanceRemovedBehindOurBackHasOurDevicesOnItClosedAllTheSame() throws IOException {
+        type("mtty", "mtty-1", "Single port serial", 24);
+        UUID uuid = UUID.randomUUID();
+        Path instance = instance(uuid, 7);
+        FakeVfioKernel kernel = new FakeVfioKernel();
+        kernel.addGroup(7, uuid.toString());
+        FfmVfio vfio = new FfmVfio(kernel, FakeVfioKernel.DEV, Path.of("/nonexistent/sys"));
+        try {
+            VfioDevice device = vfio.openContainer().attachGroup(7).openDevice(uuid.toString());
+            FfmMediatedDevices mdevs = mdevs();
+            MediatedDevice mdev = mdevs.create(mdevs.parents().get(0).types().get(0), uuid);
+            // another writer's remove: the kernel unlinks the instance, then waits for our descriptor
+            Files.delete(instance.resolve("iommu_group"));
+            Files.delete(instance.resolve("remove"));
+            Files.delete(instance);
+            mdev.close();
+            assertThrows(IllegalStateException.class, device::info, "closed, so the kernel's removal can finish");
+        } finally {
+            vfio.close();
+        }
+        assertEquals("", kernel.leftovers());
+    }
+
+    @Test
     void groupHoldersAreTheOtherProcessesWithTheNodeOpen() throws IOException {
         process(300, "b", DEV_VFIO.resolve("9"));
         process(20, "a", DEV_VFIO.resolve("9"));
