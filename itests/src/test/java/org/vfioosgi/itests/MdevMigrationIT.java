@@ -170,6 +170,97 @@ public class MdevMigrationIT extends DeviceTestSupport {
                 + sysfsBefore + " / " + sysfsDescriptors());
     }
 
+    /**
+     * The P2P arcs (mtty's flags are STOP_COPY|P2P|PRE_COPY): source RUNNING -> PRE_COPY -> PRE_COPY_P2P ->
+     * STOP_COPY, target RESUMING -> STOP -> RUNNING_P2P -> RUNNING, one transition per step and the state read back
+     * at each; the UART's registers and FIFO arrive. mtty's PRECOPY_INFO always says 0 dirty bytes (it sets
+     * dirty_bytes to 0): a register written during pre-copy reaches the target through the stop-copy data instead.
+     */
+    @Test
+    public void migratesThroughThePeerToPeerStates() throws Exception {
+        SAMPLES.load("mtty");
+        MediatedDevices mdevs = vfio.mediatedDevices();
+        MdevType single = mdevs.parents().stream().filter(p -> p.name().equals("mtty")).findFirst().orElseThrow()
+                .types().stream().filter(t -> t.id().equals("mtty-1")).findFirst().orElseThrow();
+        try (MediatedDevice mdevA = mdevs.create(single); MediatedDevice mdevB = mdevs.create(single);
+                VfioContainer container = vfio.openContainer()) {
+            VfioDevice a = container.openDevice(mdevA.name());
+            VfioDevice b = container.openDevice(mdevB.name());
+            DeviceRegion barA = a.region(0);
+            DeviceRegion barB = b.region(0);
+            reg(barA, FCR, 0x07);
+            reg(barA, LCR, 0x03);
+            reg(barA, SCR, 0x5a);
+            for (char c : "P2P".toCharArray()) {
+                reg(barA, RX_TX, c);
+            }
+            DeviceMigration src = a.migration().orElseThrow();
+            DeviceMigration dst = b.migration().orElseThrow();
+            assertTrue(src.flags().toString(), src.flags().p2p() && src.flags().preCopy());
+            StringBuilder log = new StringBuilder();
+
+            long t = System.nanoTime();
+            MigrationStream save = src.transitionTo(MigrationState.PRE_COPY).orElseThrow();
+            log.append("RUNNING->PRE_COPY ").append(us(t));
+            assertEquals(MigrationState.PRE_COPY, src.state());
+            PrecopyInfo initial = save.precopyInfo();
+            byte[] pre = readAll(save);
+            assertEquals(initial.initialBytes(), pre.length);
+            assertEquals("mtty reports no dirty bytes", 0, initial.dirtyBytes());
+
+            t = System.nanoTime();
+            assertTrue("PRE_COPY -> PRE_COPY_P2P opens no stream",
+                    src.transitionTo(MigrationState.PRE_COPY_P2P).isEmpty());
+            log.append(", ->PRE_COPY_P2P ").append(us(t));
+            assertEquals(MigrationState.PRE_COPY_P2P, src.state());
+            assertTrue("the pre-copy stream goes on", save.isOpen());
+            reg(barA, SCR, 0xb6); // still running (only peer-to-peer DMA is held): the UART takes it
+            PrecopyInfo inP2p = save.precopyInfo();
+            assertEquals("nothing new in pre-copy, and the change is not counted as dirty", new PrecopyInfo(0, 0),
+                    inP2p);
+
+            t = System.nanoTime();
+            assertTrue(src.transitionTo(MigrationState.STOP_COPY).isEmpty());
+            log.append(", ->STOP_COPY ").append(us(t));
+            assertEquals(MigrationState.STOP_COPY, src.state());
+            byte[] rest = readAll(save);
+            byte[] stream = concat(pre, rest);
+
+            t = System.nanoTime();
+            MigrationStream load = dst.transitionTo(MigrationState.RESUMING).orElseThrow();
+            log.append("; target ->RESUMING ").append(us(t));
+            assertEquals(MigrationState.RESUMING, dst.state());
+            writeAll(load, stream);
+            t = System.nanoTime();
+            assertTrue(dst.transitionTo(MigrationState.STOP).isEmpty());
+            log.append(", ->STOP ").append(us(t));
+            assertEquals(MigrationState.STOP, dst.state());
+            assertFalse("the resume stream ends with RESUMING", load.isOpen());
+            t = System.nanoTime();
+            assertTrue(dst.transitionTo(MigrationState.RUNNING_P2P).isEmpty());
+            log.append(", ->RUNNING_P2P ").append(us(t));
+            assertEquals(MigrationState.RUNNING_P2P, dst.state());
+            assertEquals("loaded by RESUMING -> STOP, visible in RUNNING_P2P", 0xb6, reg(barB, SCR));
+            t = System.nanoTime();
+            assertTrue(dst.transitionTo(MigrationState.RUNNING).isEmpty());
+            log.append(", ->RUNNING ").append(us(t));
+            assertEquals(MigrationState.RUNNING, dst.state());
+            assertEquals(0x03, reg(barB, LCR));
+            assertEquals('P', reg(barB, RX_TX));
+            assertEquals('2', reg(barB, RX_TX));
+            assertEquals('P', reg(barB, RX_TX));
+            assertEquals("FIFO drained", 0, reg(barB, LSR) & LSR_DATA_READY);
+            System.out.println("migration-p2p: " + pre.length + " bytes pre-copy (PRECOPY_INFO " + initial
+                    + "; in PRE_COPY_P2P after a register write " + inP2p + ") + " + rest.length + " stop-copy; "
+                    + log + "; SCR 0xb6, LCR and FIFO \"P2P\" carried over");
+
+            assertTrue(src.transitionTo(MigrationState.STOP).isEmpty());
+            assertFalse(save.isOpen());
+            a.close();
+            b.close();
+        }
+    }
+
     private void migrate(VfioDevice a, VfioDevice b) throws IOException {
         DeviceRegion barA = a.region(0);
         DeviceRegion barB = b.region(0);

@@ -128,9 +128,24 @@ final class FfmMediatedDevices implements MediatedDevices {
 
     /** Writes {@code value} to a sysfs attribute with one write(2), as the kernel wants it. */
     private void writeAttribute(Path attribute, String value, String target) {
+        Refusal refusal = tryWriteAttribute(attribute, value);
+        if (refusal != null) {
+            throw refusal.failure(target);
+        }
+    }
+
+    /** A failed open or write of a sysfs attribute: the call and its errno. */
+    private record Refusal(Kernel kernel, String call, int errno) {
+        VfioException failure(String target) {
+            return Failures.syscall(kernel, Operation.MDEV, call, target, errno);
+        }
+    }
+
+    /** Writes {@code value} to a sysfs attribute with one write(2); null when it went through. */
+    private Refusal tryWriteAttribute(Path attribute, String value) {
         int fd = kernel.open(attribute.toString(), Kernel.O_WRONLY);
         if (fd < 0) {
-            throw Failures.syscall(kernel, Operation.MDEV, "open(" + attribute + ")", target, -fd);
+            return new Refusal(kernel, "open(" + attribute + ")", -fd);
         }
         try (Arena arena = Arena.ofConfined()) {
             byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
@@ -140,10 +155,7 @@ final class FfmMediatedDevices implements MediatedDevices {
             do {
                 r = kernel.write(fd, s, bytes.length);
             } while (r == -Errno.EINTR);
-            if (r < 0) {
-                throw Failures.syscall(kernel, Operation.MDEV, "write(" + attribute + ", \"" + value + "\")", target,
-                        (int) -r);
-            }
+            return r < 0 ? new Refusal(kernel, "write(" + attribute + ", \"" + value + "\")", (int) -r) : null;
         } finally {
             kernel.close(fd);
         }
@@ -212,8 +224,14 @@ final class FfmMediatedDevices implements MediatedDevices {
                 refuseIfHeldElsewhere(dir);
             }
             OpenDevices.closeAll(name());
-            if (present && Files.exists(dir)) {
-                writeAttribute(dir.resolve("remove"), "1", uuid.toString());
+            if (present) {
+                Refusal refusal = tryWriteAttribute(dir.resolve("remove"), "1");
+                // ENOENT, ENODEV, EAGAIN: another remover got there first (the kernel drops the attribute and the
+                // instance as it starts); with this process's devices closed, that removal completes
+                if (refusal != null && refusal.errno() != Errno.ENOENT && refusal.errno() != Errno.ENODEV
+                        && refusal.errno() != Errno.EAGAIN) {
+                    throw refusal.failure(uuid.toString());
+                }
             }
             removed = true;
             instances.remove(this);

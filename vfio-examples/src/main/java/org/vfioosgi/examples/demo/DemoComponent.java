@@ -21,6 +21,7 @@ import org.vfioosgi.api.IrqInfo;
 import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.PciRegion;
 import org.vfioosgi.api.RegionInfo;
+import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.examples.EduService;
 
@@ -28,8 +29,9 @@ import org.vfioosgi.examples.EduService;
  * The demo, run inside an OSGi framework when the framework property {@code vfio.demo} is {@code true}: claims the
  * edu device through Configuration Admin, waits for DS to publish it and start the sample driver, prints its regions,
  * computes a factorial, makes a DMA round trip and counts an interrupt, hot-plugs a second edu (in the test VM) and
- * unplugs it, each step with its time; then releases the claim and, with {@code vfio.demo.exit=true}, stops the
- * framework (exit status 0 when every step worked).
+ * unplugs it, migrates a UART's state between two instances of the kernel's mtty sample ({@link MttyMigrationStep};
+ * skipped without mtty unless {@code vfio.demo.mtty=required}), each step with its time; then releases the claim and,
+ * with {@code vfio.demo.exit=true}, stops the framework (exit status 0 when every step worked).
  */
 @Component(immediate = true, service = {})
 public final class DemoComponent {
@@ -43,12 +45,15 @@ public final class DemoComponent {
 
     private final BundleContext context;
     private final ConfigurationAdmin configurationAdmin;
+    private final Vfio vfio;
     private final Thread runner;
 
     @Activate
-    public DemoComponent(BundleContext context, @Reference ConfigurationAdmin configurationAdmin) {
+    public DemoComponent(BundleContext context, @Reference ConfigurationAdmin configurationAdmin,
+            @Reference Vfio vfio) {
         this.context = context;
         this.configurationAdmin = configurationAdmin;
+        this.vfio = vfio;
         this.runner = "true".equals(context.getProperty("vfio.demo"))
                 ? Thread.ofPlatform().name("vfio demo").start(this::run) : null;
     }
@@ -83,7 +88,9 @@ public final class DemoComponent {
             waitFor(() -> edu.interrupts() > 0, STEP_TIMEOUT_MILLIS);
             step("interrupts taken by the driver (MSI on an eventfd): " + edu.interrupts());
             boolean plugged = hotPlug();
-            ok = f == 3628800 && same && edu.interrupts() > 0 && plugged;
+            boolean migrated = new MttyMigrationStep(vfio, DemoComponent::step)
+                    .run("required".equals(context.getProperty("vfio.demo.mtty")));
+            ok = f == 3628800 && same && edu.interrupts() > 0 && plugged && migrated;
         } catch (Exception e) {
             step("FAILED: " + e);
         } finally {
