@@ -9,8 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Which other processes have an IOMMU group's node ({@code /dev/vfio/N}) open, from {@code /proc/PID/fd}: a process
- * holding the group is the one that may hold its devices, whose removal the kernel would make wait for it. Processes
+ * Which other processes have an IOMMU group's node ({@code /dev/vfio/N}) open, from {@code /proc/PID/fd}. The kernel's
+ * removal waits for the device's descriptors, not the group's, but a device descriptor is only had through its group
+ * and the descriptors of the device are not told apart in {@code /proc} ({@code anon_inode:[vfio-device]}): the group's
+ * holder is the process to ask, and a conservative answer to whether one would be waited for. Processes
  * whose descriptors this user may not read are not seen (root sees all). This process is left out: what it holds,
  * the library knows itself.
  *
