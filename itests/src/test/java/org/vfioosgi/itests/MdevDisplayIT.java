@@ -94,6 +94,19 @@ public class MdevDisplayIT extends DeviceTestSupport {
         return result;
     }
 
+    /** The mean time of {@code n} queries of {@code type}, once the code is warm. */
+    private static void meanQueryTime(String device, DeviceDisplay display, PlaneType type, int n) {
+        for (int i = 0; i < n; i++) {
+            display.queryPlane(type);
+        }
+        long t = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            display.queryPlane(type);
+        }
+        System.out.printf("MDEV-DISPLAY %s %s query, mean of %d: %.1f us%n", device, type, n,
+                (System.nanoTime() - t) / 1e3 / n);
+    }
+
     private static void dispi(DeviceRegion bar2, int index, int value) {
         bar2.write16(DISPI + 2L * index, (short) value);
     }
@@ -136,6 +149,7 @@ public class MdevDisplayIT extends DeviceTestSupport {
             assertEquals(plane, timed("mbochs primary again", () -> display.queryPlane(PlaneType.PRIMARY))
                     .orElseThrow());
             assertEquals(Optional.empty(), timed("mbochs cursor", () -> display.queryPlane(PlaneType.CURSOR)));
+            meanQueryTime("mbochs", display, PlaneType.PRIMARY, 200);
 
             DisplayDmaBuf buf = timed("mbochs export dma-buf " + plane.dmaBufId(), () -> display.exportDmaBuf(plane));
             assertEquals(1228800, buf.size());
@@ -150,6 +164,16 @@ public class MdevDisplayIT extends DeviceTestSupport {
             assertThrows(IllegalStateException.class, buf::fd);
             assertEquals(dmaBufsBefore, dmaBufDescriptors());
 
+            for (int i = 0; i < 20; i++) {
+                display.exportDmaBuf(plane).close();
+            }
+            long t = System.nanoTime();
+            for (int i = 0; i < 100; i++) {
+                display.exportDmaBuf(plane).close();
+            }
+            System.out.printf("MDEV-DISPLAY mbochs export and close of a dma-buf, mean of 100: %.1f us%n",
+                    (System.nanoTime() - t) / 1e3 / 100);
+            assertEquals(dmaBufsBefore, dmaBufDescriptors());
             DisplayDmaBuf left = display.exportDmaBuf(plane);
             assertEquals(dmaBufsBefore + 1, dmaBufDescriptors());
             device.close();
@@ -186,6 +210,7 @@ public class MdevDisplayIT extends DeviceTestSupport {
             // mdpy answers every plane type with its framebuffer
             Optional<DisplayPlane> cursor = timed("mdpy cursor", () -> display.queryPlane(PlaneType.CURSOR));
             assertEquals(plane.regionIndex(), cursor.orElseThrow().regionIndex());
+            meanQueryTime("mdpy", display, PlaneType.PRIMARY, 200);
 
             try (MappedRegion bar0 = device.map(0); MappedRegion fb = device.map(plane.regionIndex())) {
                 int[][] pixels = {{0, 0}, {639, 0}, {320, 240}, {0, 479}, {639, 479}};

@@ -3,6 +3,8 @@ package org.vfioosgi.ffm;
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.VfioDeviceGfxPlaneInfo;
@@ -49,6 +51,9 @@ final class DisplayKernel implements Kernel {
     int queries;
     /** How many of the next plane queries fail with ENOMEM regardless of the mode. */
     int enomem;
+    /** When set, GET_GFX_DMABUF counts the first down and waits for the second before it answers. */
+    volatile CountDownLatch exportEntered;
+    volatile CountDownLatch exportRelease;
     /** The argsz of every GET_REGION_INFO, in order. */
     final StringBuilder regionInfoArgsz = new StringBuilder();
 
@@ -76,6 +81,15 @@ final class DisplayKernel implements Kernel {
             return queryPlane(arg);
         }
         if (request == Ioctls.VFIO_DEVICE_GET_GFX_DMABUF) {
+            CountDownLatch release = exportRelease;
+            if (release != null) {
+                exportEntered.countDown();
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             return getDmaBuf(arg.get(java.lang.foreign.ValueLayout.JAVA_INT, 0));
         }
         if (request == Ioctls.VFIO_DEVICE_GET_REGION_INFO) {

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.vfioosgi.api.RegionInfo;
@@ -130,7 +133,35 @@ class DisplayTest {
         VfioException small = assertThrows(VfioException.class, () -> display.exportDmaBuf(again));
         assertTrue(small.getMessage().contains("4096-byte dma-buf for a 1228800-byte plane"), small.getMessage());
         assertEquals(0, kernel.openDmaBufs(), "the short dma-buf was closed again");
+    }
 
+    @Test
+    void aCloseRacingWithAnExportLeavesNoDmaBufOpen() throws Exception {
+        VfioDevice device = device(true);
+        DeviceDisplay display = device.display().orElseThrow();
+        kernel.mode(DisplayKernel.XR24, 640, 480);
+        DisplayPlane plane = display.queryPlane(PlaneType.PRIMARY).orElseThrow();
+        kernel.exportEntered = new CountDownLatch(1);
+        kernel.exportRelease = new CountDownLatch(1);
+        CompletableFuture<Object> export = CompletableFuture.supplyAsync(() -> {
+            try {
+                return display.exportDmaBuf(plane);
+            } catch (IllegalStateException e) {
+                return e;
+            }
+        });
+        assertTrue(kernel.exportEntered.await(30, TimeUnit.SECONDS));
+        Thread closer = Thread.ofPlatform().start(device::close);
+        OnFakeKernel.awaitWaiting(closer); // for the export inside the device's descriptor
+        kernel.exportRelease.countDown();
+        closer.join();
+        Object result = export.get(30, TimeUnit.SECONDS);
+        if (result instanceof DisplayDmaBuf buf) {
+            assertFalse(buf.isOpen(), "exported just before the close, closed with the device");
+        } else {
+            assertTrue(result instanceof IllegalStateException, String.valueOf(result));
+        }
+        assertEquals(0, kernel.openDmaBufs());
     }
 
     @Test
