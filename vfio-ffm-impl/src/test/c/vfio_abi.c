@@ -67,6 +67,18 @@ int main(void) {
 	printf("older vfio_device_feature_mig_data_size 0\nolder vfio_precopy_info 0\nolder VFIO_MIG_GET_PRECOPY_INFO 0\n"
 	       "older VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 0\nolder VFIO_MIGRATION_PRE_COPY 0\n");
 #endif
+	SIZE(vfio_device_gfx_plane_info); OFF(vfio_device_gfx_plane_info, argsz); OFF(vfio_device_gfx_plane_info, flags);
+	OFF(vfio_device_gfx_plane_info, drm_plane_type); OFF(vfio_device_gfx_plane_info, drm_format);
+	OFF(vfio_device_gfx_plane_info, drm_format_mod); OFF(vfio_device_gfx_plane_info, width);
+	OFF(vfio_device_gfx_plane_info, height); OFF(vfio_device_gfx_plane_info, stride);
+	OFF(vfio_device_gfx_plane_info, size); OFF(vfio_device_gfx_plane_info, x_pos); OFF(vfio_device_gfx_plane_info, y_pos);
+	OFF(vfio_device_gfx_plane_info, x_hot); OFF(vfio_device_gfx_plane_info, y_hot);
+	OFF(vfio_device_gfx_plane_info, region_index); /* then reserved, named since Linux 6.2: padding here */
+	/* region_index and dmabuf_id are one anonymous union: Java names the field region_index */
+	_Static_assert(offsetof(struct vfio_device_gfx_plane_info, dmabuf_id)
+		       == offsetof(struct vfio_device_gfx_plane_info, region_index), "dmabuf_id shares region_index");
+	IOCTL(VFIO_DEVICE_QUERY_GFX_PLANE); IOCTL(VFIO_DEVICE_GET_GFX_DMABUF);
+	CONST(VFIO_GFX_PLANE_TYPE_PROBE); CONST(VFIO_GFX_PLANE_TYPE_DMABUF); CONST(VFIO_GFX_PLANE_TYPE_REGION);
 	SCALAR(__s32); /* VFIO_GROUP_SET_CONTAINER's argument */
 	SIZE(pollfd); OFF(pollfd, fd); OFF(pollfd, events); OFF(pollfd, revents); /* poll.h, for the eventfd waits */
 

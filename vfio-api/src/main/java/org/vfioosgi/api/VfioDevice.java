@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.osgi.annotation.versioning.ProviderType;
+import org.vfioosgi.api.display.DeviceDisplay;
 import org.vfioosgi.api.migration.DeviceMigration;
 
 /**
@@ -53,9 +54,11 @@ public interface VfioDevice extends AutoCloseable {
      * device does not implement (for vfio-pci, the VGA region of a device that is not a VGA controller) has size 0 and
      * no flags.
      *
-     * @param index the region index, below {@link DeviceInfo#regions()}
+     * @param index the region index, below {@link DeviceInfo#regions()}, or one the device names elsewhere beyond
+     *              them (a display plane's region: {@code mdpy}'s is 16 of 9), which the kernel is asked for
      * @return what the kernel reports about it
-     * @throws IndexOutOfBoundsException if the device has no such region
+     * @throws IndexOutOfBoundsException if the device has no such region (negative, or beyond
+     *                                   {@link DeviceInfo#regions()} and refused by the kernel)
      * @throws VfioException             if the kernel's answer is malformed (e.g. a capability chain that loops)
      * @throws IllegalStateException     if the device is closed
      */
@@ -64,7 +67,7 @@ public interface VfioDevice extends AutoCloseable {
     /**
      * Region {@code index} for reads and writes through the device file.
      *
-     * @param index the region index, below {@link DeviceInfo#regions()}
+     * @param index the region index; see {@link #regionInfo(int)}
      * @return the region; valid as long as the device is open
      * @throws IndexOutOfBoundsException if the device has no such region
      * @throws IllegalStateException     if the device is closed
@@ -74,7 +77,7 @@ public interface VfioDevice extends AutoCloseable {
     /**
      * Maps the whole of region {@code index}; see {@link DeviceRegion#map()}.
      *
-     * @param index the region index, below {@link DeviceInfo#regions()}
+     * @param index the region index; see {@link #regionInfo(int)}
      * @return the mapping, closed by the caller or with the device
      * @throws IndexOutOfBoundsException if the device has no such region
      * @throws VfioException             if the region cannot be mapped (an I/O-port BAR, config space): use
@@ -331,6 +334,19 @@ public interface VfioDevice extends AutoCloseable {
      * @throws IllegalStateException if the device is closed
      */
     default Optional<DeviceMigration> migration() {
+        return Optional.empty();
+    }
+
+    /**
+     * The device's display, if it exposes one ({@code VFIO_DEVICE_QUERY_GFX_PLANE} with PROBE accepts a dma-buf or a
+     * region plane: mediated GPUs, the kernel's {@code mdpy} and {@code mbochs} samples). The first call probes; later
+     * calls return the same object. A device obtained as an OSGi service reports none.
+     *
+     * @return the display, owned by this device; empty if the device has none
+     * @throws VfioException         if probing fails otherwise than with "not supported"
+     * @throws IllegalStateException if the device is closed
+     */
+    default Optional<DeviceDisplay> display() {
         return Optional.empty();
     }
 

@@ -75,7 +75,9 @@ public class VfioException extends RuntimeException {
          */
         MIGRATION,
         /** Finding, creating or removing a mediated device through sysfs. */
-        MDEV
+        MDEV,
+        /** A device's display: {@code VFIO_DEVICE_QUERY_GFX_PLANE}, {@code VFIO_DEVICE_GET_GFX_DMABUF}. */
+        DISPLAY
     }
 
     /** What failed. */

@@ -58,6 +58,7 @@ final class Failures {
             case EVENTFD -> "use";
             case MIGRATION -> "migrate device";
             case MDEV -> "manage mediated device";
+            case DISPLAY -> "use the display of device";
         };
     }
 
@@ -138,6 +139,16 @@ final class Failures {
                 case Errno.EBUSY -> "The mediated device is in use: close the VFIO device opened on it first";
                 case Errno.ENOSPC, Errno.EINVAL -> "The parent cannot make another instance of this type: check its"
                         + " available_instances";
+                default -> "";
+            };
+            case DISPLAY -> switch (errno) {
+                case Errno.ENOENT -> "The device no longer knows this dma-buf id (the guest changed its mode since the"
+                        + " query): query the plane again";
+                case Errno.EINVAL -> "The device refused the plane kind, plane type or id: ask for a kind from kinds()"
+                        + " and an id from a fresh queryPlane()";
+                case Errno.ENOMEM -> "The device could not allocate the framebuffer's buffer twice in a row: free memory"
+                        + " or query again later";
+                case Errno.ENOTTY -> "The device has no display";
                 default -> "";
             };
             case MAP_REGION -> errno == Errno.EINVAL

@@ -19,6 +19,7 @@ import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.api.display.DeviceDisplay;
 import org.vfioosgi.api.migration.DeviceMigration;
 import org.vfioosgi.ffm.abi.CapabilityChain;
 import org.vfioosgi.ffm.abi.Ioctls;
@@ -48,6 +49,8 @@ final class FfmDevice implements VfioDevice {
     private final long pageSize;
     /** The migration, probed on first use: null before, empty if the device has none. */
     private Optional<FfmMigration> migration;
+    /** The display, probed on first use: null before, empty if the device has none. */
+    private Optional<FfmDisplay> display;
 
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
         this.kernel = group.kernel();
@@ -104,12 +107,21 @@ final class FfmDevice implements VfioDevice {
     public RegionInfo regionInfo(int index) {
         int f = fd.acquire();
         try {
-            Objects.checkIndex(index, info.regions());
+            if (index < 0) {
+                throw new IndexOutOfBoundsException("region index " + index + " is negative");
+            }
             try (Arena arena = Arena.ofConfined()) {
+                // argsz starts at sizeof(struct vfio_region_info) and grows only to what the kernel asks for: mbochs
+                // refuses any argsz beyond its own 48-byte structure with EINVAL
                 CapabilityChain.Answer answer = CapabilityChain.query(VfioRegionInfo.sizeof(),
                         size -> VfioRegionInfo.allocate(arena, index, size), VfioRegionInfo::argsz,
                         s -> kernel.ioctl(f, Ioctls.VFIO_DEVICE_GET_REGION_INFO, s));
                 if (answer.result() == -Errno.EINVAL) {
+                    if (index >= info.regions()) {
+                        // beyond num_regions only the regions a device names elsewhere exist (mdpy's display, 16)
+                        throw new IndexOutOfBoundsException("device " + name() + " has no region " + index + " ("
+                                + info.regions() + " regions, and the kernel knows no other)");
+                    }
                     // an index below num_regions the device does not implement (vfio-pci: VGA on a non-VGA device)
                     return new RegionInfo(index, 0, 0, 0);
                 }
@@ -353,6 +365,17 @@ final class FfmDevice implements VfioDevice {
         return migration.map(m -> m);
     }
 
+    @Override
+    public synchronized Optional<DeviceDisplay> display() {
+        if (!fd.isOpen()) {
+            throw new IllegalStateException("device " + name() + " is closed");
+        }
+        if (display == null) {
+            display = FfmDisplay.probe(this);
+        }
+        return display.map(d -> d);
+    }
+
     private void check(int result, Operation operation, String call) {
         if (result < 0) {
             throw Failures.syscall(kernel, operation, call, name(), -result);
@@ -381,6 +404,13 @@ final class FfmDevice implements VfioDevice {
                 }
                 if (m != null && m.isPresent()) {
                     m.get().closeStreams(); // their data is the device's: they go before it
+                }
+                Optional<FfmDisplay> d;
+                synchronized (this) {
+                    d = display;
+                }
+                if (d != null && d.isPresent()) {
+                    d.get().closeDmaBufs(); // exported from the device: they go before it
                 }
                 mappings.closeAll();
             } finally {

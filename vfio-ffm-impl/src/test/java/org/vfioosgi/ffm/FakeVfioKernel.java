@@ -466,6 +466,15 @@ final class FakeVfioKernel implements Kernel {
         return r;
     }
 
+    /** The model's files have no offsets to move. */
+    @Override
+    public long lseek(int fd, long offset, int whence) {
+        synchronized (this) {
+            record("lseek", "fd " + fd, "offset " + offset + ", whence " + whence, -Errno.ESPIPE);
+        }
+        return -Errno.ESPIPE;
+    }
+
     @Override
     public int eventfd(int initialValue, int flags) {
         before("eventfd");

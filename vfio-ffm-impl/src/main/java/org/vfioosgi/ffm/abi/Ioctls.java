@@ -31,6 +31,8 @@ public final class Ioctls {
     public static final long VFIO_DEVICE_RESET = io(11);
     public static final long VFIO_DEVICE_GET_PCI_HOT_RESET_INFO = io(12);
     public static final long VFIO_DEVICE_PCI_HOT_RESET = io(13);
+    public static final long VFIO_DEVICE_QUERY_GFX_PLANE = io(14);
+    public static final long VFIO_DEVICE_GET_GFX_DMABUF = io(15);
     public static final long VFIO_DEVICE_IOEVENTFD = io(16);
     public static final long VFIO_DEVICE_FEATURE = io(17);
     // on a migration data stream
@@ -59,6 +61,10 @@ public final class Ioctls {
     public static final int VFIO_DMA_MAP_FLAG_READ = 1;
     public static final int VFIO_DMA_MAP_FLAG_WRITE = 1 << 1;
     public static final int VFIO_DMA_UNMAP_FLAG_ALL = 1 << 1;
+    // flags of VFIO_DEVICE_QUERY_GFX_PLANE
+    public static final int VFIO_GFX_PLANE_TYPE_PROBE = 1;
+    public static final int VFIO_GFX_PLANE_TYPE_DMABUF = 1 << 1;
+    public static final int VFIO_GFX_PLANE_TYPE_REGION = 1 << 2;
     // VFIO_CHECK_EXTENSION argument for VFIO_DMA_UNMAP_FLAG_ALL support
     public static final int VFIO_UNMAP_ALL = 9;
 

@@ -31,7 +31,8 @@ public final class Structs {
                 entry(VfioIommuType1InfoCapIovaRange.LAYOUT), entry(VfioIommuType1InfoCapMigration.LAYOUT),
                 entry(VfioIommuType1InfoDmaAvail.LAYOUT), entry(VfioDmaMap.LAYOUT), entry(VfioDmaUnmap.LAYOUT),
                 entry(VfioDeviceFeatureMigration.LAYOUT), entry(VfioDeviceFeatureMigState.LAYOUT),
-                entry(VfioDeviceFeatureMigDataSize.LAYOUT), entry(VfioPrecopyInfo.LAYOUT));
+                entry(VfioDeviceFeatureMigDataSize.LAYOUT), entry(VfioPrecopyInfo.LAYOUT),
+                entry(VfioDeviceGfxPlaneInfo.LAYOUT));
     }
 
     /** Arguments that are a plain C type rather than a structure, by that type's name. */

@@ -28,6 +28,8 @@ public interface Kernel {
     int EFD_NONBLOCK = 0x800;
     int EFD_CLOEXEC = 0x80000;
     short POLLIN = 1;
+    int SEEK_SET = 0;
+    int SEEK_END = 2;
 
     /** open(2) with O_CLOEXEC added; the new descriptor. */
     int open(String path, int flags);
@@ -64,6 +66,9 @@ public interface Kernel {
 
     /** write(2) that may block (a migration data stream, a sysfs attribute): an ordinary call. */
     long write(int fd, MemorySegment source, long count);
+
+    /** lseek(2): the new file offset; with SEEK_END and offset 0 a dma-buf's size. An ordinary call. */
+    long lseek(int fd, long offset, int whence);
 
     /** poll(2) of one descriptor for {@code events} within {@code timeoutMillis} (-1: no limit): 1 if ready, else 0. */
     int poll(int fd, short events, int timeoutMillis);

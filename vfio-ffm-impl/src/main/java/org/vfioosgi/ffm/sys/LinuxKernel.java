@@ -58,6 +58,8 @@ public final class LinuxKernel implements Kernel {
     private static final MethodHandle readNonBlocking$mh = transfer(SyscallNumbers.READ, "read", RW, CRITICAL_NATIVE);
     private static final MethodHandle writeNonBlocking$mh = transfer(SyscallNumbers.WRITE, "write", RW,
             CRITICAL_NATIVE);
+    private static final MethodHandle lseek$mh = LinkerSupport.downcallWithErrno("lseek",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
     private static final MethodHandle poll$mh = LinkerSupport.downcallWithErrno("poll",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle eventfd$mh = LinkerSupport.downcallWithErrno("eventfd",
@@ -189,6 +191,18 @@ public final class LinuxKernel implements Kernel {
         try {
             CallFrame frame = CallFrame.current();
             long r = (long) writeNonBlocking$mh.invokeExact(frame.state(), fd, source, count);
+            return r < 0 ? -frame.errno() : r;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** An ordinary call: some files take a lock to move their offset. */
+    @Override
+    public long lseek(int fd, long offset, int whence) {
+        try {
+            CallFrame frame = CallFrame.current();
+            long r = (long) lseek$mh.invokeExact(frame.state(), fd, offset, whence);
             return r < 0 ? -frame.errno() : r;
         } catch (Throwable t) {
             throw unexpected(t);
