@@ -75,7 +75,12 @@ public class VfioException extends RuntimeException {
          */
         MIGRATION,
         /** Finding, creating or removing a mediated device through sysfs. */
-        MDEV
+        MDEV,
+        /**
+         * Dirty-page tracking: a container's {@code VFIO_IOMMU_DIRTY_PAGES} or unmap reporting dirty pages, a
+         * device's {@code VFIO_DEVICE_FEATURE_DMA_LOGGING_*}.
+         */
+        DIRTY_PAGES
     }
 
     /** What failed. */

@@ -20,6 +20,7 @@ import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.api.migration.DeviceMigration;
+import org.vfioosgi.api.migration.DmaLogging;
 import org.vfioosgi.ffm.abi.CapabilityChain;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.MalformedInfoException;
@@ -48,6 +49,8 @@ final class FfmDevice implements VfioDevice {
     private final long pageSize;
     /** The migration, probed on first use: null before, empty if the device has none. */
     private Optional<FfmMigration> migration;
+    /** The DMA logging, probed on first use: null before, empty if the device has none. */
+    private Optional<FfmDmaLogging> dmaLogging;
 
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
         this.kernel = group.kernel();
@@ -353,6 +356,17 @@ final class FfmDevice implements VfioDevice {
         return migration.map(m -> m);
     }
 
+    @Override
+    public synchronized Optional<DmaLogging> dmaLogging() {
+        if (!fd.isOpen()) {
+            throw new IllegalStateException("device " + name() + " is closed");
+        }
+        if (dmaLogging == null) {
+            dmaLogging = FfmDmaLogging.probe(this);
+        }
+        return dmaLogging.map(l -> l);
+    }
+
     private void check(int result, Operation operation, String call) {
         if (result < 0) {
             throw Failures.syscall(kernel, operation, call, name(), -result);
@@ -381,6 +395,17 @@ final class FfmDevice implements VfioDevice {
                 }
                 if (m != null && m.isPresent()) {
                     m.get().closeStreams(); // their data is the device's: they go before it
+                }
+                Optional<FfmDmaLogging> logging;
+                synchronized (this) {
+                    logging = dmaLogging;
+                }
+                if (logging != null && logging.isPresent()) {
+                    try {
+                        logging.get().closeSession(fd.fd());
+                    } catch (RuntimeException e) {
+                        // the device's close(2) below ends its use, logging included
+                    }
                 }
                 mappings.closeAll();
             } finally {
