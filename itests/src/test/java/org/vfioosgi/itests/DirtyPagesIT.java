@@ -71,6 +71,19 @@ public class DirtyPagesIT extends DeviceTestSupport {
         return bitmap;
     }
 
+    /** Steady-state time of {@code rounds} queries (after the first ones paid for class loading and JIT). */
+    private static void repeated(String what, int rounds, Supplier<DirtyBitmap> query) {
+        long[] ns = new long[rounds];
+        for (int i = 0; i < rounds; i++) {
+            long t = System.nanoTime();
+            query.get();
+            ns[i] = System.nanoTime() - t;
+        }
+        java.util.Arrays.sort(ns);
+        System.out.printf(PREFIX + "%s, %d rounds: median %.1f us, min %.1f us, max %.1f us%n", what, rounds,
+                ns[rounds / 2] / 1e3, ns[0] / 1e3, ns[rounds - 1] / 1e3);
+    }
+
     private static long vmLck() {
         return procStatusKiB("VmLck");
     }
@@ -124,6 +137,9 @@ public class DirtyPagesIT extends DeviceTestSupport {
                 assertTrue(bitmap.toString(), bitmap.allDirty());
             }
 
+            repeated("edu query of 16 KiB", 50, () -> tracking.query(small));
+            repeated("edu query of " + (LARGE >> 20) + " MiB", 50, () -> tracking.query(largeMapping));
+
             // edu writes into the small buffer: its page is dirty (as every page is: type1 cannot tell)
             enableBusMaster(device);
             EduDevice edu = new EduDevice(device.map(PciRegion.BAR0.index()));
@@ -173,6 +189,7 @@ public class DirtyPagesIT extends DeviceTestSupport {
                 assertEquals(4, bitmap.pageCount());
                 assertEquals("mtty pins nothing: nothing dirty, " + bitmap, 0, bitmap.dirtyCount());
             }
+            repeated("mtty query of 16 KiB", 50, () -> tracking.query(buffer));
             DirtyBitmap unmapped = timed("mtty unmap of 16 KiB reporting", () -> tracking.unmap(buffer));
             assertEquals(0, unmapped.dirtyCount());
             tracking.stop();
@@ -194,7 +211,8 @@ public class DirtyPagesIT extends DeviceTestSupport {
             // a session left open ends with its device
             DmaLoggingSession left = logging.start(List.of(new DmaLogging.Range(0x10_0000, SMALL)), 4096);
             device.close();
-            left.close();
+            assertThrows(IllegalStateException.class, () -> left.report(0x10_0000, SMALL));
+            left.close(); // nothing left to do
         }
         assertEquals(lockedBefore, vmLck());
     }
