@@ -57,6 +57,19 @@ int main(void) {
 	SIZE(vfio_device_feature_migration); OFF(vfio_device_feature_migration, flags);
 	SIZE(vfio_device_feature_mig_state); OFF(vfio_device_feature_mig_state, device_state);
 	OFF(vfio_device_feature_mig_state, data_fd);
+	SIZE(vfio_bitmap); OFF(vfio_bitmap, pgsize); OFF(vfio_bitmap, size); OFF(vfio_bitmap, data);
+	SIZE(vfio_iommu_type1_dirty_bitmap); OFF(vfio_iommu_type1_dirty_bitmap, argsz);
+	OFF(vfio_iommu_type1_dirty_bitmap, flags); OFF(vfio_iommu_type1_dirty_bitmap, data);
+	SIZE(vfio_iommu_type1_dirty_bitmap_get); OFF(vfio_iommu_type1_dirty_bitmap_get, iova);
+	OFF(vfio_iommu_type1_dirty_bitmap_get, size); OFF(vfio_iommu_type1_dirty_bitmap_get, bitmap);
+	SIZE(vfio_device_feature_dma_logging_control); OFF(vfio_device_feature_dma_logging_control, page_size);
+	OFF(vfio_device_feature_dma_logging_control, num_ranges); OFF(vfio_device_feature_dma_logging_control, __reserved);
+	OFF(vfio_device_feature_dma_logging_control, ranges);
+	SIZE(vfio_device_feature_dma_logging_range); OFF(vfio_device_feature_dma_logging_range, iova);
+	OFF(vfio_device_feature_dma_logging_range, length);
+	SIZE(vfio_device_feature_dma_logging_report); OFF(vfio_device_feature_dma_logging_report, iova);
+	OFF(vfio_device_feature_dma_logging_report, length); OFF(vfio_device_feature_dma_logging_report, page_size);
+	OFF(vfio_device_feature_dma_logging_report, bitmap);
 #ifdef VFIO_MIG_GET_PRECOPY_INFO /* Linux 6.2 and newer: pre-copy, the stop-copy data size */
 	SIZE(vfio_device_feature_mig_data_size); OFF(vfio_device_feature_mig_data_size, stop_copy_length);
 	SIZE(vfio_precopy_info); OFF(vfio_precopy_info, argsz); OFF(vfio_precopy_info, flags);
@@ -94,7 +107,10 @@ int main(void) {
 	CONST(VFIO_IRQ_SET_ACTION_MASK); CONST(VFIO_IRQ_SET_ACTION_UNMASK); CONST(VFIO_IRQ_SET_ACTION_TRIGGER);
 	CONST(VFIO_DEVICE_FEATURE_GET); CONST(VFIO_DEVICE_FEATURE_SET); CONST(VFIO_DEVICE_FEATURE_PROBE);
 	CONST(VFIO_DMA_MAP_FLAG_READ); CONST(VFIO_DMA_MAP_FLAG_WRITE); CONST(VFIO_DMA_UNMAP_FLAG_ALL);
-	CONST(VFIO_UNMAP_ALL);
+	CONST(VFIO_UNMAP_ALL); CONST(VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP);
+	CONST(VFIO_DEVICE_FEATURE_DMA_LOGGING_START); CONST(VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP);
+	CONST(VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT); CONST(VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
+	CONST(VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP); CONST(VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP);
 	CONST(VFIO_DEVICE_FEATURE_MIGRATION); CONST(VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE);
 	CONST(VFIO_MIGRATION_STOP_COPY); CONST(VFIO_MIGRATION_P2P);
 	return 0;

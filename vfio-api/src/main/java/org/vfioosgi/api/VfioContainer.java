@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Optional;
 import org.osgi.annotation.versioning.ProviderType;
+import org.vfioosgi.api.migration.DirtyPageTracking;
 
 /**
  * A VFIO container: one IOMMU address space shared by the groups attached to it, and the DMA mappings in it. Devices
@@ -181,6 +182,19 @@ public interface VfioContainer extends AutoCloseable {
      * @throws VfioException         if the kernel refuses the unmap
      */
     long unmapAllDma();
+
+    /**
+     * Dirty-page tracking of this container's DMA (type1 {@code VFIO_IOMMU_DIRTY_PAGES}), if the IOMMU reports the
+     * migration capability and the container is type1v2 (type1 v1 refuses the call). Later calls return the same
+     * object until the last group leaves. A container obtained as an OSGi service reports none.
+     *
+     * @return the tracking, owned by this container; empty where the kernel cannot track
+     * @throws IllegalStateException if no group is attached, or the container is closed
+     * @throws VfioException         if the IOMMU information cannot be read
+     */
+    default Optional<DirtyPageTracking> dirtyPageTracking() {
+        return Optional.empty();
+    }
 
     /**
      * Closes the groups attached to this container (each closing its devices first), releases the container, which

@@ -6,6 +6,7 @@ import java.util.Optional;
 import org.osgi.annotation.versioning.ProviderType;
 import org.vfioosgi.api.display.DeviceDisplay;
 import org.vfioosgi.api.migration.DeviceMigration;
+import org.vfioosgi.api.migration.DmaLogging;
 
 /**
  * A device handed out by a group: its regions (for PCI: BARs, ROM, config space) and interrupts. Regions and IRQ
@@ -347,6 +348,18 @@ public interface VfioDevice extends AutoCloseable {
      * @throws IllegalStateException if the device is closed
      */
     default Optional<DeviceDisplay> display() {
+        return Optional.empty();
+    }
+
+    /**
+     * The device's own DMA logging ({@code VFIO_DEVICE_FEATURE_DMA_LOGGING_*}), if PROBE of START and REPORT succeeds.
+     * The first call probes; later calls return the same object. A device obtained as an OSGi service reports none.
+     *
+     * @return the logging, owned by this device; empty if the device cannot log (vfio-pci answers {@code ENOTTY})
+     * @throws VfioException         if the probe fails otherwise than with "not supported"
+     * @throws IllegalStateException if the device is closed
+     */
+    default Optional<DmaLogging> dmaLogging() {
         return Optional.empty();
     }
 

@@ -77,7 +77,12 @@ public class VfioException extends RuntimeException {
         /** Finding, creating or removing a mediated device through sysfs. */
         MDEV,
         /** A device's display: {@code VFIO_DEVICE_QUERY_GFX_PLANE}, {@code VFIO_DEVICE_GET_GFX_DMABUF}. */
-        DISPLAY
+        DISPLAY,
+        /**
+         * Dirty-page tracking: a container's {@code VFIO_IOMMU_DIRTY_PAGES} or unmap reporting dirty pages, a
+         * device's {@code VFIO_DEVICE_FEATURE_DMA_LOGGING_*}.
+         */
+        DIRTY_PAGES
     }
 
     /** What failed. */

@@ -59,6 +59,7 @@ final class Failures {
             case MIGRATION -> "migrate device";
             case MDEV -> "manage mediated device";
             case DISPLAY -> "use the display of device";
+            case DIRTY_PAGES -> "track dirty pages of";
         };
     }
 
@@ -149,6 +150,19 @@ final class Failures {
                 case Errno.ENOMEM -> "The device could not allocate the framebuffer's buffer twice in a row: free memory"
                         + " or query again later";
                 case Errno.ENOTTY -> "The device has no display";
+                default -> "";
+            };
+            case DIRTY_PAGES -> switch (errno) {
+                case Errno.EOPNOTSUPP -> "This kernel cannot fill a DMA-logging bitmap: without CONFIG_IOMMUFD_DRIVER"
+                        + " its iova_bitmap is a stub that fails every report with EOPNOTSUPP, though the device's"
+                        + " logging starts and stops; track dirty pages through the container"
+                        + " (VfioContainer.dirtyPageTracking()) or use a kernel built with IOMMUFD";
+                case Errno.ENOTTY -> "The device has no DMA logging (no migration driver with log_ops)";
+                case Errno.EACCES -> "Dirty-page tracking needs a type1v2 container";
+                case Errno.EINVAL -> "The kernel refused the range, page size or state: tracking must be started, the"
+                        + " range must cover whole mappings at the IOMMU's smallest page size; a failed report leaves"
+                        + " the log undefined: treat every page as dirty or restart tracking";
+                case Errno.ENOMEM -> "The kernel could not allocate its dirty bitmaps: track fewer or smaller mappings";
                 default -> "";
             };
             case MAP_REGION -> errno == Errno.EINVAL

@@ -2,12 +2,14 @@ package org.vfioosgi.ffm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.vfioosgi.api.DmaAccess;
 import org.vfioosgi.api.DmaBuffer;
 import org.vfioosgi.api.DmaMapping;
@@ -19,11 +21,16 @@ import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.VfioGroup;
+import org.vfioosgi.api.migration.DirtyBitmap;
+import org.vfioosgi.api.migration.DirtyPageTracking;
 import org.vfioosgi.ffm.abi.CapabilityChain;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.MalformedInfoException;
 import org.vfioosgi.ffm.abi.VfioDmaMap;
+import org.vfioosgi.ffm.abi.VfioBitmap;
 import org.vfioosgi.ffm.abi.VfioDmaUnmap;
+import org.vfioosgi.ffm.abi.VfioIommuType1DirtyBitmap;
+import org.vfioosgi.ffm.abi.VfioIommuType1DirtyBitmapGet;
 import org.vfioosgi.ffm.abi.VfioIommuType1Info;
 import org.vfioosgi.ffm.sys.CallFrame;
 import org.vfioosgi.ffm.sys.FileDescriptor;
@@ -56,6 +63,8 @@ final class FfmContainer implements VfioContainer {
     private volatile FirstFitIovaAllocator allocator;
     /** Written under the write lock of {@link #dma}. */
     private volatile long dmaGeneration;
+    /** The dirty-page tracking of the current IOMMU, made on first use; guarded by this container's lock. */
+    private FfmDirtyPageTracking dirtyPages;
     /** Where openDevice finds a device's IOMMU group: FfmVfio's sysfs root. */
     private volatile SysfsDevices sysfsDevices = new SysfsDevices(SysfsDevices.SYSFS);
 
@@ -195,6 +204,11 @@ final class FfmContainer implements VfioContainer {
 
     @Override
     public IommuInfo iommuInfo() {
+        return queryIommu(VfioIommuType1Info::decode);
+    }
+
+    /** VFIO_IOMMU_GET_INFO, its answer decoded by {@code decode}. */
+    private <T> T queryIommu(Function<MemorySegment, T> decode) {
         int f = fd.acquire();
         try {
             ensureOpen();
@@ -207,8 +221,7 @@ final class FfmContainer implements VfioContainer {
                     throw Failures.syscall(kernel, Operation.IOMMU_INFO, "ioctl(VFIO_IOMMU_GET_INFO)", fd.path(),
                             -answer.result());
                 }
-                MemorySegment s = answer.info();
-                return VfioIommuType1Info.decode(s);
+                return decode.apply(answer.info());
             } catch (MalformedInfoException e) {
                 throw Failures.library(Operation.IOMMU_INFO, fd.path(), "malformed IOMMU info: " + e.getMessage());
             }
@@ -398,15 +411,48 @@ final class FfmContainer implements VfioContainer {
      * earlier generation is no longer in the IOMMU: nothing to do, and no error.
      */
     void unmapDma(FfmDmaMapping mapping) {
+        unmapDma(mapping, 0);
+    }
+
+    /**
+     * Unmaps {@code mapping}; with a {@code bitmapPageSize} (not 0) reports its dirty pages in the same call
+     * ({@code VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP}), else returns null. A reporting unmap of a mapping no longer in
+     * the IOMMU has nothing to report: IllegalStateException.
+     */
+    DirtyBitmap unmapDma(FfmDmaMapping mapping, long bitmapPageSize) {
         dma.readLock().lock();
         try {
             if (!isLive(mapping)) {
-                return;
+                if (bitmapPageSize != 0) {
+                    throw new IllegalStateException(mapping + " is no longer in the IOMMU (unmap-all, or its"
+                            + " container lost its IOMMU or closed)");
+                }
+                return null;
             }
             int f = fd.acquire();
             long unmapped;
+            DirtyBitmap dirty = null;
             try {
-                unmapped = unmap(f, mapping.iova(), mapping.size(), 0);
+                if (bitmapPageSize == 0) {
+                    unmapped = unmap(f, mapping.iova(), mapping.size(), 0);
+                } else {
+                    try (Arena arena = Arena.ofConfined()) {
+                        MemorySegment bitmap = dirtyBitmapMemory(arena, mapping, bitmapPageSize);
+                        MemorySegment request = arena.allocate(VfioDmaUnmap.sizeof() + VfioBitmap.sizeof(), 8);
+                        VfioDmaUnmap.fill(request, Ioctls.VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, mapping.iova(),
+                                mapping.size());
+                        VfioDmaUnmap.argsz(request, (int) request.byteSize());
+                        VfioBitmap.fill(request.asSlice(VfioDmaUnmap.sizeof()), bitmapPageSize, bitmap);
+                        int r = kernel.ioctl(f, Ioctls.VFIO_IOMMU_UNMAP_DMA, request);
+                        if (r < 0) {
+                            throw Failures.syscall(kernel, Operation.DIRTY_PAGES, "ioctl(VFIO_IOMMU_UNMAP_DMA,"
+                                    + " GET_DIRTY_BITMAP, iova 0x" + Long.toHexString(mapping.iova()) + ", "
+                                    + mapping.size() + " bytes)", fd.path(), -r);
+                        }
+                        unmapped = VfioDmaUnmap.size(request);
+                        dirty = dirtyBitmap(mapping, bitmapPageSize, bitmap);
+                    }
+                }
             } finally {
                 fd.release();
             }
@@ -416,9 +462,104 @@ final class FfmContainer implements VfioContainer {
             if (unmapped != mapping.size()) {
                 throw partialUnmap(mapping, unmapped);
             }
+            return dirty;
         } finally {
             dma.readLock().unlock();
         }
+    }
+
+    /**
+     * The dirty-page tracking of the current IOMMU: made once per IOMMU from its migration capability, none without
+     * the capability or on a type1 (v1) container, whose VFIO_IOMMU_DIRTY_PAGES is EACCES.
+     */
+    @Override
+    public synchronized Optional<DirtyPageTracking> dirtyPageTracking() {
+        ensureOpen();
+        requireIommu();
+        if (dirtyPages == null) {
+            if (iommuType != IommuType.TYPE1V2) {
+                return Optional.empty();
+            }
+            Optional<VfioIommuType1Info.Migration> cap = queryIommu(VfioIommuType1Info::migration);
+            if (cap.isEmpty()) {
+                return Optional.empty();
+            }
+            dirtyPages = FfmDirtyPageTracking.of(this, cap.get());
+        }
+        return Optional.of(dirtyPages);
+    }
+
+    /** START or STOP of VFIO_IOMMU_DIRTY_PAGES. */
+    void dirtyPages(int flag, String name) {
+        dma.readLock().lock();
+        try {
+            int f = fd.acquire();
+            try {
+                requireIommu();
+                CallFrame frame = CallFrame.current();
+                VfioIommuType1DirtyBitmap.fill(frame.scratch(), flag);
+                int r = kernel.ioctl(f, Ioctls.VFIO_IOMMU_DIRTY_PAGES, frame.scratch());
+                if (r < 0) {
+                    throw Failures.syscall(kernel, Operation.DIRTY_PAGES, "ioctl(VFIO_IOMMU_DIRTY_PAGES, " + name + ")",
+                            fd.path(), -r);
+                }
+            } finally {
+                fd.release();
+            }
+        } finally {
+            dma.readLock().unlock();
+        }
+    }
+
+    /**
+     * GET_BITMAP of VFIO_IOMMU_DIRTY_PAGES for the whole of {@code mapping}, which must still be in the IOMMU (the
+     * caller holds the mapping's lock, so it is not being unmapped).
+     */
+    DirtyBitmap queryDirtyPages(FfmDmaMapping mapping, long pageSize) {
+        dma.readLock().lock();
+        try {
+            int f = fd.acquire();
+            try {
+                if (!isLive(mapping)) {
+                    throw new IllegalStateException(mapping + " is no longer in the IOMMU");
+                }
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment bitmap = dirtyBitmapMemory(arena, mapping, pageSize);
+                    MemorySegment request = VfioIommuType1DirtyBitmap.allocateGet(arena);
+                    MemorySegment range = VfioIommuType1DirtyBitmap.data(request);
+                    VfioIommuType1DirtyBitmapGet.iova(range, mapping.iova());
+                    VfioIommuType1DirtyBitmapGet.size(range, mapping.size());
+                    VfioBitmap.fill(VfioIommuType1DirtyBitmapGet.bitmap(range), pageSize, bitmap);
+                    int r = kernel.ioctl(f, Ioctls.VFIO_IOMMU_DIRTY_PAGES, request);
+                    if (r < 0) {
+                        throw Failures.syscall(kernel, Operation.DIRTY_PAGES, "ioctl(VFIO_IOMMU_DIRTY_PAGES,"
+                                + " GET_BITMAP, iova 0x" + Long.toHexString(mapping.iova()) + ", " + mapping.size()
+                                + " bytes)", fd.path(), -r);
+                    }
+                    return dirtyBitmap(mapping, pageSize, bitmap);
+                }
+            } finally {
+                fd.release();
+            }
+        } finally {
+            dma.readLock().unlock();
+        }
+    }
+
+    /** Zeroed u64 words for the bitmap of {@code mapping}: the kernel only sets bits. */
+    private static MemorySegment dirtyBitmapMemory(Arena arena, FfmDmaMapping mapping, long pageSize) {
+        long words = DirtyBitmap.wordsFor(mapping.size() / pageSize);
+        return arena.allocate(words * Long.BYTES, Long.BYTES).fill((byte) 0);
+    }
+
+    private static DirtyBitmap dirtyBitmap(FfmDmaMapping mapping, long pageSize, MemorySegment bitmap) {
+        return DirtyBitmap.of(mapping.iova(), pageSize, mapping.size() / pageSize,
+                bitmap.toArray(ValueLayout.JAVA_LONG));
+    }
+
+    /** The container's path, for messages. */
+    String path() {
+        return fd.path();
     }
 
     /** Whether {@code mapping}'s generation is the current one and the container open. */
@@ -493,6 +634,10 @@ final class FfmContainer implements VfioContainer {
         if (groups.isEmpty() && iommuType != null) {
             endGeneration();
             iommuType = null;
+            if (dirtyPages != null) {
+                dirtyPages.iommuReleased(); // the kernel's tracking went with the IOMMU
+                dirtyPages = null;
+            }
         }
     }
 

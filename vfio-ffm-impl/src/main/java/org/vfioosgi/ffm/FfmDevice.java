@@ -21,6 +21,7 @@ import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.api.display.DeviceDisplay;
 import org.vfioosgi.api.migration.DeviceMigration;
+import org.vfioosgi.api.migration.DmaLogging;
 import org.vfioosgi.ffm.abi.CapabilityChain;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.MalformedInfoException;
@@ -51,6 +52,8 @@ final class FfmDevice implements VfioDevice {
     private Optional<FfmMigration> migration;
     /** The display, probed on first use: null before, empty if the device has none. */
     private Optional<FfmDisplay> display;
+    /** The DMA logging, probed on first use: null before, empty if the device has none. */
+    private Optional<FfmDmaLogging> dmaLogging;
 
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
         this.kernel = group.kernel();
@@ -376,6 +379,17 @@ final class FfmDevice implements VfioDevice {
         return display.map(d -> d);
     }
 
+    @Override
+    public synchronized Optional<DmaLogging> dmaLogging() {
+        if (!fd.isOpen()) {
+            throw new IllegalStateException("device " + name() + " is closed");
+        }
+        if (dmaLogging == null) {
+            dmaLogging = FfmDmaLogging.probe(this);
+        }
+        return dmaLogging.map(l -> l);
+    }
+
     private void check(int result, Operation operation, String call) {
         if (result < 0) {
             throw Failures.syscall(kernel, operation, call, name(), -result);
@@ -411,6 +425,17 @@ final class FfmDevice implements VfioDevice {
                 }
                 if (d != null && d.isPresent()) {
                     d.get().closeDmaBufs(); // exported from the device: they go before it
+                }
+                Optional<FfmDmaLogging> logging;
+                synchronized (this) {
+                    logging = dmaLogging;
+                }
+                if (logging != null && logging.isPresent()) {
+                    try {
+                        logging.get().closeSession(fd.fd());
+                    } catch (RuntimeException e) {
+                        // the device's close(2) below ends its use, logging included
+                    }
                 }
                 mappings.closeAll();
             } finally {

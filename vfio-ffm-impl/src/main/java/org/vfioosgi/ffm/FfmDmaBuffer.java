@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.function.Consumer;
 import org.vfioosgi.api.DmaBuffer;
+import org.vfioosgi.api.migration.DirtyBitmap;
 
 /**
  * Anonymous memory owned by a shared arena (closing the arena unmaps it) and mapped into the IOMMU. Close order: the
@@ -46,6 +47,42 @@ final class FfmDmaBuffer implements DmaBuffer {
     @Override
     public boolean hugePages() {
         return hugePages;
+    }
+
+    FfmDmaMapping mapping() {
+        return mapping;
+    }
+
+    /** The dirty pages of the buffer's mapping, while the buffer is open. */
+    DirtyBitmap queryDirtyPages(long pageSize) {
+        synchronized (this) {
+            if (closed) {
+                throw new IllegalStateException(this + " is closed");
+            }
+        }
+        return mapping.queryDirtyPages(pageSize); // a close from now on waits for the query at the mapping's lock
+    }
+
+    /** Closes the buffer as {@link #close()} does, the unmap reporting the dirty pages; refused once closed. */
+    synchronized DirtyBitmap closeReporting(long pageSize) {
+        if (closed) {
+            throw new IllegalStateException(this + " is closed already");
+        }
+        closed = true;
+        DirtyBitmap dirty;
+        try {
+            dirty = mapping.closeReporting(pageSize);
+        } catch (IllegalStateException e) {
+            arena.close(); // the mapping is no longer in the IOMMU: as close() would, free the memory
+            onClose.accept(this);
+            throw e;
+        } catch (RuntimeException e) {
+            onClose.accept(this);
+            throw e; // the memory stays: it may still be mapped
+        }
+        arena.close();
+        onClose.accept(this);
+        return dirty;
     }
 
     @Override

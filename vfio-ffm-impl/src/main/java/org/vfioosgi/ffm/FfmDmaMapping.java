@@ -5,10 +5,13 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.function.Consumer;
 import org.vfioosgi.api.DmaMapping;
+import org.vfioosgi.api.migration.DirtyBitmap;
 
 /**
  * A range of the container's IOMMU mapped to memory the library owns (a DMA arena's or a DMA buffer's); closing
- * unmaps it. It holds the memory's segment, so the memory stays reachable while it is mapped.
+ * unmaps it. It holds the memory's segment, so the memory stays reachable while it is mapped. The unmap and a
+ * dirty-page query run under the mapping's lock, so a query never reads the bits of an IOVA range being unmapped (or
+ * already handed to another mapping).
  */
 final class FfmDmaMapping implements DmaMapping {
 
@@ -73,15 +76,46 @@ final class FfmDmaMapping implements DmaMapping {
         return !closed && container.isLive(this);
     }
 
+    FfmContainer container() {
+        return container;
+    }
+
     @Override
     public void close() {
         if (CLOSED.compareAndSet(this, false, true)) {
             try {
-                container.unmapDma(this);
+                synchronized (this) {
+                    container.unmapDma(this);
+                }
             } finally {
                 onClose.accept(this);
             }
         }
+    }
+
+    /**
+     * Closes the mapping with an unmap that reports its dirty pages; only the first close unmaps, so a mapping already
+     * closed (or being closed) is refused.
+     */
+    DirtyBitmap closeReporting(long pageSize) {
+        if (!CLOSED.compareAndSet(this, false, true)) {
+            throw new IllegalStateException(this + " is closed already");
+        }
+        try {
+            synchronized (this) {
+                return container.unmapDma(this, pageSize);
+            }
+        } finally {
+            onClose.accept(this);
+        }
+    }
+
+    /** The dirty pages of the mapping, while it is open: ordered with its unmap by the mapping's lock. */
+    synchronized DirtyBitmap queryDirtyPages(long pageSize) {
+        if (closed) {
+            throw new IllegalStateException(this + " is closed");
+        }
+        return container.queryDirtyPages(this, pageSize);
     }
 
     @Override

@@ -8,10 +8,14 @@ import org.vfioosgi.api.IommuInfo.IovaRange;
 import org.vfioosgi.api.IommuType;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.VfioDmaMap;
+import org.vfioosgi.ffm.abi.VfioBitmap;
 import org.vfioosgi.ffm.abi.VfioDmaUnmap;
 import org.vfioosgi.ffm.abi.VfioInfoCapHeader;
 import org.vfioosgi.ffm.abi.VfioIommuType1Info;
+import org.vfioosgi.ffm.abi.VfioIommuType1DirtyBitmap;
+import org.vfioosgi.ffm.abi.VfioIommuType1DirtyBitmapGet;
 import org.vfioosgi.ffm.abi.VfioIommuType1InfoCapIovaRange;
+import org.vfioosgi.ffm.abi.VfioIommuType1InfoCapMigration;
 import org.vfioosgi.ffm.abi.VfioIovaRange;
 import org.vfioosgi.ffm.sys.Errno;
 
@@ -35,8 +39,19 @@ final class FakeContainer {
     record Mapping(long iova, long size, long vaddr) {
     }
 
+    /** The migration capability's largest bitmap, as type1's DIRTY_BITMAP_SIZE_MAX. */
+    static final long MAX_BITMAP = ((long) Integer.MAX_VALUE + 63) / 64 * 8;
+
     final String path;
     final List<FakeGroup> groups = new ArrayList<>();
+    /** Whether GET_INFO reports the migration capability. */
+    boolean migrationCapability = true;
+    /** Like a group with a real IOMMU (vfio-pci): every mapped page is dirty on every query while tracking. */
+    boolean allPagesDirty = true;
+    /** Whether VFIO_IOMMU_DIRTY_PAGES START ran (and no STOP since). */
+    boolean dirtyTracking;
+    /** IOMMU pages (by IOVA) written since their last report, for {@code allPagesDirty == false}. */
+    final java.util.Set<Long> written = new java.util.HashSet<>();
     final TreeMap<Long, Mapping> mappings = new TreeMap<>();
     private final FakeVfioKernel model;
     private int iommu;
@@ -63,6 +78,8 @@ final class FakeContainer {
         group.container = null;
         if (groups.isEmpty()) {
             mappings.clear();
+            dirtyTracking = false;
+            written.clear();
             iommu = 0;
             if (!fdOpen) {
                 model.forget(this);
@@ -95,18 +112,21 @@ final class FakeContainer {
             return mapDma(arg, detail);
         } else if (request == Ioctls.VFIO_IOMMU_UNMAP_DMA) {
             return unmapDma(arg, detail);
+        } else if (request == Ioctls.VFIO_IOMMU_DIRTY_PAGES) {
+            return dirtyPages(arg, detail);
         }
         return -Errno.ENOTTY;
     }
 
     /** The page sizes and a capability chain of the IOVA ranges; a buffer too small for it is told the size. */
-    private static int iommuInfo(MemorySegment s) {
+    private int iommuInfo(MemorySegment s) {
         long argsz = Integer.toUnsignedLong(VfioIommuType1Info.argsz(s));
         if (argsz < VfioIommuType1Info.sizeof()) {
             return -Errno.EINVAL;
         }
         long cap = VfioIommuType1Info.sizeof();
-        long needed = cap + VfioIommuType1InfoCapIovaRange.sizeof() + VfioIovaRange.sizeof() * IOVA_RANGES.size();
+        long migration = cap + VfioIommuType1InfoCapIovaRange.sizeof() + VfioIovaRange.sizeof() * IOVA_RANGES.size();
+        long needed = migration + (migrationCapability ? VfioIommuType1InfoCapMigration.sizeof() : 0);
         VfioIommuType1Info.flags(s, VfioIommuType1Info.FLAG_PGSIZES | VfioIommuType1Info.FLAG_CAPS);
         VfioIommuType1Info.iova_pgsizes(s, PAGE_SIZES);
         if (argsz < needed) {
@@ -115,11 +135,20 @@ final class FakeContainer {
             return 0;
         }
         VfioIommuType1Info.cap_offset(s, (int) cap);
-        MemorySegment body = s.asSlice(cap, needed - cap);
+        MemorySegment body = s.asSlice(cap, migration - cap);
         MemorySegment header = VfioIommuType1InfoCapIovaRange.header(body);
         VfioInfoCapHeader.id(header, (short) VfioIommuType1Info.CAP_IOVA_RANGE);
         VfioInfoCapHeader.version(header, (short) 1);
-        VfioInfoCapHeader.next(header, 0);
+        VfioInfoCapHeader.next(header, migrationCapability ? (int) migration : 0);
+        if (migrationCapability) {
+            MemorySegment mig = s.asSlice(migration, VfioIommuType1InfoCapMigration.sizeof());
+            MemorySegment migHeader = VfioIommuType1InfoCapMigration.header(mig);
+            VfioInfoCapHeader.id(migHeader, (short) VfioIommuType1Info.CAP_MIGRATION);
+            VfioInfoCapHeader.version(migHeader, (short) 1);
+            VfioInfoCapHeader.next(migHeader, 0);
+            VfioIommuType1InfoCapMigration.pgsize_bitmap(mig, IOMMU_PAGE);
+            VfioIommuType1InfoCapMigration.max_dirty_bitmap_size(mig, MAX_BITMAP);
+        }
         VfioIommuType1InfoCapIovaRange.nr_iovas(body, IOVA_RANGES.size());
         for (int i = 0; i < IOVA_RANGES.size(); i++) {
             MemorySegment range = VfioIommuType1InfoCapIovaRange.range(body, i);
@@ -161,6 +190,19 @@ final class FakeContainer {
         if (VfioDmaUnmap.argsz(s) < VfioDmaUnmap.sizeof()) {
             return -Errno.EINVAL;
         }
+        boolean report = (flags & Ioctls.VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) != 0;
+        MemorySegment bitmap = null;
+        if (report) {
+            detail.append(", GET_DIRTY_BITMAP");
+            if (all || VfioDmaUnmap.argsz(s) < VfioDmaUnmap.sizeof() + VfioBitmap.sizeof()) {
+                return -Errno.EINVAL;
+            }
+            MemorySegment b = s.asSlice(VfioDmaUnmap.sizeof(), VfioBitmap.sizeof());
+            if (!dirtyTracking || VfioBitmap.pgsize(b) != IOMMU_PAGE || !bitmapFits(size, VfioBitmap.size(b))) {
+                return -Errno.EINVAL;
+            }
+            bitmap = MemorySegment.ofAddress(VfioBitmap.data(b)).reinterpret(VfioBitmap.size(b));
+        }
         long unmapped = 0;
         if (all) {
             if (iova != 0 || size != 0 || !model.unmapAll()) {
@@ -188,6 +230,9 @@ final class FakeContainer {
                 }
             }
             for (Mapping m : inside) {
+                if (bitmap != null) {
+                    report(m, iova, bitmap);
+                }
                 mappings.remove(m.iova());
                 unmapped += m.size();
             }
@@ -198,5 +243,68 @@ final class FakeContainer {
         VfioDmaUnmap.size(s, unmapped);
         detail.append(" -> ").append(unmapped);
         return 0;
+    }
+
+    /** START, STOP, GET_BITMAP, with the kernel's checks (v2 only, one flag, whole mappings, the smallest page). */
+    private int dirtyPages(MemorySegment s, StringBuilder detail) {
+        if (iommu != IommuType.TYPE1V2.code()) {
+            return -Errno.EACCES;
+        }
+        int flags = VfioIommuType1DirtyBitmap.flags(s);
+        if (VfioIommuType1DirtyBitmap.argsz(s) < VfioIommuType1DirtyBitmap.sizeof() || Integer.bitCount(flags) != 1
+                || (flags & ~7) != 0) {
+            return -Errno.EINVAL;
+        }
+        if (flags == Ioctls.VFIO_IOMMU_DIRTY_PAGES_FLAG_START) {
+            detail.append("START");
+            dirtyTracking = true;
+            return 0;
+        }
+        if (flags == Ioctls.VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP) {
+            detail.append("STOP");
+            dirtyTracking = false;
+            written.clear();
+            return 0;
+        }
+        if (VfioIommuType1DirtyBitmap.argsz(s) < VfioIommuType1DirtyBitmap.sizeof()
+                + VfioIommuType1DirtyBitmapGet.sizeof()) {
+            return -Errno.EINVAL;
+        }
+        MemorySegment range = VfioIommuType1DirtyBitmap.data(s);
+        long iova = VfioIommuType1DirtyBitmapGet.iova(range);
+        long size = VfioIommuType1DirtyBitmapGet.size(range);
+        MemorySegment b = VfioIommuType1DirtyBitmapGet.bitmap(range);
+        detail.append("GET_BITMAP iova 0x").append(Long.toHexString(iova)).append(", ").append(size).append(" bytes");
+        if (!bitmapFits(size, VfioBitmap.size(b)) || VfioBitmap.pgsize(b) != IOMMU_PAGE
+                || ((iova | size) & (IOMMU_PAGE - 1)) != 0 || !dirtyTracking) {
+            return -Errno.EINVAL;
+        }
+        var first = mappings.floorEntry(iova);
+        var last = mappings.floorEntry(iova + size - 1);
+        if (first != null && first.getValue().iova() != iova && first.getValue().iova() + first.getValue().size() > iova
+                || last != null && last.getValue().iova() + last.getValue().size() > iova + size) {
+            return -Errno.EINVAL; // the range cuts a mapping
+        }
+        MemorySegment bitmap = MemorySegment.ofAddress(VfioBitmap.data(b)).reinterpret(VfioBitmap.size(b));
+        for (Mapping m : mappings.subMap(iova, true, iova + size - 1, true).values()) {
+            report(m, iova, bitmap);
+        }
+        return 0;
+    }
+
+    private static boolean bitmapFits(long size, long bitmapSize) {
+        long pages = size / IOMMU_PAGE;
+        return pages > 0 && bitmapSize > 0 && bitmapSize <= MAX_BITMAP && bitmapSize >= (pages + 63) / 64 * 8;
+    }
+
+    /** Sets the bits of {@code m}'s dirty pages in {@code bitmap}, whose bit 0 is {@code base}; clears what it told. */
+    private void report(Mapping m, long base, MemorySegment bitmap) {
+        for (long page = m.iova(); page < m.iova() + m.size(); page += IOMMU_PAGE) {
+            if (allPagesDirty || written.remove(page)) {
+                long bit = (page - base) / IOMMU_PAGE;
+                long word = bitmap.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, bit / 64);
+                bitmap.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, bit / 64, word | 1L << (bit % 64));
+            }
+        }
     }
 }

@@ -12,6 +12,9 @@ import org.vfioosgi.api.PciDependentDevice;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.VfioDeviceFeature;
+import org.vfioosgi.ffm.abi.VfioDeviceFeatureDmaLoggingControl;
+import org.vfioosgi.ffm.abi.VfioDeviceFeatureDmaLoggingRange;
+import org.vfioosgi.ffm.abi.VfioDeviceFeatureDmaLoggingReport;
 import org.vfioosgi.ffm.abi.VfioDeviceFeatureMigDataSize;
 import org.vfioosgi.ffm.abi.VfioDeviceFeatureMigState;
 import org.vfioosgi.ffm.abi.VfioDeviceFeatureMigration;
@@ -47,6 +50,14 @@ final class FakeDevice {
     final Set<Integer> features = new HashSet<>();
     /** Per IRQ index, the eventfds SET_IRQS gave it (DATA_EVENTFD, ACTION_TRIGGER); gone when disabled. */
     final Map<Integer, List<Integer>> triggers = new HashMap<>();
+    /** Whether it has DMA logging (a driver with log_ops), as mtty: PROBE, START, STOP and REPORT answer. */
+    boolean dmaLogging;
+    /** Whether REPORT fails with EOPNOTSUPP, as on a kernel without CONFIG_IOMMUFD_DRIVER. */
+    boolean reportUnsupported;
+    /** The page size of a running log, 0 when none runs. */
+    long loggingPageSize;
+    /** Pages (by IOVA, at the report's page size) the device wrote since they were last reported. */
+    final Set<Long> loggedWrites = new HashSet<>();
     /** Its migration, if the test gave it one ({@link #migrate(int)}). */
     FakeMigration migration;
 
@@ -72,6 +83,10 @@ final class FakeDevice {
 
     /** A device descriptor was closed: the kernel turns its interrupts off. */
     void descriptorClosed() {
+        if (loggingPageSize != 0) {
+            group.model().problem("device " + name + " closed with its DMA logging running");
+            loggingPageSize = 0;
+        }
         triggers.clear();
         group.deviceClosed();
     }
@@ -121,12 +136,87 @@ final class FakeDevice {
         } else if (request == Ioctls.VFIO_DEVICE_FEATURE) {
             int feature = VfioDeviceFeature.flags(arg) & 0xffff;
             detail.append("feature ").append(feature);
+            if (feature >= Ioctls.VFIO_DEVICE_FEATURE_DMA_LOGGING_START
+                    && feature <= Ioctls.VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT) {
+                return dmaLoggingFeature(feature, VfioDeviceFeature.flags(arg), arg, detail);
+            }
             if (migration != null && (VfioDeviceFeature.flags(arg) & Ioctls.VFIO_DEVICE_FEATURE_PROBE) == 0) {
                 return migrationFeature(feature, VfioDeviceFeature.flags(arg), arg, detail);
             }
             return features.contains(feature) ? 0 : -Errno.ENOTTY;
         }
         return -Errno.ENOTTY;
+    }
+
+    /** The DMA logging features, with vfio_main.c's checks: ENOTTY without log_ops, SET for START/STOP, GET for REPORT. */
+    private int dmaLoggingFeature(int feature, int flags, MemorySegment arg, StringBuilder detail) {
+        if (!dmaLogging) {
+            return -Errno.ENOTTY;
+        }
+        boolean report = feature == Ioctls.VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT;
+        int needed = report ? Ioctls.VFIO_DEVICE_FEATURE_GET : Ioctls.VFIO_DEVICE_FEATURE_SET;
+        if ((flags & (Ioctls.VFIO_DEVICE_FEATURE_GET | Ioctls.VFIO_DEVICE_FEATURE_SET)) != needed) {
+            return -Errno.EINVAL;
+        }
+        if ((flags & Ioctls.VFIO_DEVICE_FEATURE_PROBE) != 0) {
+            return 0;
+        }
+        MemorySegment data = VfioDeviceFeature.data(arg);
+        long room = VfioDeviceFeature.argsz(arg) - VfioDeviceFeature.sizeof();
+        if (feature == Ioctls.VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP) {
+            detail.append(", STOP");
+            loggingPageSize = 0;
+            loggedWrites.clear();
+            return 0;
+        }
+        if (feature == Ioctls.VFIO_DEVICE_FEATURE_DMA_LOGGING_START) {
+            if (room < VfioDeviceFeatureDmaLoggingControl.LAYOUT.byteSize()) {
+                return -Errno.EINVAL;
+            }
+            long pageSize = VfioDeviceFeatureDmaLoggingControl.page_size(data);
+            int count = VfioDeviceFeatureDmaLoggingControl.num_ranges(data);
+            detail.append(", START ").append(count).append(" ranges, page ").append(pageSize);
+            if (count == 0 || loggingPageSize != 0) {
+                return -Errno.EINVAL;
+            }
+            MemorySegment ranges = MemorySegment.ofAddress(VfioDeviceFeatureDmaLoggingControl.ranges(data))
+                    .reinterpret(count * VfioDeviceFeatureDmaLoggingRange.sizeof());
+            for (int i = 0; i < count; i++) {
+                MemorySegment r = VfioDeviceFeatureDmaLoggingRange.element(ranges, i);
+                if (((VfioDeviceFeatureDmaLoggingRange.iova(r) | VfioDeviceFeatureDmaLoggingRange.length(r))
+                        & (pageSize - 1)) != 0) {
+                    return -Errno.EINVAL;
+                }
+            }
+            loggingPageSize = pageSize;
+            return 0;
+        }
+        if (room < VfioDeviceFeatureDmaLoggingReport.LAYOUT.byteSize()) {
+            return -Errno.EINVAL;
+        }
+        long iova = VfioDeviceFeatureDmaLoggingReport.iova(data);
+        long length = VfioDeviceFeatureDmaLoggingReport.length(data);
+        long pageSize = VfioDeviceFeatureDmaLoggingReport.page_size(data);
+        detail.append(", REPORT iova 0x").append(Long.toHexString(iova)).append(", ").append(length).append(" bytes");
+        if (pageSize < 4096 || Long.bitCount(pageSize) != 1) {
+            return -Errno.EINVAL;
+        }
+        if (reportUnsupported) {
+            return -Errno.EOPNOTSUPP;
+        }
+        if (loggingPageSize == 0) {
+            return -Errno.EINVAL;
+        }
+        long pages = length / pageSize;
+        MemorySegment bitmap = MemorySegment.ofAddress(VfioDeviceFeatureDmaLoggingReport.bitmap(data))
+                .reinterpret((pages + 63) / 64 * 8);
+        for (long page = 0; page < pages; page++) {
+            if (loggedWrites.remove(iova + page * pageSize)) {
+                long word = bitmap.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, page / 64);
+                bitmap.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, page / 64, word | 1L << (page % 64));
+            }
+        }
+        return 0;
     }
 
     /** GET MIGRATION, GET and SET MIG_DEVICE_STATE, GET MIG_DATA_SIZE, with argsz checked as the kernel does. */

@@ -47,7 +47,8 @@ final class FakeVfioKernel implements Kernel {
             Ioctls.VFIO_SET_IOMMU, "VFIO_SET_IOMMU",
             Ioctls.VFIO_IOMMU_GET_INFO, "VFIO_IOMMU_GET_INFO",
             Ioctls.VFIO_IOMMU_MAP_DMA, "VFIO_IOMMU_MAP_DMA",
-            Ioctls.VFIO_IOMMU_UNMAP_DMA, "VFIO_IOMMU_UNMAP_DMA");
+            Ioctls.VFIO_IOMMU_UNMAP_DMA, "VFIO_IOMMU_UNMAP_DMA",
+            Ioctls.VFIO_IOMMU_DIRTY_PAGES, "VFIO_IOMMU_DIRTY_PAGES");
     private static final Map<Long, String> GROUP_REQUESTS = Map.of(
             Ioctls.VFIO_GROUP_GET_STATUS, "VFIO_GROUP_GET_STATUS",
             Ioctls.VFIO_GROUP_SET_CONTAINER, "VFIO_GROUP_SET_CONTAINER",
@@ -156,6 +157,11 @@ final class FakeVfioKernel implements Kernel {
         Pause pause = new Pause();
         pauses.put(name, pause);
         return pause;
+    }
+
+    /** Applies {@code change} to every container of the model, under the model's lock (dirty-page settings). */
+    synchronized void eachContainer(java.util.function.Consumer<FakeContainer> change) {
+        containers.forEach(change);
     }
 
     /** Stops (or resumes) recording calls: stress loops make millions. Problems are collected regardless. */

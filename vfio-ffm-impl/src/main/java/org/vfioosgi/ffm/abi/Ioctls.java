@@ -52,6 +52,9 @@ public final class Ioctls {
     // features of VFIO_DEVICE_FEATURE (the low 16 bits of its flags)
     public static final int VFIO_DEVICE_FEATURE_MIGRATION = 1;
     public static final int VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE = 2;
+    public static final int VFIO_DEVICE_FEATURE_DMA_LOGGING_START = 6;
+    public static final int VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP = 7;
+    public static final int VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT = 8;
     public static final int VFIO_DEVICE_FEATURE_MIG_DATA_SIZE = 9;
     // flags of VFIO_DEVICE_FEATURE_MIGRATION
     public static final int VFIO_MIGRATION_STOP_COPY = 1;
@@ -60,11 +63,16 @@ public final class Ioctls {
     // flags of VFIO_IOMMU_MAP_DMA and VFIO_IOMMU_UNMAP_DMA
     public static final int VFIO_DMA_MAP_FLAG_READ = 1;
     public static final int VFIO_DMA_MAP_FLAG_WRITE = 1 << 1;
+    public static final int VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP = 1;
     public static final int VFIO_DMA_UNMAP_FLAG_ALL = 1 << 1;
     // flags of VFIO_DEVICE_QUERY_GFX_PLANE
     public static final int VFIO_GFX_PLANE_TYPE_PROBE = 1;
     public static final int VFIO_GFX_PLANE_TYPE_DMABUF = 1 << 1;
     public static final int VFIO_GFX_PLANE_TYPE_REGION = 1 << 2;
+    // flags of VFIO_IOMMU_DIRTY_PAGES (one at a time)
+    public static final int VFIO_IOMMU_DIRTY_PAGES_FLAG_START = 1;
+    public static final int VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP = 1 << 1;
+    public static final int VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP = 1 << 2;
     // VFIO_CHECK_EXTENSION argument for VFIO_DMA_UNMAP_FLAG_ALL support
     public static final int VFIO_UNMAP_ALL = 9;
 

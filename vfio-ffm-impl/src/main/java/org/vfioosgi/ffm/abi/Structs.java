@@ -32,7 +32,10 @@ public final class Structs {
                 entry(VfioIommuType1InfoDmaAvail.LAYOUT), entry(VfioDmaMap.LAYOUT), entry(VfioDmaUnmap.LAYOUT),
                 entry(VfioDeviceFeatureMigration.LAYOUT), entry(VfioDeviceFeatureMigState.LAYOUT),
                 entry(VfioDeviceFeatureMigDataSize.LAYOUT), entry(VfioPrecopyInfo.LAYOUT),
-                entry(VfioDeviceGfxPlaneInfo.LAYOUT));
+                entry(VfioDeviceGfxPlaneInfo.LAYOUT),
+                entry(VfioBitmap.LAYOUT), entry(VfioIommuType1DirtyBitmap.LAYOUT),
+                entry(VfioIommuType1DirtyBitmapGet.LAYOUT), entry(VfioDeviceFeatureDmaLoggingControl.LAYOUT),
+                entry(VfioDeviceFeatureDmaLoggingRange.LAYOUT), entry(VfioDeviceFeatureDmaLoggingReport.LAYOUT));
     }
 
     /** Arguments that are a plain C type rather than a structure, by that type's name. */

@@ -9,6 +9,7 @@ import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import org.vfioosgi.api.IommuInfo;
 import org.vfioosgi.api.IommuInfo.IovaRange;
@@ -83,6 +84,31 @@ public final class VfioIommuType1Info {
             }
         }
         return new IommuInfo(pageSizes, ranges, available, dirtyPageSizes);
+    }
+
+    /**
+     * The migration capability: the page sizes of dirty-page tracking and the largest bitmap the kernel takes.
+     *
+     * @param pageSizes     {@code pgsize_bitmap}, bit n: 2^n bytes
+     * @param maxBitmapSize {@code max_dirty_bitmap_size}, in bytes
+     */
+    public record Migration(long pageSizes, long maxBitmapSize) {
+    }
+
+    /** The migration capability of an answered structure, if the chain has one. */
+    public static Optional<Migration> migration(MemorySegment s) {
+        if ((flags(s) & FLAG_CAPS) == 0 || Integer.toUnsignedLong(argsz(s)) > s.byteSize()) {
+            return Optional.empty();
+        }
+        for (CapabilityChain.Capability cap : CapabilityChain.parse(s, cap_offset(s), sizeof())) {
+            if (cap.id() == CAP_MIGRATION) {
+                MemorySegment body = cap.body();
+                CapabilityChain.requireSize(body, VfioIommuType1InfoCapMigration.sizeof(), "migration");
+                return Optional.of(new Migration(VfioIommuType1InfoCapMigration.pgsize_bitmap(body),
+                        VfioIommuType1InfoCapMigration.max_dirty_bitmap_size(body)));
+            }
+        }
+        return Optional.empty();
     }
 
     public static int argsz(MemorySegment s) {
