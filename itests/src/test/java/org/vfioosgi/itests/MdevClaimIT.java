@@ -24,6 +24,7 @@ import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerSuite;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
@@ -269,5 +270,38 @@ public class MdevClaimIT extends DeviceTestSupport {
         waitFor("every service withdrawn", () -> mdevServices("(vfio.mdev.parent=mtty)").isEmpty());
         waitFor("every instance removed", () -> available("mtty-2") == start);
         System.out.println("MDEV-CLAIM delete -> " + start + " services withdrawn and instances removed: " + ms(t1));
+    }
+
+    @Test
+    public void stoppingTheProviderWithdrawsAndRemovesAndStartingItMakesThemAgain() throws Exception {
+        SAMPLES.load("mtty");
+        int start = available("mtty-1");
+        claim("mtty-1", 2);
+        waitFor("two mdev services", () -> mdevServices("(vfio.mdev.type=mtty-1)").size() == 2);
+        Set<String> before = uuids(mdevServices("(vfio.mdev.type=mtty-1)"));
+        Bundle provider = java.util.Arrays.stream(context.getBundles())
+                .filter(b -> "org.vfioosgi.vfio.pci".equals(b.getSymbolicName())).findFirst().orElseThrow();
+        try {
+            stopAndStart(provider, before, start);
+        } finally {
+            provider.start(); // no-op when it runs already
+        }
+    }
+
+    private void stopAndStart(Bundle provider, Set<String> before, int start) throws Exception {
+        long t0 = System.nanoTime();
+        provider.stop();
+        // stop returns once the components are deactivated: everything is gone by then, no waiting
+        System.out.println("MDEV-CLAIM provider bundle stop -> services withdrawn and instances removed: " + ms(t0));
+        assertTrue(mdevServices("(vfio.mdev.parent=mtty)").isEmpty());
+        assertEquals(start, available("mtty-1"));
+        for (String uuid : before) {
+            assertFalse(uuid + " removed", Files.exists(MDEV_DEVICES.resolve(uuid)));
+        }
+        long t1 = System.nanoTime();
+        provider.start();
+        waitFor("two mdev services again", () -> mdevServices("(vfio.mdev.type=mtty-1)").size() == 2);
+        System.out.println("MDEV-CLAIM provider bundle start -> 2 VfioDevice services published: " + ms(t1));
+        assertEquals(start - 2, available("mtty-1"));
     }
 }

@@ -11,7 +11,7 @@ import java.util.UUID;
  *
  * @param uuid       its UUID, which is also its VFIO device name ({@link #name()})
  * @param parent     the sysfs name of the device it was made on, e.g. {@code mtty}
- * @param type       its type's id, e.g. {@code mtty-1}
+ * @param type       its type's id, e.g. {@code mtty-1}; empty while the kernel is still making it (or removing it)
  * @param iommuGroup its IOMMU group, empty if it has none (yet)
  * @param driver     the driver it is bound to (its parent's), empty if none
  */

@@ -71,12 +71,11 @@ public final class MdevInstances {
         try {
             // the device's own directory sits in its parent's: /sys/devices/virtual/mtty/mtty/UUID
             Path real = dir.toRealPath();
-            Optional<String> type = Sysfs.link(dir.resolve("mdev_type"));
-            if (type.isEmpty() || real.getParent() == null) {
-                return Optional.empty(); // being made or removed right now
-            }
-            String parent = Objects.toString(real.getParent().getFileName(), "");
-            return Optional.of(new MdevInstance(UUID.fromString(name), parent, type.get(), group(dir),
+            String parent = real.getParent() == null ? "" : Objects.toString(real.getParent().getFileName(), "");
+            // the kernel adds the mdev_type link after the device (and its uevent): a device being made (or
+            // removed) exists without it, and is no less there
+            String type = Sysfs.link(dir.resolve("mdev_type")).orElse("");
+            return Optional.of(new MdevInstance(UUID.fromString(name), parent, type, group(dir),
                     Sysfs.link(dir.resolve("driver"))));
         } catch (NoSuchFileException gone) {
             return Optional.empty();

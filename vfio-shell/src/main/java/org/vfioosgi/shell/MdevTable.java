@@ -35,7 +35,7 @@ final class MdevTable {
         StringBuilder out = new StringBuilder(String.format("%-36s %-14s %-16s %5s %-14s %s%n", "UUID", "PARENT",
                 "TYPE", "GROUP", "DRIVER", "CLAIMED"));
         for (MdevInstance i : instances) {
-            out.append(String.format("%-36s %-14s %-16s %5s %-14s %s%n", i.name(), i.parent(), i.type(),
+            out.append(String.format("%-36s %-14s %-16s %5s %-14s %s%n", i.name(), i.parent(), i.type().isEmpty() ? "-" : i.type(),
                     i.iommuGroup().isPresent() ? Integer.toString(i.iommuGroup().getAsInt()) : "-",
                     i.driver().orElse("-"), claim.apply(i).orElse("no")));
         }

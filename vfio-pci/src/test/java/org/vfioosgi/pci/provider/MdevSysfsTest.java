@@ -38,8 +38,14 @@ class MdevSysfsTest {
 
     /** An instance as the kernel makes it: in its parent's directory, linked from the bus, with relative links. */
     private void instance(Path parent, String uuid, Integer group, boolean bound) throws IOException {
+        instance(parent, uuid, group, bound, true);
+    }
+
+    private void instance(Path parent, String uuid, Integer group, boolean bound, boolean typed) throws IOException {
         Path dir = Files.createDirectories(parent.resolve(uuid));
-        Files.createSymbolicLink(dir.resolve("mdev_type"), Path.of("../mdev_supported_types/mtty-1"));
+        if (typed) {
+            Files.createSymbolicLink(dir.resolve("mdev_type"), Path.of("../mdev_supported_types/mtty-1"));
+        }
         if (group != null) {
             Files.createDirectories(sysfs.resolve("kernel/iommu_groups/" + group));
             Files.createSymbolicLink(dir.resolve("iommu_group"), sysfs.resolve("kernel/iommu_groups/" + group));
@@ -78,6 +84,16 @@ class MdevSysfsTest {
         assertEquals(Optional.empty(), bus.find("83b8f4f2-509f-382f-3c1e-e6bfe0fa1003"));
         bus.restore(b);
         assertEquals("1", Files.readString(sysfs.resolve("bus/mdev/devices/" + B + "/remove")));
+    }
+
+    @Test
+    void anInstanceTheKernelIsStillMakingIsThereWithoutItsType() throws IOException {
+        // its add uevent comes before its mdev_type link: it must not look gone (the claim would forget it)
+        instance(parent("24"), A, 9, true, false);
+        MdevInstance making = new MdevBus(sysfs).find(A).orElseThrow();
+        assertEquals("", making.type());
+        assertEquals("mtty", making.parent());
+        assertFalse(new MdevTypeMaker(sysfs, "mtty", "mtty-1").ofKind(making));
     }
 
     @Test
