@@ -276,8 +276,14 @@ public class MdevClaimIT extends DeviceTestSupport {
     public void stoppingTheProviderWithdrawsAndRemovesAndStartingItMakesThemAgain() throws Exception {
         SAMPLES.load("mtty");
         int start = available("mtty-1");
-        claim("mtty-1", 2);
-        waitFor("two mdev services", () -> mdevServices("(vfio.mdev.type=mtty-1)").size() == 2);
+        Configuration config = claim("mtty-1", 2);
+        try {
+            waitFor("two mdev services", () -> mdevServices("(vfio.mdev.type=mtty-1)").size() == 2);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + ": status " + status(config.getPid()).devices() + ", services "
+                    + mdevServices("").stream().map(r -> r.getProperty("vfio.mdev.uuid") + " "
+                    + r.getProperty("vfio.mdev.type")).toList() + ", instances " + instances(), e);
+        }
         Set<String> before = uuids(mdevServices("(vfio.mdev.type=mtty-1)"));
         Bundle provider = java.util.Arrays.stream(context.getBundles())
                 .filter(b -> "org.vfioosgi.vfio.pci".equals(b.getSymbolicName())).findFirst().orElseThrow();

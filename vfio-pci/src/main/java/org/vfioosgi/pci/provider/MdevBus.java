@@ -59,13 +59,21 @@ final class MdevBus implements DeviceBus<MdevInstance> {
         return device.driver();
     }
 
+    /**
+     * Bound to its parent's driver, and complete: the kernel sends an instance's uevents before it adds its {@code
+     * mdev_type} link, and one without a type is not opened (nor published with an empty type) until it has one.
+     */
     @Override
     public boolean boundToVfio(MdevInstance device) {
-        return device.driver().isPresent();
+        return device.driver().isPresent() && !device.type().isEmpty();
     }
 
+    /** Nothing to bind: an instance still being made is left to the kernel (pending), any other one refused. */
     @Override
     public Optional<String> bindToVfio(MdevInstance device, boolean takeFromHostDriver) {
+        if (device.type().isEmpty()) {
+            return Optional.empty(); // the kernel is still making it: the claim waits (pending) and looks again
+        }
         return Optional.of(device.name() + " is bound to no driver: the kernel binds a mediated device to its"
                 + " parent's driver when it makes it; is " + device.parent() + "'s driver being unloaded?");
     }

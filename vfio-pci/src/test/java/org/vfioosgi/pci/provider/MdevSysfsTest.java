@@ -94,6 +94,9 @@ class MdevSysfsTest {
         assertEquals("", making.type());
         assertEquals("mtty", making.parent());
         assertFalse(new MdevTypeMaker(sysfs, "mtty", "mtty-1").ofKind(making));
+        MdevBus bus = new MdevBus(sysfs);
+        assertFalse(bus.boundToVfio(making), "not opened (nor published with no type) before it is complete");
+        assertEquals(Optional.empty(), bus.bindToVfio(making, false), "pending: the kernel completes it");
     }
 
     @Test
