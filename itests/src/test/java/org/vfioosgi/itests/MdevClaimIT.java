@@ -310,4 +310,41 @@ public class MdevClaimIT extends DeviceTestSupport {
         System.out.println("MDEV-CLAIM provider bundle start -> 2 VfioDevice services published: " + ms(t1));
         assertEquals(start - 2, available("mtty-1"));
     }
+
+    @Test
+    public void afterACrashTheProviderReusesWhatAClaimNamesAndRemovesTheOrphansItMade() throws Exception {
+        SAMPLES.load("mtty");
+        Bundle provider = java.util.Arrays.stream(context.getBundles())
+                .filter(b -> "org.vfioosgi.vfio.pci".equals(b.getSymbolicName())).findFirst().orElseThrow();
+        // Felix keeps a bundle's data area in bundle<ID>/data beside every other bundle's
+        Path record = context.getDataFile("probe").toPath().getParent().getParent().getParent()
+                .resolve("bundle" + provider.getBundleId()).resolve("data").resolve("made-mdevs");
+        int start1 = available("mtty-1");
+        String kept = UUID.randomUUID().toString();
+        String orphan = UUID.randomUUID().toString();
+        provider.stop();
+        try {
+            // what a provider killed after making two instances leaves: the instances and its record of them
+            Path types = Path.of("/sys/class/mdev_bus/mtty/mdev_supported_types");
+            Files.writeString(types.resolve("mtty-1/create"), kept);
+            Files.writeString(types.resolve("mtty-2/create"), orphan);
+            assertTrue("the provider's data area: " + record.getParent(), Files.isDirectory(record.getParent()));
+            Files.writeString(record, kept + "=mtty/mtty-1\n" + orphan + "=mtty/mtty-2\n");
+            claim("mtty-1", 1); // stored while the provider is down
+        } finally {
+            provider.start();
+        }
+        long t0 = System.nanoTime();
+        waitFor("the recorded instance published again", () -> uuids(mdevServices("(vfio.mdev.type=mtty-1)"))
+                .equals(Set.of(kept)));
+        waitFor("the orphan removed", () -> !Files.exists(MDEV_DEVICES.resolve(orphan)));
+        System.out.println("MDEV-CLAIM provider start after a crash -> recorded instance reused and published, orphan"
+                + " removed: " + ms(t0));
+        assertEquals("reused, none made", start1 - 1, available("mtty-1"));
+        assertEquals(kept + "=mtty/mtty-1\n", Files.readString(record));
+        deleteClaims();
+        waitFor("the reused instance removed with its claim", () -> !Files.exists(MDEV_DEVICES.resolve(kept)));
+        assertEquals(start1, available("mtty-1"));
+        assertEquals("", Files.readString(record).trim());
+    }
 }
