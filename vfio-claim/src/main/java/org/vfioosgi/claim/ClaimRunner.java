@@ -12,7 +12,7 @@ import org.osgi.framework.ServiceFactory;
 import org.osgi.framework.ServiceRegistration;
 
 /**
- * Feeds a {@link DeviceClaim} the kernel's events, from one thread of its own that waits for them without a timeout:
+ * Feeds a claim ({@link EventDrivenClaim}) the kernel's events, from one thread of its own that waits for them without a timeout:
  * an idle claim makes no wakeups. The events are read before the claim's first look at the bus, so a device that
  * appears meanwhile is not missed.
  *
@@ -22,16 +22,16 @@ public final class ClaimRunner implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(ClaimRunner.class.getName());
 
-    private final DeviceClaim<?> claim;
+    private final EventDrivenClaim claim;
     private final UeventSource events;
     private final Thread thread;
 
     /**
-     * Starts the claim ({@link DeviceClaim#start()}) and the thread that hands it the events.
+     * Starts the claim ({@link EventDrivenClaim#start()}) and the thread that hands it the events.
      *
      * @param events opened already; closed with the runner
      */
-    public ClaimRunner(String threadName, DeviceClaim<?> claim, UeventSource events) {
+    public ClaimRunner(String threadName, EventDrivenClaim claim, UeventSource events) {
         this.claim = claim;
         this.events = events;
         try {

@@ -41,7 +41,7 @@ import org.vfioosgi.api.claim.ClaimedDevice.State;
  *
  * <p>Thread-safe.
  */
-public final class DeviceClaim<D> implements AutoCloseable {
+public final class DeviceClaim<D> implements EventDrivenClaim {
 
     private static final System.Logger LOG = System.getLogger(DeviceClaim.class.getName());
     /** How long {@link #close()} waits for work in progress before it releases what is held. */
@@ -75,6 +75,8 @@ public final class DeviceClaim<D> implements AutoCloseable {
 
     private final Map<String, Held<D>> held = new ConcurrentHashMap<>();
     private final Map<String, ClaimedDevice> status = new ConcurrentHashMap<>();
+    /** What the claim's owner reports about devices that do not exist (yet): {@link #note}. */
+    private final Map<String, ClaimedDevice> notes = new ConcurrentHashMap<>();
     /** Devices the kernel asked back: not claimed again while they are still going. */
     private final Set<String> requestedBack = ConcurrentHashMap.newKeySet();
     /** Devices this claim took from a host driver (or found recorded as taken) and has not given back. */
@@ -136,6 +138,7 @@ public final class DeviceClaim<D> implements AutoCloseable {
      * Publishes the claim's status and looks at every device of the bus once. Open the event source before: events
      * between the scan and the first {@link #handle(Uevent)} are then not lost.
      */
+    @Override
     public void start() {
         statusPublication = publisher.publish(ClaimStatus.class, () -> new SharedViews.ConsumerView<>() {
             @Override
@@ -163,6 +166,7 @@ public final class DeviceClaim<D> implements AutoCloseable {
     }
 
     /** Takes one event: schedules work for the device it names, if it is one of this bus's. Returns at once. */
+    @Override
     public void handle(Uevent event) {
         if (event.lost()) {
             LOG.log(Level.WARNING, "{0}: uevents were lost (socket overrun); looking at every device again", name);
@@ -177,6 +181,37 @@ public final class DeviceClaim<D> implements AutoCloseable {
         } else if (event.subsystem().equals(bus.subsystem())) {
             schedule(event.property("PCI_SLOT_NAME").orElse(event.deviceName()));
         }
+    }
+
+    /**
+     * Looks at one device again, as an event naming it would make the claim do: a device the claim's selection now
+     * names is claimed, a held one it no longer names is released (and given back if the claim took it). Returns at
+     * once.
+     */
+    public void look(String device) {
+        schedule(device);
+    }
+
+    /**
+     * Tells the claim that its owner took (made) {@code device} for it: the claim gives it back ({@link
+     * DeviceBus#restore}) when it releases it, when its selection drops it, or when the claim ends, and forgets it in
+     * the record then. The owner records it as taken before.
+     */
+    public void took(String device) {
+        tookHere.add(device);
+    }
+
+    /**
+     * Reports something about a device that is not on the bus (one the owner could not make, say) in the claim's
+     * status, under {@code device}; replaces an earlier note of that name.
+     */
+    public void note(String device, State state, String detail) {
+        notes.put(device, new ClaimedDevice(device, -1, "", state, detail));
+    }
+
+    /** Withdraws the note of that name, if any. */
+    public void clearNote(String device) {
+        notes.remove(device);
     }
 
     /** The names of the devices published now. */
@@ -258,6 +293,14 @@ public final class DeviceClaim<D> implements AutoCloseable {
         }
         D device = found.get();
         if (!named.test(device)) {
+            // named no more (an owner's selection changed): what is held goes, what was taken goes back
+            status.remove(deviceName);
+            if (open != null) {
+                LOG.log(Level.INFO, "{0}: releasing {1} (no longer named)", name, deviceName);
+                release(open, true);
+            } else if (tookHere.contains(deviceName)) {
+                giveBack(deviceName, device, true);
+            }
             return;
         }
         if (open != null) {
@@ -462,7 +505,7 @@ public final class DeviceClaim<D> implements AutoCloseable {
         if (settings.restoreDriver() && stillPresent) {
             try {
                 bus.restore(device);
-                LOG.log(Level.INFO, "{0}: gave {1} back to its driver", name, deviceName);
+                LOG.log(Level.INFO, "{0}: gave {1} back (to its driver; a made device: removed)", name, deviceName);
             } catch (IOException e) {
                 // kept in the record: orphan recovery tries again when the provider next starts
                 LOG.log(Level.WARNING, name + ": cannot give " + deviceName + " back to its driver", e);
@@ -575,7 +618,8 @@ public final class DeviceClaim<D> implements AutoCloseable {
 
         @Override
         public List<ClaimedDevice> devices() {
-            return status.values().stream().sorted(Comparator.comparing(ClaimedDevice::name)).toList();
+            return java.util.stream.Stream.concat(status.values().stream(), notes.values().stream())
+                    .sorted(Comparator.comparing(ClaimedDevice::name)).toList();
         }
 
         @Override

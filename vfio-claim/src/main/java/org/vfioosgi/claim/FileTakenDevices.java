@@ -51,18 +51,30 @@ public final class FileTakenDevices implements TakenDevices {
      * @throws java.io.UncheckedIOException when the directory cannot be made
      */
     public static FileTakenDevices of(BundleContext context) {
+        return of(context, FILE_NAME);
+    }
+
+    /**
+     * A record of the bundle of {@code context} in a file of its own name, where {@link #of(BundleContext)} keeps
+     * its: a provider keeps devices it made (mediated devices) apart from devices it took from host drivers.
+     *
+     * @param fileName the file's name, a plain name
+     * @throws IllegalStateException when the framework gives the bundle no data area and the property is not set
+     * @throws java.io.UncheckedIOException when the directory cannot be made
+     */
+    public static FileTakenDevices of(BundleContext context, String fileName) {
         String dir = context.getProperty(STATE_DIR_PROPERTY);
         String bundle = context.getBundle().getSymbolicName();
         if (dir != null && !dir.isBlank()) {
             try {
                 Path directory = Files.createDirectories(Path.of(dir));
-                return new FileTakenDevices(directory.resolve(FILE_NAME + "-" + bundle));
+                return new FileTakenDevices(directory.resolve(fileName + "-" + bundle));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException("cannot make " + dir + " (" + STATE_DIR_PROPERTY
                         + ") for the record of devices taken from host drivers", e);
             }
         }
-        java.io.File data = context.getDataFile(FILE_NAME);
+        java.io.File data = context.getDataFile(fileName);
         if (data == null) {
             throw new IllegalStateException("the framework has no persistent storage for " + bundle
                     + ": cannot record devices taken from host drivers");

@@ -1,7 +1,7 @@
 /**
- * PCI devices as VFIO sees them: addresses, identities, IOMMU groups and bound drivers, read from sysfs; {@link org.vfioosgi.pci.PciClaims}, claims through Configuration Admin.
+ * PCI devices as VFIO sees them: addresses, identities, IOMMU groups and bound drivers, read from sysfs; {@link org.vfioosgi.pci.PciClaims}, claims through Configuration Admin; mediated devices ({@link org.vfioosgi.pci.MdevInstances}) and their claims ({@link org.vfioosgi.pci.MdevClaims}).
  */
-@Version("0.2.0")
+@Version("0.3.0")
 @Export
 package org.vfioosgi.pci;
 

@@ -17,6 +17,8 @@ import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.pci.MdevClaims;
+import org.vfioosgi.pci.MdevInstances;
 import org.vfioosgi.pci.PciAddress;
 import org.vfioosgi.pci.PciClaims;
 import org.vfioosgi.pci.PciDevice;
@@ -27,19 +29,23 @@ import org.vfioosgi.pci.PciDevices;
  * with the web console; the claim provider does the binding), never through a side door.
  */
 @Component(service = VfioCommands.class, property = {"osgi.command.scope=vfio", "osgi.command.function=list",
-        "osgi.command.function=info", "osgi.command.function=claim", "osgi.command.function=release"})
+        "osgi.command.function=info", "osgi.command.function=claim", "osgi.command.function=release",
+        "osgi.command.function=mdev"})
 public final class VfioCommands {
 
     private final BundleContext context;
     private final PciClaims claims;
     private final Vfio vfio;
     private final PciDevices pci = new PciDevices();
+    private final MdevClaims mdevClaims;
+    private final MdevInstances mdevs = new MdevInstances();
 
     @Activate
     public VfioCommands(BundleContext context, @Reference ConfigurationAdmin configurationAdmin,
             @Reference Vfio vfio) {
         this.context = context;
         this.claims = new PciClaims(configurationAdmin);
+        this.mdevClaims = new MdevClaims(configurationAdmin);
         this.vfio = vfio;
     }
 
@@ -48,8 +54,14 @@ public final class VfioCommands {
         return DeviceTable.render(pci.list(), d -> !deviceServices(d.address()).isEmpty());
     }
 
-    /** Regions (size, flags, capabilities) and IRQ indexes (count, flags) of a device given by address. */
+    /**
+     * Regions (size, flags, capabilities) and IRQ indexes (count, flags) of a device given by PCI address, or of a
+     * mediated device given by UUID.
+     */
     public String info(String device) {
+        if (mdevs.find(device).isPresent()) {
+            return mdevInfo(device);
+        }
         PciAddress address = PciAddress.parse(device);
         Collection<ServiceReference<VfioDevice>> claimed = deviceServices(address);
         if (!claimed.isEmpty()) {
@@ -78,6 +90,74 @@ public final class VfioCommands {
     public String release(String what) throws IOException {
         int n = claims.release(what);
         return "released " + n + " claim" + (n == 1 ? "" : "s") + " for " + what;
+    }
+
+    /**
+     * Mediated devices: {@code mdev types} (parents and the types they offer, with the instances left), {@code mdev
+     * list} (instances, whoever made them, and the claim holding each).
+     */
+    public String mdev(String what) {
+        return switch (what) {
+            case "types" -> MdevTable.types(vfio.mediatedDevices().parents());
+            case "list" -> MdevTable.instances(mdevs.list(), i -> mdevServices(i.name()).stream().findFirst()
+                    .map(ref -> String.valueOf(ref.getProperty("vfio.claim"))));
+            default -> throw new IllegalArgumentException(MDEV_USAGE);
+        };
+    }
+
+    /**
+     * {@code mdev claim PARENT TYPE} claims one instance of a type; {@code mdev release PARENT TYPE} deletes every
+     * claim of it (the provider removes the instances it made).
+     */
+    public String mdev(String what, String parent, String type) throws IOException {
+        return switch (what) {
+            case "claim" -> mdev(what, parent, type, "1");
+            case "release" -> {
+                int n = mdevClaims.release(parent, type);
+                yield "released " + n + " claim" + (n == 1 ? "" : "s") + " for " + parent + "/" + type;
+            }
+            default -> throw new IllegalArgumentException(MDEV_USAGE);
+        };
+    }
+
+    /** {@code mdev claim PARENT TYPE COUNT} claims that many instances of a type; returns the claim's PID. */
+    public String mdev(String what, String parent, String type, String count) throws IOException {
+        if (!what.equals("claim")) {
+            throw new IllegalArgumentException(MDEV_USAGE);
+        }
+        int n;
+        try {
+            n = Integer.parseInt(count.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a count: " + count + "; " + MDEV_USAGE, e);
+        }
+        return "claim " + mdevClaims.claim(parent, type, n) + " for " + n + " x " + parent + "/" + type;
+    }
+
+    private String mdevInfo(String uuid) {
+        Collection<ServiceReference<VfioDevice>> claimed = mdevServices(uuid);
+        if (!claimed.isEmpty()) {
+            ServiceReference<VfioDevice> ref = claimed.iterator().next();
+            try {
+                return describe(context.getService(ref));
+            } finally {
+                context.ungetService(ref);
+            }
+        }
+        try (VfioContainer container = vfio.openContainer()) {
+            return describe(container.openDevice(uuid));
+        }
+    }
+
+    private static final String MDEV_USAGE = "usage: mdev types | mdev list | mdev claim PARENT TYPE [COUNT]"
+            + " | mdev release PARENT TYPE";
+
+    private Collection<ServiceReference<VfioDevice>> mdevServices(String uuid) {
+        try {
+            return context.getServiceReferences(VfioDevice.class, "(vfio.mdev.uuid=" + uuid + ")");
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private Collection<ServiceReference<VfioDevice>> deviceServices(PciAddress address) {
@@ -117,6 +197,6 @@ public final class VfioCommands {
 
     @Override
     public String toString() {
-        return "vfio commands: list, info, claim, release";
+        return "vfio commands: list, info, claim, release, mdev";
     }
 }
