@@ -489,10 +489,18 @@ final class FfmContainer implements VfioContainer {
         return Optional.of(dirtyPages);
     }
 
-    /** START or STOP of VFIO_IOMMU_DIRTY_PAGES. */
-    void dirtyPages(int flag, String name) {
+    /**
+     * START or STOP of VFIO_IOMMU_DIRTY_PAGES for {@code tracking}, made only while the IOMMU it tracks is still this
+     * container's: checked under the lock its release is written under, so the call never reaches a later IOMMU.
+     *
+     * @return false, nothing called, once that IOMMU is gone
+     */
+    boolean dirtyPages(FfmDirtyPageTracking tracking, int flag, String name) {
         dma.readLock().lock();
         try {
+            if (tracking.isReleased()) {
+                return false;
+            }
             int f = fd.acquire();
             try {
                 requireIommu();
@@ -503,6 +511,7 @@ final class FfmContainer implements VfioContainer {
                     throw Failures.syscall(kernel, Operation.DIRTY_PAGES, "ioctl(VFIO_IOMMU_DIRTY_PAGES, " + name + ")",
                             fd.path(), -r);
                 }
+                return true;
             } finally {
                 fd.release();
             }

@@ -63,8 +63,9 @@ final class FfmDirtyPageTracking implements DirtyPageTracking {
     public void start() {
         state.writeLock().lock();
         try {
-            requireIommu();
-            container.dirtyPages(Ioctls.VFIO_IOMMU_DIRTY_PAGES_FLAG_START, "START");
+            if (!container.dirtyPages(this, Ioctls.VFIO_IOMMU_DIRTY_PAGES_FLAG_START, "START")) {
+                requireIommu(); // its IOMMU went: throws
+            }
             started = true;
         } finally {
             state.writeLock().unlock();
@@ -75,11 +76,8 @@ final class FfmDirtyPageTracking implements DirtyPageTracking {
     public void stop() {
         state.writeLock().lock();
         try {
-            if (released) {
-                started = false; // the kernel stopped it with the IOMMU
-                return;
-            }
-            container.dirtyPages(Ioctls.VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, "STOP");
+            // false: the kernel stopped it with the IOMMU (also when that went while this waited for the call)
+            container.dirtyPages(this, Ioctls.VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, "STOP");
             started = false;
         } finally {
             state.writeLock().unlock();
@@ -132,6 +130,11 @@ final class FfmDirtyPageTracking implements DirtyPageTracking {
         } finally {
             state.readLock().unlock();
         }
+    }
+
+    /** Whether the container lost the IOMMU this object tracks; set under the write lock of the container's DMA. */
+    boolean isReleased() {
+        return released;
     }
 
     /** The container lost its IOMMU: the kernel's tracking ended with it. */

@@ -12,8 +12,9 @@ import java.util.List;
  * Which other processes have an IOMMU group's node ({@code /dev/vfio/N}) open, from {@code /proc/PID/fd}. The kernel's
  * removal waits for the device's descriptors, not the group's, but a device descriptor is only had through its group
  * and the descriptors of the device are not told apart in {@code /proc} ({@code anon_inode:[vfio-device]}): the group's
- * holder is the process to ask, and a conservative answer to whether one would be waited for. Processes
- * whose descriptors this user may not read are not seen (root sees all). This process is left out: what it holds,
+ * holder is the process to ask. Not a conservative answer: a process that closed the group after opening the device
+ * holds a device descriptor the kernel waits for, yet is not seen, nor are processes whose descriptors this user may
+ * not read (root sees all). This process is left out: what it holds,
  * the library knows itself.
  *
  * <p>Immutable and thread-safe; every call reads {@code /proc} anew.

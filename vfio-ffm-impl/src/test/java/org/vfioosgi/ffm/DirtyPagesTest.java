@@ -234,4 +234,31 @@ class DirtyPagesTest extends OnFakeKernel {
         assertThrows(IllegalStateException.class, () -> tracking.query(buffer));
         assertThrows(IllegalStateException.class, container::dirtyPageTracking);
     }
+
+    @Test
+    void aStopRacingWithTheLastGroupsDetachIsQuiet() throws Exception {
+        VfioContainer container = vfio.openContainer();
+        VfioGroup group = container.attachGroup(GROUP);
+        DirtyPageTracking tracking = tracking(container);
+        tracking.start();
+        FakeVfioKernel.Pause unset = kernel.pauseNext("VFIO_GROUP_UNSET_CONTAINER");
+        Thread detacher = Thread.ofPlatform().start(group::close);
+        unset.awaitEntered(); // the detach holds the container's DMA lock: the stop below checks, then waits for it
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread stopper = Thread.ofPlatform().start(() -> {
+            try {
+                tracking.stop();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        awaitWaiting(stopper);
+        unset.release();
+        detacher.join();
+        stopper.join();
+        assertEquals(null, failure.get(), "the kernel's tracking ended with the IOMMU: nothing to stop");
+        assertFalse(tracking.isStarted());
+        assertEquals(1, kernel.count("VFIO_IOMMU_DIRTY_PAGES"), "only the START reached the kernel");
+        container.close();
+    }
 }

@@ -17,7 +17,9 @@ import org.osgi.annotation.versioning.ProviderType;
  * removal just waits, silently. So {@link #close()} first closes every {@link org.vfioosgi.api.VfioDevice} this
  * process has open on the instance (as a hot-unplug does: interrupts, mappings and migration streams with it, later
  * calls on it throw {@link IllegalStateException}), and refuses when another process has the instance's IOMMU group
- * open, instead of blocking until that process lets go.
+ * open, instead of blocking until that process lets go. A process that holds only the device's descriptor (it closed
+ * the group after opening the device), or whose descriptors this user may not read, is not seen: the removal then
+ * waits for it.
  */
 @ProviderType
 public interface MediatedDevice extends AutoCloseable {
@@ -58,8 +60,10 @@ public interface MediatedDevice extends AutoCloseable {
      * Closes the VFIO devices this process has open on the instance, then removes it. Idempotent.
      *
      * @throws org.vfioosgi.api.VfioException if another process has the instance's IOMMU group open (EBUSY; the
-     *                                        message names its pid), or the kernel refuses; the instance stays, this
-     *                                        process's devices on it open, and close may be called again
+     *                                        message names its pid: the instance stays and this process's devices on
+     *                                        it stay open), or the kernel refuses the removal (the instance stays, but
+     *                                        this process's devices on it are closed already); close may be called
+     *                                        again
      */
     @Override
     void close();

@@ -62,10 +62,10 @@ public interface DirtyPageTracking {
 
     /**
      * Stops tracking ({@code VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP}) and frees the kernel's bitmaps. Stopping when not
-     * started is harmless.
+     * started is harmless, and so is stopping after the container closed or lost its IOMMU (the kernel's tracking
+     * ended with it): then nothing is called.
      *
      * @throws org.vfioosgi.api.VfioException if the kernel refuses
-     * @throws IllegalStateException          if the container is closed
      */
     void stop();
 
