@@ -418,18 +418,22 @@ final class FfmContainer implements VfioContainer {
      * Unmaps {@code mapping}; with a {@code bitmapPageSize} (not 0) reports its dirty pages in the same call
      * ({@code VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP}), else returns null. A reporting unmap of a mapping no longer in
      * the IOMMU has nothing to report: IllegalStateException.
+     *
+     * <p>Also while the container closes: until its cleanup detached the last group the IOMMU still maps the range, and
+     * the caller frees the memory once this returns, so the unmap must reach the kernel (the descriptor admits it until
+     * the cleanup ended, and the generation, checked under the lock the detach takes, says whether it is needed).
      */
     DirtyBitmap unmapDma(FfmDmaMapping mapping, long bitmapPageSize) {
         dma.readLock().lock();
         try {
-            if (!isLive(mapping)) {
+            if (mapping.generation() != dmaGeneration) {
                 if (bitmapPageSize != 0) {
                     throw new IllegalStateException(mapping + " is no longer in the IOMMU (unmap-all, or its"
                             + " container lost its IOMMU or closed)");
                 }
                 return null;
             }
-            int f = fd.acquire();
+            int f = fd.acquireUntilClosed(); // fails only if the cleanup ended with the IOMMU still here
             long unmapped;
             DirtyBitmap dirty = null;
             try {
@@ -572,6 +576,11 @@ final class FfmContainer implements VfioContainer {
     }
 
     /** Whether {@code mapping}'s generation is the current one and the container open. */
+    /** Whether the IOMMU may still map {@code mapping}'s range: its memory must not be freed while this holds. */
+    boolean inIommu(FfmDmaMapping mapping) {
+        return mapping.generation() == dmaGeneration;
+    }
+
     boolean isLive(FfmDmaMapping mapping) {
         return mapping.generation() == dmaGeneration && fd.isOpen();
     }

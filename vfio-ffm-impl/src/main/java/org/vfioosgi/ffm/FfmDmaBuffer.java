@@ -73,7 +73,9 @@ final class FfmDmaBuffer implements DmaBuffer {
         try {
             dirty = mapping.closeReporting(pageSize);
         } catch (IllegalStateException e) {
-            arena.close(); // the mapping is no longer in the IOMMU: as close() would, free the memory
+            if (!mapping.container().inIommu(mapping)) {
+                arena.close(); // the mapping is no longer in the IOMMU: as close() would, free the memory
+            }
             onClose.accept(this);
             throw e;
         } catch (RuntimeException e) {

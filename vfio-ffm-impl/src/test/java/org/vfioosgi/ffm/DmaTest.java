@@ -197,4 +197,51 @@ class DmaTest extends OnFakeKernel {
         assertEquals(LOWEST_IOVA, first);
         assertEquals(0xfef0_0000L, container.allocateDma(PAGE).iova());
     }
+
+    @Test
+    void aBufferClosedWhileItsContainerClosesIsUnmappedBeforeItsMemoryGoes() throws Exception {
+        VfioContainer container = container();
+        DmaBuffer buffer = container.allocateDma(PAGE);
+        Thread closer = closingWhileAMapIsInside(container);
+        buffer.close(); // the IOMMU still maps it: the unmap must reach the kernel before the memory goes
+        assertEquals(List.of(), kernel.problems(), "no DMA-mapped page went back to the system");
+        assertEquals(1, kernel.count("VFIO_IOMMU_UNMAP_DMA"));
+        map.release();
+        closer.join();
+    }
+
+    @Test
+    void aReportingUnmapWhileItsContainerClosesReportsAndUnmapsBeforeTheMemoryGoes() throws Exception {
+        VfioContainer container = container();
+        DmaBuffer buffer = container.allocateDma(PAGE);
+        var tracking = container.dirtyPageTracking().orElseThrow();
+        tracking.start();
+        Thread closer = closingWhileAMapIsInside(container);
+        assertEquals(1, tracking.unmap(buffer).pageCount());
+        assertEquals(List.of(), kernel.problems(), "no DMA-mapped page went back to the system");
+        assertEquals(1, kernel.count("VFIO_IOMMU_UNMAP_DMA"));
+        map.release();
+        closer.join();
+    }
+
+    private FakeVfioKernel.Pause map;
+
+    /**
+     * Starts a close of {@code container} while another thread's MAP_DMA is inside it: the container is then closing
+     * (no new calls) with its IOMMU and every mapping still in place, until {@link #map} is released.
+     */
+    private Thread closingWhileAMapIsInside(VfioContainer container) throws InterruptedException {
+        map = kernel.pauseNext("VFIO_IOMMU_MAP_DMA");
+        Thread mapper = Thread.ofPlatform().start(() -> {
+            try {
+                container.allocateDma(PAGE);
+            } catch (IllegalStateException closedMeanwhile) {
+                // the container's close may end the buffer before the allocation returns it
+            }
+        });
+        map.awaitEntered();
+        Thread closer = Thread.ofPlatform().start(container::close);
+        awaitWaiting(closer); // for the map to leave the container's descriptor
+        return closer;
+    }
 }

@@ -12,7 +12,9 @@ import java.lang.invoke.VarHandle;
  * devices) finds them gone.
  *
  * <p>Calls are short (no call made under {@link #acquire()} waits for an event without a bound), so close waits at
- * most for the slowest of them. A thread must not close a descriptor it holds acquired.
+ * most for the slowest of them. A thread must not close a descriptor it holds acquired. {@link #acquireUntilClosed()}
+ * also admits a call while the owner's cleanup runs, for work that must reach the kernel before something the
+ * closing owner still uses may go (an unmap before its memory is freed); close(2) waits for those calls too.
  */
 public final class FileDescriptor implements AutoCloseable {
 
@@ -20,6 +22,10 @@ public final class FileDescriptor implements AutoCloseable {
     private static final int CLOSING = 1 << 30;
     /** Set once close(2) was called. */
     private static final int GONE = 1 << 29;
+    /** Set once the owner's cleanup ended: not even {@link #acquireUntilClosed()} gets in. */
+    private static final int SEALED = 1 << 28;
+    /** The bits that count callers inside a call. */
+    private static final int USERS = SEALED - 1;
     private static final VarHandle STATE;
 
     static {
@@ -33,7 +39,7 @@ public final class FileDescriptor implements AutoCloseable {
     private final Kernel kernel;
     private final int fd;
     private final String path;
-    /** The number of callers inside a call, plus {@link #CLOSING} and {@link #GONE}. */
+    /** The number of callers inside a call, plus {@link #CLOSING}, {@link #SEALED} and {@link #GONE}. */
     private volatile int state;
 
     /** Takes ownership of {@code fd}, which {@code kernel} opened and which it closes. */
@@ -62,8 +68,24 @@ public final class FileDescriptor implements AutoCloseable {
         return fd;
     }
 
+    /**
+     * Takes the descriptor for one call as {@link #acquire()} does, and also while a close runs the owner's cleanup
+     * (the descriptor is still open in the kernel, and close(2) waits for this call); pair with {@link #release()}.
+     *
+     * @throws IllegalStateException once the cleanup ended
+     */
+    public int acquireUntilClosed() {
+        int s = (int) STATE.getAndAdd(this, 1);
+        if ((s & SEALED) != 0) {
+            release();
+            throw new IllegalStateException(path + " is closed");
+        }
+        return fd;
+    }
+
     public void release() {
-        if ((int) STATE.getAndAdd(this, -1) - 1 == CLOSING) {
+        int after = (int) STATE.getAndAdd(this, -1) - 1;
+        if ((after & CLOSING) != 0 && (after & USERS) == 0) {
             synchronized (this) {
                 notifyAll(); // the closer waits for the last user
             }
@@ -94,10 +116,12 @@ public final class FileDescriptor implements AutoCloseable {
             awaitState(GONE, GONE);
             return;
         }
-        awaitState(~CLOSING, 0); // no user inside any more (GONE is not set yet)
+        awaitState(USERS, 0); // no user inside any more
         try {
             cleanup.run();
         } finally {
+            STATE.getAndBitwiseOr(this, SEALED);
+            awaitState(USERS, 0); // the calls admitted during the cleanup
             // close(2) releases the descriptor even when it reports an error (e.g. EINTR): nothing to retry
             kernel.close(fd);
             STATE.getAndBitwiseOr(this, GONE);

@@ -113,4 +113,30 @@ class FileDescriptorTest {
             }
         }
     }
+
+    @Test
+    void aCallAdmittedDuringTheCleanupHoldsOffCloseAndNoneIsAdmittedAfterIt() throws Exception {
+        int raw = kernel.eventfd(0, Kernel.EFD_CLOEXEC);
+        FileDescriptor fd = new FileDescriptor(kernel, raw, "eventfd");
+        java.util.concurrent.CountDownLatch inCleanup = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch admitted = new java.util.concurrent.CountDownLatch(1);
+        Thread closer = Thread.ofPlatform().start(() -> fd.close(() -> {
+            inCleanup.countDown();
+            try {
+                admitted.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        inCleanup.await();
+        assertThrows(IllegalStateException.class, fd::acquire, "no ordinary call once closing began");
+        assertEquals(raw, fd.acquireUntilClosed(), "a call that must finish before the cleanup's effects is admitted");
+        admitted.countDown();
+        awaitWaiting(closer); // the cleanup ended; close(2) waits for the admitted call
+        assertTrue(open(raw), "closed while an admitted call is inside it");
+        assertThrows(IllegalStateException.class, fd::acquireUntilClosed, "none admitted after the cleanup");
+        fd.release();
+        closer.join();
+        assertFalse(open(raw));
+    }
 }
