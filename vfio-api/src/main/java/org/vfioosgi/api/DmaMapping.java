@@ -28,7 +28,14 @@ public interface DmaMapping extends AutoCloseable {
      */
     long size();
 
-    /** Unmaps the range from the IOMMU, unless it is gone already. Idempotent. */
+    /**
+     * Unmaps the range from the IOMMU, unless it is gone already. Idempotent once it succeeded. If the kernel refuses
+     * the unmap, the call is not repeated: the range stays mapped, its memory stays allocated (its arena's close then
+     * throws rather than free it) and every later close throws {@link IllegalStateException}.
+     *
+     * @throws VfioException         if the kernel refused the unmap
+     * @throws IllegalStateException if an earlier close could not unmap the range
+     */
     @Override
     void close();
 }

@@ -32,6 +32,8 @@ final class FfmDmaMapping implements DmaMapping {
     private final long generation;
     private volatile Consumer<FfmDmaMapping> onClose = unused -> { };
     private volatile boolean closed;
+    /** Set when closing could not unmap it: the IOMMU may still map its memory. */
+    private volatile boolean stuck;
 
     /**
      * @param allocated  whether the IOVA came from the container's allocator (and goes back to it on close)
@@ -83,13 +85,29 @@ final class FfmDmaMapping implements DmaMapping {
     @Override
     public void close() {
         if (CLOSED.compareAndSet(this, false, true)) {
+            boolean unmapped = false;
             try {
                 synchronized (this) {
                     container.unmapDma(this);
                 }
+                unmapped = true;
             } finally {
-                onClose.accept(this);
+                settle(unmapped);
             }
+        } else if (stuck) {
+            throw new IllegalStateException(this + " could not be unmapped: its memory stays allocated");
+        }
+    }
+
+    /**
+     * After an unmap: a mapping the kernel kept (a failed or partial unmap) stays with its owner, and every later close
+     * throws, so an arena closing over it keeps its memory instead of freeing it under the IOMMU.
+     */
+    private void settle(boolean unmapped) {
+        if (unmapped || !container.inIommu(this)) {
+            onClose.accept(this);
+        } else {
+            stuck = true;
         }
     }
 
@@ -101,12 +119,16 @@ final class FfmDmaMapping implements DmaMapping {
         if (!CLOSED.compareAndSet(this, false, true)) {
             throw new IllegalStateException(this + " is closed already");
         }
+        boolean unmapped = false;
         try {
+            DirtyBitmap dirty;
             synchronized (this) {
-                return container.unmapDma(this, pageSize);
+                dirty = container.unmapDma(this, pageSize);
             }
+            unmapped = true;
+            return dirty;
         } finally {
-            onClose.accept(this);
+            settle(unmapped);
         }
     }
 

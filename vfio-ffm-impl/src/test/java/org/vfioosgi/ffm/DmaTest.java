@@ -93,6 +93,21 @@ class DmaTest extends OnFakeKernel {
     }
 
     @Test
+    void anArenaWhoseMappingTheKernelWouldNotUnmapKeepsItsMemory() {
+        VfioContainer container = container();
+        Arena arena = container.newDmaArena();
+        DmaMapping mapping = container.mapDma(arena.allocate(PAGE, PAGE), 0x80_0000, DmaAccess.READ_WRITE);
+        kernel.failNext("VFIO_IOMMU_UNMAP_DMA", Errno.EINVAL);
+        assertThrows(VfioException.class, mapping::close);
+        assertThrows(IllegalStateException.class, arena::close, "its memory is still mapped");
+        assertThrows(IllegalStateException.class, mapping::close, "not unmapped by a second close either");
+        assertEquals(1, kernel.count("VFIO_IOMMU_UNMAP_DMA"), "a failed unmap is not re-issued");
+        assertEquals(List.of(), kernel.problems(), "no DMA-mapped page went back to the system");
+        assertEquals(1, kernel.memory().size(), "the arena's memory stays");
+        leftoversExpected = true;
+    }
+
+    @Test
     void mapDmaRefusesMemoryNotFromTheContainersOwnArena() {
         kernel.addGroup(8, "0000:00:02.0");
         VfioContainer container = container();
