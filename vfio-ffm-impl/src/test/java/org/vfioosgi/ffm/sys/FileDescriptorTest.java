@@ -29,6 +29,17 @@ class FileDescriptorTest {
         }
     }
 
+    /** Waits until {@code thread} waits inside a method named {@code method} (not in an earlier wait of its own). */
+    static void awaitWaitingIn(Thread thread, String method) throws InterruptedException {
+        while (thread.getState() != Thread.State.WAITING
+                || java.util.Arrays.stream(thread.getStackTrace()).noneMatch(f -> f.getMethodName().equals(method))) {
+            if (!thread.isAlive()) {
+                throw new AssertionError(thread + " ended instead of waiting");
+            }
+            Thread.sleep(1);
+        }
+    }
+
     @Test
     void closeWaitsForTheUsersInsideThenRunsTheCleanupThenCloses() throws Exception {
         int raw = kernel.eventfd(0, Kernel.EFD_CLOEXEC);
@@ -132,7 +143,7 @@ class FileDescriptorTest {
         assertThrows(IllegalStateException.class, fd::acquire, "no ordinary call once closing began");
         assertEquals(raw, fd.acquireUntilClosed(), "a call that must finish before the cleanup's effects is admitted");
         admitted.countDown();
-        awaitWaiting(closer); // the cleanup ended; close(2) waits for the admitted call
+        awaitWaitingIn(closer, "awaitState"); // the cleanup ended; close(2) waits for the admitted call
         assertTrue(open(raw), "closed while an admitted call is inside it");
         assertThrows(IllegalStateException.class, fd::acquireUntilClosed, "none admitted after the cleanup");
         fd.release();
