@@ -9,8 +9,8 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct iommu_hw_info_vtd}, the driver data of {@code IOMMU_GET_HW_INFO} for {@code IOMMU_HW_INFO_TYPE_INTEL_VTD}: the
- * VT-d capability and extended capability registers.
+ * {@code struct iommu_hw_info_vtd}, the driver data of {@code IOMMU_GET_HW_INFO} for {@code
+ * IOMMU_HW_INFO_TYPE_INTEL_VTD}: the VT-d capability and extended capability registers.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class IommuHwInfoVtd {

@@ -9,9 +9,9 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct iommu_hwpt_alloc}, the argument of {@code IOMMU_HWPT_ALLOC}: a HW page table for device {@code dev_id} on
- * top of IOAS {@code pt_id} ({@code IOMMU_HWPT_ALLOC_DIRTY_TRACKING} for one that can track dirty pages), answered in
- * {@code out_hwpt_id}. {@code fault_id} is Linux 6.11's; older kernels take the structure up to {@code data_uptr}.
+ * {@code struct iommu_hwpt_alloc}, the argument of {@code IOMMU_HWPT_ALLOC}: a HW page table for device {@code dev_id}
+ * on top of IOAS {@code pt_id} ({@code IOMMU_HWPT_ALLOC_DIRTY_TRACKING} for one that can track dirty pages), answered
+ * in {@code out_hwpt_id}. {@code fault_id} is Linux 6.11's; older kernels take the structure up to {@code data_uptr}.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class IommuHwptAlloc {

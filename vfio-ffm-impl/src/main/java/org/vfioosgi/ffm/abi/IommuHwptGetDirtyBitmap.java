@@ -10,8 +10,8 @@ import java.lang.invoke.VarHandle;
 
 /**
  * {@code struct iommu_hwpt_get_dirty_bitmap}, the argument of {@code IOMMU_HWPT_GET_DIRTY_BITMAP}: the dirty bits of
- * {@code [iova, iova + length)} at {@code page_size} granularity into the bitmap at {@code data}, cleared as read unless
- * {@code IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR}.
+ * {@code [iova, iova + length)} at {@code page_size} granularity into the bitmap at {@code data}, cleared as read
+ * unless {@code IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR}.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class IommuHwptGetDirtyBitmap {

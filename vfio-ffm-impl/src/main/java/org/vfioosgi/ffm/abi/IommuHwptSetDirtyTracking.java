@@ -8,8 +8,8 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct iommu_hwpt_set_dirty_tracking}, the argument of {@code IOMMU_HWPT_SET_DIRTY_TRACKING}: starts
- * ({@code IOMMU_HWPT_DIRTY_TRACKING_ENABLE}) or stops (0) dirty tracking of a HW page table.
+ * {@code struct iommu_hwpt_set_dirty_tracking}, the argument of {@code IOMMU_HWPT_SET_DIRTY_TRACKING}: starts ({@code
+ * IOMMU_HWPT_DIRTY_TRACKING_ENABLE}) or stops (0) dirty tracking of a HW page table.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class IommuHwptSetDirtyTracking {

@@ -8,7 +8,8 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct iommu_ioas_alloc}, the argument of {@code IOMMU_IOAS_ALLOC}: a new I/O address space, {@code out_ioas_id}.
+ * {@code struct iommu_ioas_alloc}, the argument of {@code IOMMU_IOAS_ALLOC}: a new I/O address space, {@code
+ * out_ioas_id}.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class IommuIoasAlloc {

@@ -9,8 +9,8 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct iommu_ioas_allow_iovas}, the argument of {@code IOMMU_IOAS_ALLOW_IOVAS}: restricts the IOVAs the kernel may
- * choose to {@code num_iovas} {@link IommuIovaRange}s at {@code allowed_iovas}.
+ * {@code struct iommu_ioas_allow_iovas}, the argument of {@code IOMMU_IOAS_ALLOW_IOVAS}: restricts the IOVAs the kernel
+ * may choose to {@code num_iovas} {@link IommuIovaRange}s at {@code allowed_iovas}.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class IommuIoasAllowIovas {

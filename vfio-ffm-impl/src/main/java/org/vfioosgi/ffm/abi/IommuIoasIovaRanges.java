@@ -9,9 +9,9 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct iommu_ioas_iova_ranges}, the argument of {@code IOMMU_IOAS_IOVA_RANGES}: the kernel fills up to
- * {@code num_iovas} {@link IommuIovaRange}s at {@code allowed_iovas} and sets {@code num_iovas} to how many there are,
- * failing with EMSGSIZE when they did not fit.
+ * {@code struct iommu_ioas_iova_ranges}, the argument of {@code IOMMU_IOAS_IOVA_RANGES}: the kernel fills up to {@code
+ * num_iovas} {@link IommuIovaRange}s at {@code allowed_iovas} and sets {@code num_iovas} to how many there are, failing
+ * with EMSGSIZE when they did not fit.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class IommuIoasIovaRanges {

@@ -9,8 +9,9 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct iommu_ioas_unmap}, the argument of {@code IOMMU_IOAS_UNMAP}: unmaps the areas inside {@code [iova, iova + length)}
- * (all of them for iova 0 and length {@code UINT64_MAX}); the kernel answers in {@code length} how much it unmapped.
+ * {@code struct iommu_ioas_unmap}, the argument of {@code IOMMU_IOAS_UNMAP}: unmaps the areas inside {@code [iova, iova
+ * + length)} (all of them for iova 0 and length {@code UINT64_MAX}); the kernel answers in {@code length} how much it
+ * unmapped.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class IommuIoasUnmap {

@@ -8,8 +8,8 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct iommu_iova_range}, one entry of the IOVA range arrays of {@code IOMMU_IOAS_IOVA_RANGES} and
- * {@code IOMMU_IOAS_ALLOW_IOVAS}: {@code [start, last]}, both inclusive.
+ * {@code struct iommu_iova_range}, one entry of the IOVA range arrays of {@code IOMMU_IOAS_IOVA_RANGES} and {@code
+ * IOMMU_IOAS_ALLOW_IOVAS}: {@code [start, last]}, both inclusive.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class IommuIovaRange {

@@ -10,8 +10,8 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct iommu_option}, the argument of {@code IOMMU_OPTION}: sets or gets ({@code op}) option
- * {@code option_id} of the iommufd (object_id 0) or of one of its objects, in {@code val64}.
+ * {@code struct iommu_option}, the argument of {@code IOMMU_OPTION}: sets or gets ({@code op}) option {@code option_id}
+ * of the iommufd (object_id 0) or of one of its objects, in {@code val64}.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class IommuOption {

@@ -8,8 +8,9 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct vfio_device_attach_iommufd_pt}, the argument of {@code VFIO_DEVICE_ATTACH_IOMMUFD_PT}: attaches a bound device to an
- * IOAS or a HW page table ({@code pt_id}); the kernel answers in {@code pt_id} with the page table it attached.
+ * {@code struct vfio_device_attach_iommufd_pt}, the argument of {@code VFIO_DEVICE_ATTACH_IOMMUFD_PT}: attaches a bound
+ * device to an IOAS or a HW page table ({@code pt_id}); the kernel answers in {@code pt_id} with the page table it
+ * attached.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class VfioDeviceAttachIommufdPt {

@@ -8,10 +8,10 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct vfio_device_bind_iommufd}, the argument of {@code VFIO_DEVICE_BIND_IOMMUFD} on a VFIO device's character device
- * ({@code /dev/vfio/devices/vfioN}): binds it to an iommufd, which answers with the device's id there. In Linux 6.12
- * {@code flags} must be 0; the SR-IOV VF token flag ({@code VFIO_DEVICE_BIND_FLAG_TOKEN}, with a {@code token_uuid_ptr}
- * after {@code out_devid}) came later.
+ * {@code struct vfio_device_bind_iommufd}, the argument of {@code VFIO_DEVICE_BIND_IOMMUFD} on a VFIO device's
+ * character device ({@code /dev/vfio/devices/vfioN}): binds it to an iommufd, which answers with the device's id there.
+ * In Linux 6.12 {@code flags} must be 0; the SR-IOV VF token flag ({@code VFIO_DEVICE_BIND_FLAG_TOKEN}, with a {@code
+ * token_uuid_ptr} after {@code out_devid}) came later.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class VfioDeviceBindIommufd {

@@ -8,7 +8,8 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct vfio_device_detach_iommufd_pt}, the argument of {@code VFIO_DEVICE_DETACH_IOMMUFD_PT}: the device is left blocking DMA.
+ * {@code struct vfio_device_detach_iommufd_pt}, the argument of {@code VFIO_DEVICE_DETACH_IOMMUFD_PT}: the device is
+ * left blocking DMA.
  * A getter {@code field(s)} and a setter {@code field(s, value)} per field, named as in the header.
  */
 public final class VfioDeviceDetachIommufdPt {

@@ -9,10 +9,10 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct vfio_device_info}, the argument of {@code VFIO_DEVICE_GET_INFO}, with the trailing {@code pad} of
- * newer headers than Linux 6.1's (24 bytes): the older 20-byte structure is a prefix of it, and every kernel takes a
- * larger {@code argsz} than it needs (at least 16) and answers only the fields it knows. A getter {@code field(s)} and a setter
- * {@code field(s, value)} per field, named as in the header.
+ * {@code struct vfio_device_info}, the argument of {@code VFIO_DEVICE_GET_INFO}, with the trailing {@code pad} of newer
+ * headers than Linux 6.1's (24 bytes): the older 20-byte structure is a prefix of it, and every kernel takes a larger
+ * {@code argsz} than it needs (at least 16) and answers only the fields it knows. A getter {@code field(s)} and a
+ * setter {@code field(s, value)} per field, named as in the header.
  */
 public final class VfioDeviceInfo {
 
