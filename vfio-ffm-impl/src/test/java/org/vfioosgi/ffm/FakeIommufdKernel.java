@@ -12,6 +12,7 @@ import org.vfioosgi.ffm.abi.IommuDestroy;
 import org.vfioosgi.ffm.abi.IommuHwInfo;
 import org.vfioosgi.ffm.abi.IommuHwInfoVtd;
 import org.vfioosgi.ffm.abi.IommuHwptAlloc;
+import org.vfioosgi.ffm.abi.IommuHwptGetDirtyBitmap;
 import org.vfioosgi.ffm.abi.IommuHwptSetDirtyTracking;
 import org.vfioosgi.ffm.abi.IommuIoasAlloc;
 import org.vfioosgi.ffm.abi.IommuIoasIovaRanges;
@@ -75,6 +76,8 @@ final class FakeIommufdKernel implements Kernel {
     int boundTo = -1;
     /** The page table the device is attached to, 0 when none. */
     int attachedPt;
+    /** The flags of the last IOMMU_HWPT_GET_DIRTY_BITMAP. */
+    int lastDirtyFlags = -1;
     /** VT-d data length the hardware information answers (24 is the structure's). */
     int vtdDataLength = (int) IommuHwInfoVtd.sizeof();
 
@@ -274,6 +277,17 @@ final class FakeIommufdKernel implements Kernel {
                 return -Errno.EOPNOTSUPP;
             }
             h.dirtyTracking()[0] = IommuHwptSetDirtyTracking.flags(arg) == Ioctls.IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+            return 0;
+        }
+        if (request == Ioctls.IOMMU_HWPT_GET_DIRTY_BITMAP) {
+            if (!(objects.get(IommuHwptGetDirtyBitmap.hwpt_id(arg)) instanceof Hwpt h) || !h.dirtyTracking()[0]) {
+                return -Errno.EINVAL;
+            }
+            long pages = IommuHwptGetDirtyBitmap.length(arg) / IommuHwptGetDirtyBitmap.page_size(arg);
+            MemorySegment bitmap = MemorySegment.ofAddress(IommuHwptGetDirtyBitmap.data(arg))
+                    .reinterpret((pages + 63) / 64 * 8);
+            bitmap.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 0b101L); // pages 0 and 2 dirty
+            lastDirtyFlags = IommuHwptGetDirtyBitmap.flags(arg);
             return 0;
         }
         return -Errno.ENOTTY;

@@ -265,7 +265,18 @@ class IommufdTest {
         assertEquals(hwpt, cdev.attach(hwpt));
         iommufd.setDirtyTracking(hwpt, true);
         assertTrue(kernel.hwpt(hwpt).dirtyTracking()[0]);
+        MemorySegment bitmap = arena.allocate(8, 8);
+        iommufd.readDirtyBitmap(hwpt, 0x100000L, 16 * PAGE, PAGE, bitmap, false);
+        assertEquals(0b101L, bitmap.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0));
+        assertEquals(Ioctls.IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, kernel.lastDirtyFlags);
+        iommufd.readDirtyBitmap(hwpt, 0x100000L, 16 * PAGE, PAGE, bitmap, true);
+        assertEquals(0, kernel.lastDirtyFlags);
+        assertThrows(IllegalArgumentException.class,
+                () -> iommufd.readDirtyBitmap(hwpt, 0, 65 * PAGE, PAGE, bitmap, true), "65 pages need 16 bytes");
         iommufd.setDirtyTracking(hwpt, false);
+        VfioException stopped = assertThrows(VfioException.class,
+                () -> iommufd.readDirtyBitmap(hwpt, 0x100000L, 16 * PAGE, PAGE, bitmap, true));
+        assertEquals(Operation.DIRTY_PAGES, stopped.operation());
         int plain = iommufd.allocHwpt(devId, ioas, 0);
         VfioException e = assertThrows(VfioException.class, () -> iommufd.setDirtyTracking(plain, true));
         assertEquals(Errno.EOPNOTSUPP, e.errno());
