@@ -250,8 +250,8 @@ final class Iommufd implements AutoCloseable {
                 long count = Integer.toUnsignedLong(IommuIoasIovaRanges.num_iovas(s));
                 if (r == -EMSGSIZE) {
                     if (count <= capacity || count > MAX_IOVA_RANGES) {
-                        throw malformed("IOMMU_IOAS_IOVA_RANGES found " + capacity + " entries too few for "
-                                + count + " ranges");
+                        throw malformed("IOMMU_IOAS_IOVA_RANGES answered EMSGSIZE for " + count
+                                + " ranges with room for " + capacity);
                     }
                     capacity = (int) count;
                     continue;
