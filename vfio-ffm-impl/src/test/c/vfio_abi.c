@@ -3,8 +3,13 @@
  * layouts:  "size STRUCT N", "offset STRUCT.FIELD N", "scalar TYPE N" (an argument that is no structure),
  * "ioctl NAME N", "const NAME N"; and "older NAME 0" for what an older header (Linux 6.1's) lacks, so the test can
  * say what it could not check. Compile with -I DIR -D__user= to check against another kernel's uapi header.
+ * The iommufd and VFIO character-device part needs Linux 6.7's headers or newer (dirty tracking, hw info); without
+ * them the probe prints "noiommufd REASON" instead.
  */
 #include <linux/vfio.h>
+#if __has_include(<linux/iommufd.h>)
+#include <linux/iommufd.h>
+#endif
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,6 +19,64 @@
 #define IOCTL(n) printf("ioctl %s %lu\n", #n, (unsigned long)(n))
 #define SCALAR(t) printf("scalar %s %zu\n", #t, sizeof(t))
 #define CONST(n) printf("const %s %lu\n", #n, (unsigned long)(n))
+
+static void iommufd(void) {
+#if !defined(IOMMUFD_TYPE)
+	printf("noiommufd no-linux/iommufd.h\n");
+#elif !defined(IOMMU_HWPT_GET_DIRTY_BITMAP) || !defined(VFIO_DEVICE_BIND_IOMMUFD)
+	printf("noiommufd linux/iommufd.h-or-vfio.h-older-than-Linux-6.7\n");
+#else
+	SIZE(vfio_device_bind_iommufd); OFF(vfio_device_bind_iommufd, argsz); OFF(vfio_device_bind_iommufd, flags);
+	OFF(vfio_device_bind_iommufd, iommufd); OFF(vfio_device_bind_iommufd, out_devid);
+	SIZE(vfio_device_attach_iommufd_pt); OFF(vfio_device_attach_iommufd_pt, argsz);
+	OFF(vfio_device_attach_iommufd_pt, flags); OFF(vfio_device_attach_iommufd_pt, pt_id);
+	SIZE(vfio_device_detach_iommufd_pt); OFF(vfio_device_detach_iommufd_pt, argsz);
+	OFF(vfio_device_detach_iommufd_pt, flags);
+	IOCTL(VFIO_DEVICE_BIND_IOMMUFD); IOCTL(VFIO_DEVICE_ATTACH_IOMMUFD_PT); IOCTL(VFIO_DEVICE_DETACH_IOMMUFD_PT);
+	SIZE(iommu_destroy); OFF(iommu_destroy, size); OFF(iommu_destroy, id);
+	SIZE(iommu_ioas_alloc); OFF(iommu_ioas_alloc, size); OFF(iommu_ioas_alloc, flags); OFF(iommu_ioas_alloc, out_ioas_id);
+	SIZE(iommu_ioas_map); OFF(iommu_ioas_map, size); OFF(iommu_ioas_map, flags); OFF(iommu_ioas_map, ioas_id);
+	OFF(iommu_ioas_map, __reserved); OFF(iommu_ioas_map, user_va); OFF(iommu_ioas_map, length);
+	OFF(iommu_ioas_map, iova);
+	SIZE(iommu_ioas_unmap); OFF(iommu_ioas_unmap, size); OFF(iommu_ioas_unmap, ioas_id); OFF(iommu_ioas_unmap, iova);
+	OFF(iommu_ioas_unmap, length);
+	SIZE(iommu_iova_range); OFF(iommu_iova_range, start); OFF(iommu_iova_range, last);
+	SIZE(iommu_ioas_iova_ranges); OFF(iommu_ioas_iova_ranges, size); OFF(iommu_ioas_iova_ranges, ioas_id);
+	OFF(iommu_ioas_iova_ranges, num_iovas); OFF(iommu_ioas_iova_ranges, __reserved);
+	OFF(iommu_ioas_iova_ranges, allowed_iovas); OFF(iommu_ioas_iova_ranges, out_iova_alignment);
+	SIZE(iommu_ioas_allow_iovas); OFF(iommu_ioas_allow_iovas, size); OFF(iommu_ioas_allow_iovas, ioas_id);
+	OFF(iommu_ioas_allow_iovas, num_iovas); OFF(iommu_ioas_allow_iovas, __reserved);
+	OFF(iommu_ioas_allow_iovas, allowed_iovas);
+	SIZE(iommu_hw_info); OFF(iommu_hw_info, size); OFF(iommu_hw_info, flags); OFF(iommu_hw_info, dev_id);
+	OFF(iommu_hw_info, data_len); OFF(iommu_hw_info, data_uptr); OFF(iommu_hw_info, out_data_type);
+	OFF(iommu_hw_info, out_max_pasid_log2); OFF(iommu_hw_info, __reserved); OFF(iommu_hw_info, out_capabilities);
+	SIZE(iommu_hw_info_vtd); OFF(iommu_hw_info_vtd, flags); OFF(iommu_hw_info_vtd, __reserved);
+	OFF(iommu_hw_info_vtd, cap_reg); OFF(iommu_hw_info_vtd, ecap_reg);
+	SIZE(iommu_hwpt_alloc); OFF(iommu_hwpt_alloc, size); OFF(iommu_hwpt_alloc, flags); OFF(iommu_hwpt_alloc, dev_id);
+	OFF(iommu_hwpt_alloc, pt_id); OFF(iommu_hwpt_alloc, out_hwpt_id); OFF(iommu_hwpt_alloc, __reserved);
+	OFF(iommu_hwpt_alloc, data_type); OFF(iommu_hwpt_alloc, data_len); OFF(iommu_hwpt_alloc, data_uptr);
+	OFF(iommu_hwpt_alloc, fault_id); OFF(iommu_hwpt_alloc, __reserved2);
+	SIZE(iommu_hwpt_set_dirty_tracking); OFF(iommu_hwpt_set_dirty_tracking, size);
+	OFF(iommu_hwpt_set_dirty_tracking, flags); OFF(iommu_hwpt_set_dirty_tracking, hwpt_id);
+	OFF(iommu_hwpt_set_dirty_tracking, __reserved);
+	SIZE(iommu_hwpt_get_dirty_bitmap); OFF(iommu_hwpt_get_dirty_bitmap, size); OFF(iommu_hwpt_get_dirty_bitmap, hwpt_id);
+	OFF(iommu_hwpt_get_dirty_bitmap, flags); OFF(iommu_hwpt_get_dirty_bitmap, __reserved);
+	OFF(iommu_hwpt_get_dirty_bitmap, iova); OFF(iommu_hwpt_get_dirty_bitmap, length);
+	OFF(iommu_hwpt_get_dirty_bitmap, page_size); OFF(iommu_hwpt_get_dirty_bitmap, data);
+	SIZE(iommu_option); OFF(iommu_option, size); OFF(iommu_option, option_id); OFF(iommu_option, op);
+	OFF(iommu_option, __reserved); OFF(iommu_option, object_id); OFF(iommu_option, val64);
+	IOCTL(IOMMU_DESTROY); IOCTL(IOMMU_IOAS_ALLOC); IOCTL(IOMMU_IOAS_ALLOW_IOVAS); IOCTL(IOMMU_IOAS_IOVA_RANGES);
+	IOCTL(IOMMU_IOAS_MAP); IOCTL(IOMMU_IOAS_UNMAP); IOCTL(IOMMU_OPTION); IOCTL(IOMMU_HWPT_ALLOC);
+	IOCTL(IOMMU_GET_HW_INFO); IOCTL(IOMMU_HWPT_SET_DIRTY_TRACKING); IOCTL(IOMMU_HWPT_GET_DIRTY_BITMAP);
+	CONST(IOMMU_IOAS_MAP_FIXED_IOVA); CONST(IOMMU_IOAS_MAP_WRITEABLE); CONST(IOMMU_IOAS_MAP_READABLE);
+	CONST(IOMMU_OPTION_RLIMIT_MODE); CONST(IOMMU_OPTION_HUGE_PAGES); CONST(IOMMU_OPTION_OP_SET);
+	CONST(IOMMU_OPTION_OP_GET); CONST(IOMMU_HWPT_ALLOC_NEST_PARENT); CONST(IOMMU_HWPT_ALLOC_DIRTY_TRACKING);
+	CONST(IOMMU_HWPT_DATA_NONE); CONST(IOMMU_HW_INFO_TYPE_NONE); CONST(IOMMU_HW_INFO_TYPE_INTEL_VTD);
+	CONST(IOMMU_HW_CAP_DIRTY_TRACKING); CONST(IOMMU_HW_CAP_PCI_PASID_EXEC); CONST(IOMMU_HW_CAP_PCI_PASID_PRIV);
+	CONST(IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17); CONST(IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+	CONST(IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+#endif
+}
 
 int main(void) {
 	SIZE(vfio_group_status); OFF(vfio_group_status, argsz); OFF(vfio_group_status, flags);
@@ -92,6 +155,10 @@ int main(void) {
 		       == offsetof(struct vfio_device_gfx_plane_info, region_index), "dmabuf_id shares region_index");
 	IOCTL(VFIO_DEVICE_QUERY_GFX_PLANE); IOCTL(VFIO_DEVICE_GET_GFX_DMABUF);
 	CONST(VFIO_GFX_PLANE_TYPE_PROBE); CONST(VFIO_GFX_PLANE_TYPE_DMABUF); CONST(VFIO_GFX_PLANE_TYPE_REGION);
+	SIZE(vfio_pci_hot_reset); OFF(vfio_pci_hot_reset, argsz); OFF(vfio_pci_hot_reset, flags);
+	OFF(vfio_pci_hot_reset, count); OFF(vfio_pci_hot_reset, group_fds);
+	CONST(VFIO_DEVICE_FEATURE_PCI_VF_TOKEN);
+	iommufd();
 	SCALAR(__s32); /* VFIO_GROUP_SET_CONTAINER's argument */
 	SIZE(pollfd); OFF(pollfd, fd); OFF(pollfd, events); OFF(pollfd, revents); /* poll.h, for the eventfd waits */
 

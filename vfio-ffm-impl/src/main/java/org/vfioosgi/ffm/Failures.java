@@ -18,6 +18,17 @@ final class Failures {
         return new VfioException(operation, call, target, errno, message, hint(operation, errno, target));
     }
 
+    /**
+     * A failed system call whose caller words what failed ({@code what}, e.g. "map DMA memory into IOAS 3 of") and what
+     * to do about it ({@code hint}): for calls whose operation's usual hints do not fit (iommufd's).
+     */
+    static VfioException syscall(Kernel kernel, Operation operation, String what, String call, String target,
+            int errno, String hint) {
+        String message = "failed to " + what + " " + target + ": " + call + " returned "
+                + Errno.describe(kernel, errno);
+        return new VfioException(operation, call, target, errno, message, hint);
+    }
+
     /** A failure the library found itself, not the kernel. */
     static VfioException library(Operation operation, String target, String message) {
         return new VfioException(operation, "", target, 0, message);

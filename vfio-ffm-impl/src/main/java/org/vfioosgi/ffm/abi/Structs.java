@@ -35,7 +35,15 @@ public final class Structs {
                 entry(VfioDeviceGfxPlaneInfo.LAYOUT),
                 entry(VfioBitmap.LAYOUT), entry(VfioIommuType1DirtyBitmap.LAYOUT),
                 entry(VfioIommuType1DirtyBitmapGet.LAYOUT), entry(VfioDeviceFeatureDmaLoggingControl.LAYOUT),
-                entry(VfioDeviceFeatureDmaLoggingRange.LAYOUT), entry(VfioDeviceFeatureDmaLoggingReport.LAYOUT));
+                entry(VfioDeviceFeatureDmaLoggingRange.LAYOUT), entry(VfioDeviceFeatureDmaLoggingReport.LAYOUT),
+                entry(VfioPciHotReset.LAYOUT),
+                // the VFIO character device and iommufd (linux/iommufd.h)
+                entry(VfioDeviceBindIommufd.LAYOUT), entry(VfioDeviceAttachIommufdPt.LAYOUT),
+                entry(VfioDeviceDetachIommufdPt.LAYOUT), entry(IommuDestroy.LAYOUT), entry(IommuIoasAlloc.LAYOUT),
+                entry(IommuIoasMap.LAYOUT), entry(IommuIoasUnmap.LAYOUT), entry(IommuIovaRange.LAYOUT),
+                entry(IommuIoasIovaRanges.LAYOUT), entry(IommuIoasAllowIovas.LAYOUT), entry(IommuHwInfo.LAYOUT),
+                entry(IommuHwInfoVtd.LAYOUT), entry(IommuHwptAlloc.LAYOUT), entry(IommuHwptSetDirtyTracking.LAYOUT),
+                entry(IommuHwptGetDirtyBitmap.LAYOUT), entry(IommuOption.LAYOUT));
     }
 
     /** Arguments that are a plain C type rather than a structure, by that type's name. */

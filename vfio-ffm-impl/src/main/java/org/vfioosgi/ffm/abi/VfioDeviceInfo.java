@@ -9,8 +9,10 @@ import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * {@code struct vfio_device_info}, the argument of {@code VFIO_DEVICE_GET_INFO}. A getter {@code field(s)} and a setter
- * {@code field(s, value)} per field, named as in the header.
+ * {@code struct vfio_device_info}, the argument of {@code VFIO_DEVICE_GET_INFO}, with the trailing {@code pad} of newer
+ * headers than Linux 6.1's (24 bytes): the older 20-byte structure is a prefix of it, and every kernel takes a larger
+ * {@code argsz} than it needs (at least 16) and answers only the fields it knows. A getter {@code field(s)} and a
+ * setter {@code field(s, value)} per field, named as in the header.
  */
 public final class VfioDeviceInfo {
 
@@ -19,7 +21,8 @@ public final class VfioDeviceInfo {
             JAVA_INT.withName("flags"),
             JAVA_INT.withName("num_regions"),
             JAVA_INT.withName("num_irqs"),
-            JAVA_INT.withName("cap_offset")).withName("vfio_device_info");
+            JAVA_INT.withName("cap_offset"),
+            MemoryLayout.paddingLayout(4)).withName("vfio_device_info");
 
     private static final VarHandle argsz$vh = Structs.field(LAYOUT, "argsz");
     private static final VarHandle flags$vh = Structs.field(LAYOUT, "flags");

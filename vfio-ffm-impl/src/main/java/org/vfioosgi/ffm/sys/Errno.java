@@ -25,6 +25,7 @@ public final class Errno {
     public static final int ESPIPE = 29;
     public static final int ENOSYS = 38;
     public static final int ENOMSG = 42;
+    public static final int EOVERFLOW = 75;
     public static final int EOPNOTSUPP = 95;
 
     private Errno() {

@@ -2,6 +2,7 @@ package org.vfioosgi.ffm.abi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.lang.foreign.MemoryLayout;
@@ -26,13 +27,19 @@ import org.vfioosgi.ffm.sys.PollFd;
  * named Java field must be a field of the C structure, and every structure the probe prints must have its Java class.
  * What a header older than Linux 6.2 lacks (pre-copy, the stop-copy data size) is reported and left out; the system
  * property {@code vfio.abi.include} names a directory holding a newer {@code linux/vfio.h} (a kernel's uapi header) to
- * check against instead.
+ * check against instead. The iommufd and VFIO character-device part (structures and numbers whose name starts with
+ * {@code iommu_}/{@code IOMMU_} or holds {@code iommufd}/{@code IOMMUFD}) needs a {@code linux/iommufd.h} of Linux 6.7
+ * or newer; without one it is left out and {@link #iommufdAbiChecked()} is reported skipped, not passed. A Java
+ * structure may be longer than an older header's by trailing padding only (the {@code pad} newer headers added to
+ * {@code vfio_device_info}).
  */
 class AbiTest {
 
     private static final Map<String, Long> C = new LinkedHashMap<>();
     /** Structures and numbers the header predates (the probe says "older NAME"): not checked. */
     private static final java.util.Set<String> OLDER = new java.util.TreeSet<>();
+    /** Why the probe printed no iommufd facts, or null when it did. */
+    private static String noIommufd;
     /** The structures of linux/vfio.h, and the one of poll.h that the system-call layer fills in. */
     private static final Map<String, StructLayout> LAYOUTS = new LinkedHashMap<>(Structs.all());
 
@@ -53,16 +60,51 @@ class AbiTest {
         run(gcc.toArray(String[]::new));
         for (String line : run(exe.toString()).split("\n")) {
             String[] parts = line.trim().split(" ");
+            if (parts[0].equals("noiommufd")) {
+                noIommufd = parts[1];
+                continue;
+            }
             if (parts[0].equals("older")) {
                 OLDER.add(parts[1]);
                 continue;
             }
             C.put(parts[0] + " " + parts[1], Long.parseUnsignedLong(parts[2]));
         }
-        if (!OLDER.isEmpty()) {
-            System.err.println("AbiTest: the C header predates " + OLDER + ": not checked (see vfio.abi.include)");
+        if (noIommufd != null) {
+            LAYOUTS.keySet().stream().filter(AbiTest::isIommufd).forEach(OLDER::add);
+            for (Field f : Ioctls.class.getDeclaredFields()) {
+                if (isIommufd(f.getName())) {
+                    OLDER.add(f.getName());
+                }
+            }
+            System.err.println("AbiTest: SKIPPED the iommufd and VFIO cdev ABI (" + noIommufd + "): run with"
+                    + " -Dvfio.abi.include=DIR, DIR/linux holding Linux 6.7+ uapi vfio.h and iommufd.h");
+        }
+        List<String> older = OLDER.stream().filter(name -> !isIommufd(name)).toList();
+        if (!older.isEmpty()) {
+            System.err.println("AbiTest: the C header predates " + older + ": not checked (see vfio.abi.include)");
         }
         assertTrue(C.size() > 100, "the probe printed too little: " + C.size() + " facts");
+    }
+
+    /** Whether a structure or number belongs to the iommufd and VFIO character-device part. */
+    private static boolean isIommufd(String name) {
+        return name.startsWith("iommu_") || name.startsWith("IOMMU_") || name.toLowerCase().contains("iommufd");
+    }
+
+    @Test
+    void iommufdAbiChecked() {
+        assumeTrue(noIommufd == null, "the iommufd and VFIO cdev ABI was NOT checked (" + noIommufd + "): run with"
+                + " -Dvfio.abi.include=DIR, DIR/linux holding Linux 6.7+ uapi vfio.h and iommufd.h");
+        long structs = LAYOUTS.keySet().stream().filter(AbiTest::isIommufd).count();
+        long checkedStructs = C.keySet().stream().filter(k -> k.startsWith("size ") && isIommufd(k.substring(5)))
+                .count();
+        long offsets = C.keySet().stream().filter(k -> k.startsWith("offset ") && isIommufd(k.substring(7))).count();
+        long numbers = C.keySet().stream().filter(k -> (k.startsWith("ioctl ") || k.startsWith("const "))
+                && isIommufd(k.substring(6))).count();
+        assertEquals(structs, checkedStructs, "iommufd structures the probe does not print");
+        System.err.println("AbiTest: iommufd and VFIO cdev ABI checked: " + checkedStructs + " structures, " + offsets
+                + " offsets, " + numbers + " ioctl numbers and constants");
     }
 
     @Test
@@ -74,11 +116,23 @@ class AbiTest {
             }
             Long size = C.get("size " + entry.getKey());
             assertTrue(size != null, "the header probe does not know struct " + entry.getKey());
-            assertEquals(size, entry.getValue().byteSize(), "sizeof(struct " + entry.getKey() + ")");
+            long javaSize = entry.getValue().byteSize();
+            if (size != javaSize && size == javaSize - trailingPadding(entry.getValue())) {
+                System.err.println("AbiTest: struct " + entry.getKey() + " is " + size + " bytes in the header, "
+                        + javaSize + " in Java: only trailing padding differs (a newer header's)");
+            } else {
+                assertEquals(size, javaSize, "sizeof(struct " + entry.getKey() + ")");
+            }
             checked.add(entry.getKey());
         }
         long inHeader = C.keySet().stream().filter(k -> k.startsWith("size ")).count();
         assertEquals(inHeader, checked.size(), "structs the probe prints but Java lacks");
+    }
+
+    private static long trailingPadding(StructLayout layout) {
+        List<MemoryLayout> members = layout.memberLayouts();
+        MemoryLayout last = members.isEmpty() ? null : members.getLast();
+        return last instanceof java.lang.foreign.PaddingLayout ? last.byteSize() : 0;
     }
 
     @Test
@@ -128,7 +182,8 @@ class AbiTest {
         int checked = 0;
         for (Field f : Ioctls.class.getDeclaredFields()) {
             if (!Modifier.isStatic(f.getModifiers()) || Modifier.isPrivate(f.getModifiers())
-                    || !f.getName().startsWith("VFIO_") || OLDER.contains(f.getName())) {
+                    || !(f.getName().startsWith("VFIO_") || f.getName().startsWith("IOMMU_"))
+                    || OLDER.contains(f.getName())) {
                 continue;
             }
             f.setAccessible(true);

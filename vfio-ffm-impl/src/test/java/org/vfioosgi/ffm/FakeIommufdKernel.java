@@ -1,0 +1,465 @@
+package org.vfioosgi.ffm;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.vfioosgi.api.IommuInfo.IovaRange;
+import org.vfioosgi.ffm.abi.IommuDestroy;
+import org.vfioosgi.ffm.abi.IommuHwInfo;
+import org.vfioosgi.ffm.abi.IommuHwInfoVtd;
+import org.vfioosgi.ffm.abi.IommuHwptAlloc;
+import org.vfioosgi.ffm.abi.IommuHwptGetDirtyBitmap;
+import org.vfioosgi.ffm.abi.IommuHwptSetDirtyTracking;
+import org.vfioosgi.ffm.abi.IommuIoasAlloc;
+import org.vfioosgi.ffm.abi.IommuIoasIovaRanges;
+import org.vfioosgi.ffm.abi.IommuIoasMap;
+import org.vfioosgi.ffm.abi.IommuIoasUnmap;
+import org.vfioosgi.ffm.abi.IommuIovaRange;
+import org.vfioosgi.ffm.abi.Ioctls;
+import org.vfioosgi.ffm.abi.VfioDeviceAttachIommufdPt;
+import org.vfioosgi.ffm.abi.VfioDeviceBindIommufd;
+import org.vfioosgi.ffm.sys.Errno;
+import org.vfioosgi.ffm.sys.Kernel;
+import org.vfioosgi.ffm.sys.LinuxKernel;
+
+/**
+ * A small in-memory model of iommufd ({@value #IOMMU}) and of one VFIO character device ({@value #CDEV}) behind
+ * {@link Kernel}, with the 6.12 kernel's rules where {@link Iommufd} and {@link VfioCdev} rely on them: objects
+ * numbered from 1, a device bound once and not while its group is open, IOAS mappings that an unmap may not cut, the
+ * EMSGSIZE protocol of IOMMU_IOAS_IOVA_RANGES. Tests can make the next call of a name fail ({@link #failNext}), change
+ * the IOVA ranges between two calls ({@link #growRangesOnEmsgsize}) and corrupt answers. Guarded by this object.
+ */
+final class FakeIommufdKernel implements Kernel {
+
+    static final String IOMMU = "/fake/dev/iommu";
+    static final String CDEV = "/fake/dev/vfio/devices/vfio0";
+    static final long ALIGNMENT = 4096;
+
+    /** An IOAS: its mappings (IOVA to length) and what they map (IOVA to user address). */
+    static final class Ioas {
+        final TreeMap<Long, Long> mappings = new TreeMap<>();
+        final Map<Long, Long> userVa = new HashMap<>();
+        final Map<Long, Integer> flags = new HashMap<>();
+    }
+
+    /** A HW page table on an IOAS. */
+    record Hwpt(int ioas, int flags, boolean[] dirtyTracking) {
+    }
+
+    private final Kernel real = new LinuxKernel();
+    private final Map<Integer, String> files = new HashMap<>();
+    private final Map<Integer, Object> objects = new TreeMap<>();
+    private final Map<String, Integer> failures = new HashMap<>();
+    private final List<String> calls = new ArrayList<>();
+    private int nextFd = 1 << 24;
+    private int nextId = 1;
+    List<IovaRange> ranges = new ArrayList<>(List.of(new IovaRange(0, 0xfedfffffL),
+            new IovaRange(0xfef00000L, 0xffffffffffffL)));
+    /**
+     * How many EMSGSIZE answers are followed by one more range (a device with more reserved regions attached between
+     * the calls).
+     */
+    int growRangesOnEmsgsize;
+    /** Answer IOVA ranges that overlap. */
+    boolean corruptRanges;
+    /** Answer object id 0. */
+    boolean corruptIds;
+    /** Whether the device's group is open (bind: EBUSY). */
+    boolean groupOpen;
+    /** The device's id once bound, 0 before. */
+    int boundDevId;
+    /** The iommufd descriptor the device is bound to. */
+    int boundTo = -1;
+    /** The page table the device is attached to, 0 when none. */
+    int attachedPt;
+    /** The flags of the last IOMMU_HWPT_GET_DIRTY_BITMAP. */
+    int lastDirtyFlags = -1;
+    /** VT-d data length the hardware information answers (24 is the structure's). */
+    int vtdDataLength = (int) IommuHwInfoVtd.sizeof();
+
+    synchronized void failNext(String name, int errno) {
+        failures.put(name, errno);
+    }
+
+    synchronized List<String> calls() {
+        return List.copyOf(calls);
+    }
+
+    synchronized long count(String name) {
+        return calls.stream().filter(name::equals).count();
+    }
+
+    synchronized Ioas ioas(int id) {
+        return objects.get(id) instanceof Ioas ioas ? ioas : null;
+    }
+
+    synchronized Hwpt hwpt(int id) {
+        return objects.get(id) instanceof Hwpt hwpt ? hwpt : null;
+    }
+
+    synchronized int openFiles() {
+        return files.size();
+    }
+
+    private Integer failure(String name) {
+        calls.add(name);
+        return failures.remove(name);
+    }
+
+    @Override
+    public synchronized int open(String path, int flags) {
+        Integer failure = failure("open");
+        if (failure != null) {
+            return -failure;
+        }
+        if (!path.equals(IOMMU) && !path.equals(CDEV)) {
+            return -Errno.ENOENT;
+        }
+        files.put(nextFd, path);
+        return nextFd++;
+    }
+
+    @Override
+    public synchronized int close(int fd) {
+        String path = files.remove(fd);
+        if (path == null) {
+            return -Errno.EBADF;
+        }
+        if (path.equals(CDEV)) {
+            boundDevId = 0;
+            boundTo = -1;
+            attachedPt = 0;
+        } else {
+            objects.clear(); // the kernel frees an iommufd's objects with it
+        }
+        return 0;
+    }
+
+    @Override
+    public synchronized int ioctl(int fd, long request, MemorySegment arg) {
+        String path = files.get(fd);
+        if (path == null) {
+            return -Errno.EBADF;
+        }
+        String name = name(request);
+        Integer failure = failure(name);
+        if (failure != null) {
+            return -failure;
+        }
+        return path.equals(CDEV) ? cdev(fd, request, arg) : iommufd(request, arg);
+    }
+
+    private static String name(long request) {
+        for (var f : Ioctls.class.getFields()) {
+            try {
+                if (f.getType() == long.class && f.getLong(null) == request
+                        && (f.getName().startsWith("IOMMU_") || f.getName().contains("IOMMUFD"))) {
+                    return f.getName();
+                }
+            } catch (IllegalAccessException e) {
+                throw new AssertionError(e);
+            }
+        }
+        return "ioctl 0x" + Long.toHexString(request);
+    }
+
+    private int cdev(int fd, long request, MemorySegment arg) {
+        if (request == Ioctls.VFIO_DEVICE_BIND_IOMMUFD) {
+            int iommufd = VfioDeviceBindIommufd.iommufd(arg);
+            if (VfioDeviceBindIommufd.argsz(arg) < VfioDeviceBindIommufd.sizeof()
+                    || VfioDeviceBindIommufd.flags(arg) != 0 || iommufd < 0) {
+                return -Errno.EINVAL;
+            }
+            if (groupOpen) {
+                return -Errno.EBUSY;
+            }
+            if (boundDevId != 0) {
+                return -Errno.EINVAL;
+            }
+            if (!IOMMU.equals(files.get(iommufd))) {
+                return -Errno.EBADF;
+            }
+            boundTo = iommufd;
+            boundDevId = nextId++;
+            objects.put(boundDevId, "device");
+            VfioDeviceBindIommufd.out_devid(arg, corruptIds ? 0 : boundDevId);
+            return 0;
+        }
+        if (boundDevId == 0) {
+            return -Errno.EINVAL; // nothing but bind before the device is bound
+        }
+        if (request == Ioctls.VFIO_DEVICE_ATTACH_IOMMUFD_PT) {
+            int pt = VfioDeviceAttachIommufdPt.pt_id(arg);
+            Object o = objects.get(pt);
+            if (o == null) {
+                return -Errno.ENOENT;
+            }
+            if (!(o instanceof Ioas) && !(o instanceof Hwpt)) {
+                return -Errno.EINVAL;
+            }
+            attachedPt = pt;
+            return 0;
+        }
+        if (request == Ioctls.VFIO_DEVICE_DETACH_IOMMUFD_PT) {
+            attachedPt = 0;
+            return 0;
+        }
+        return -Errno.ENOTTY;
+    }
+
+    private int iommufd(long request, MemorySegment arg) {
+        int size = arg.get(java.lang.foreign.ValueLayout.JAVA_INT, 0);
+        if (request == Ioctls.IOMMU_IOAS_ALLOC) {
+            if (size < IommuIoasAlloc.sizeof()) {
+                return -Errno.EINVAL;
+            }
+            int id = nextId++;
+            objects.put(id, new Ioas());
+            IommuIoasAlloc.out_ioas_id(arg, corruptIds ? 0 : id);
+            return 0;
+        }
+        if (request == Ioctls.IOMMU_DESTROY) {
+            int id = IommuDestroy.id(arg);
+            Object o = objects.get(id);
+            if (!(o instanceof Ioas) && !(o instanceof Hwpt)) {
+                return -Errno.ENOENT;
+            }
+            boolean used = attachedPt == id
+                    || objects.values().stream().anyMatch(x -> x instanceof Hwpt h && h.ioas() == id);
+            if (used) {
+                return -Errno.EBUSY;
+            }
+            objects.remove(id);
+            return 0;
+        }
+        if (request == Ioctls.IOMMU_IOAS_MAP) {
+            return map(arg);
+        }
+        if (request == Ioctls.IOMMU_IOAS_UNMAP) {
+            return unmap(arg);
+        }
+        if (request == Ioctls.IOMMU_IOAS_IOVA_RANGES) {
+            return iovaRanges(arg);
+        }
+        if (request == Ioctls.IOMMU_GET_HW_INFO) {
+            if (IommuHwInfo.dev_id(arg) != boundDevId || boundDevId == 0) {
+                return -Errno.ENOENT;
+            }
+            MemorySegment data = MemorySegment.ofAddress(IommuHwInfo.data_uptr(arg)).reinterpret(
+                    Integer.toUnsignedLong(IommuHwInfo.data_len(arg)));
+            data.fill((byte) 0);
+            IommuHwInfoVtd.flags(data, 0);
+            IommuHwInfoVtd.cap_reg(data, 0xd2008c40660462L);
+            IommuHwInfoVtd.ecap_reg(data, 0xf050daL);
+            IommuHwInfo.data_len(arg, vtdDataLength);
+            IommuHwInfo.out_data_type(arg, Ioctls.IOMMU_HW_INFO_TYPE_INTEL_VTD);
+            IommuHwInfo.out_capabilities(arg, Ioctls.IOMMU_HW_CAP_DIRTY_TRACKING);
+            return 0;
+        }
+        if (request == Ioctls.IOMMU_HWPT_ALLOC) {
+            if (IommuHwptAlloc.dev_id(arg) != boundDevId || !(objects.get(IommuHwptAlloc.pt_id(arg)) instanceof Ioas)) {
+                return -Errno.ENOENT;
+            }
+            int id = nextId++;
+            objects.put(id, new Hwpt(IommuHwptAlloc.pt_id(arg), IommuHwptAlloc.flags(arg), new boolean[1]));
+            IommuHwptAlloc.out_hwpt_id(arg, id);
+            return 0;
+        }
+        if (request == Ioctls.IOMMU_HWPT_SET_DIRTY_TRACKING) {
+            if (!(objects.get(IommuHwptSetDirtyTracking.hwpt_id(arg)) instanceof Hwpt h)) {
+                return -Errno.ENOENT;
+            }
+            if ((h.flags() & Ioctls.IOMMU_HWPT_ALLOC_DIRTY_TRACKING) == 0) {
+                return -Errno.EOPNOTSUPP;
+            }
+            h.dirtyTracking()[0] = IommuHwptSetDirtyTracking.flags(arg) == Ioctls.IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+            return 0;
+        }
+        if (request == Ioctls.IOMMU_HWPT_GET_DIRTY_BITMAP) {
+            if (!(objects.get(IommuHwptGetDirtyBitmap.hwpt_id(arg)) instanceof Hwpt h) || !h.dirtyTracking()[0]) {
+                return -Errno.EINVAL;
+            }
+            long pages = IommuHwptGetDirtyBitmap.length(arg) / IommuHwptGetDirtyBitmap.page_size(arg);
+            MemorySegment bitmap = MemorySegment.ofAddress(IommuHwptGetDirtyBitmap.data(arg))
+                    .reinterpret((pages + 63) / 64 * 8);
+            bitmap.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 0b101L); // pages 0 and 2 dirty
+            lastDirtyFlags = IommuHwptGetDirtyBitmap.flags(arg);
+            return 0;
+        }
+        return -Errno.ENOTTY;
+    }
+
+    private int map(MemorySegment arg) {
+        Ioas ioas = ioas(IommuIoasMap.ioas_id(arg));
+        if (ioas == null) {
+            return -Errno.ENOENT;
+        }
+        long length = IommuIoasMap.length(arg);
+        int flags = IommuIoasMap.flags(arg);
+        long iova;
+        if ((flags & Ioctls.IOMMU_IOAS_MAP_FIXED_IOVA) != 0) {
+            iova = IommuIoasMap.iova(arg);
+            if (iova % ALIGNMENT != 0 || length % ALIGNMENT != 0) {
+                return -Errno.EINVAL;
+            }
+            var below = ioas.mappings.floorEntry(iova + length - 1);
+            if (below != null && below.getKey() + below.getValue() > iova) {
+                return -Errno.EEXIST;
+            }
+        } else {
+            // the lowest free aligned IOVA after the mappings, from the first range
+            iova = ioas.mappings.isEmpty() ? ALIGNMENT : ioas.mappings.lastKey() + ioas.mappings.lastEntry().getValue();
+        }
+        ioas.mappings.put(iova, length);
+        ioas.userVa.put(iova, IommuIoasMap.user_va(arg));
+        ioas.flags.put(iova, flags);
+        IommuIoasMap.iova(arg, iova);
+        return 0;
+    }
+
+    private int unmap(MemorySegment arg) {
+        Ioas ioas = ioas(IommuIoasUnmap.ioas_id(arg));
+        if (ioas == null) {
+            return -Errno.ENOENT;
+        }
+        long iova = IommuIoasUnmap.iova(arg);
+        long length = IommuIoasUnmap.length(arg);
+        long unmapped = 0;
+        if (iova == 0 && length == -1L) {
+            unmapped = ioas.mappings.values().stream().mapToLong(Long::longValue).sum();
+            ioas.mappings.clear();
+        } else {
+            long last = iova + length - 1;
+            for (var e : List.copyOf(ioas.mappings.entrySet())) {
+                long first = e.getKey();
+                long end = first + e.getValue() - 1;
+                if (end < iova || first > last) {
+                    continue;
+                }
+                if (first < iova || end > last) {
+                    return -Errno.ENOENT; // a cut mapping
+                }
+            }
+            for (var e : List.copyOf(ioas.mappings.subMap(iova, true, last, true).entrySet())) {
+                unmapped += e.getValue();
+                ioas.mappings.remove(e.getKey());
+            }
+        }
+        IommuIoasUnmap.length(arg, unmapped);
+        return 0;
+    }
+
+    private int iovaRanges(MemorySegment arg) {
+        if (ioas(IommuIoasIovaRanges.ioas_id(arg)) == null) {
+            return -Errno.ENOENT;
+        }
+        int max = IommuIoasIovaRanges.num_iovas(arg);
+        MemorySegment array = MemorySegment.ofAddress(IommuIoasIovaRanges.allowed_iovas(arg))
+                .reinterpret(IommuIovaRange.sizeof() * max);
+        List<IovaRange> answer = corruptRanges ? List.of(new IovaRange(0, 0x2000), new IovaRange(0x1000, 0x3000))
+                : ranges;
+        for (int i = 0; i < Math.min(max, answer.size()); i++) {
+            MemorySegment e = array.asSlice(IommuIovaRange.sizeof() * i, IommuIovaRange.sizeof());
+            IommuIovaRange.start(e, answer.get(i).start());
+            IommuIovaRange.last(e, answer.get(i).end());
+        }
+        IommuIoasIovaRanges.num_iovas(arg, answer.size());
+        IommuIoasIovaRanges.out_iova_alignment(arg, ALIGNMENT);
+        if (answer.size() > max) {
+            if (growRangesOnEmsgsize > 0) { // a reserved region splits the last range
+                growRangesOnEmsgsize--;
+                IovaRange lastRange = ranges.removeLast();
+                long middle = lastRange.start() + (lastRange.end() - lastRange.start()) / 2;
+                ranges.add(new IovaRange(lastRange.start(), middle - 0x1000));
+                ranges.add(new IovaRange(middle, lastRange.end()));
+            }
+            return -Iommufd.EMSGSIZE;
+        }
+        return 0;
+    }
+
+    @Override
+    public int ioctl(int fd, long request, long arg) {
+        return -Errno.ENOTTY;
+    }
+
+    @Override
+    public String strerror(int errno) {
+        return real.strerror(errno);
+    }
+
+    @Override
+    public long pageSize() {
+        return real.pageSize();
+    }
+
+    // ---- not used by iommufd
+
+    @Override
+    public long pread(int fd, MemorySegment buffer, long count, long offset) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long pwrite(int fd, MemorySegment source, long count, long offset) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long readNonBlocking(int fd, MemorySegment buffer, long count) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long writeNonBlocking(int fd, MemorySegment source, long count) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long read(int fd, MemorySegment buffer, long count) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long write(int fd, MemorySegment source, long count) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long lseek(int fd, long offset, int whence) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public int poll(int fd, short events, int timeoutMillis) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public int eventfd(int initialValue, int flags) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long mmap(long length, int prot, int flags, int fd, long offset) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public int munmap(long address, long length) {
+        throw new UnsupportedOperationException();
+    }
+
+    /** Where the fake's nodes are, as paths. */
+    static Path iommuPath() {
+        return Path.of(IOMMU);
+    }
+
+    static Path cdevPath() {
+        return Path.of(CDEV);
+    }
+}
