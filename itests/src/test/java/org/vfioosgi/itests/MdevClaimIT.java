@@ -5,7 +5,6 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
 import java.io.IOException;
-import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
@@ -136,19 +135,7 @@ public class MdevClaimIT extends DeviceTestSupport {
     }
 
     private String command(String name, String... args) throws Exception {
-        ServiceReference<?>[] refs = context.getServiceReferences((String) null, "(osgi.command.scope=vfio)");
-        assertTrue("no vfio: commands registered", refs != null && refs.length == 1);
-        List<?> functions = List.of((String[]) refs[0].getProperty("osgi.command.function"));
-        assertTrue(name + " is not among " + functions, functions.contains(name));
-        Object commands = context.getService(refs[0]);
-        try {
-            Class<?>[] types = new Class<?>[args.length];
-            java.util.Arrays.fill(types, String.class);
-            Method m = commands.getClass().getMethod(name, types);
-            return String.valueOf(m.invoke(commands, (Object[]) args));
-        } finally {
-            context.ungetService(refs[0]);
-        }
+        return VfioShell.command(context, name, args);
     }
 
     @Test
