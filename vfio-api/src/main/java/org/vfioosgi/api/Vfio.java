@@ -1,12 +1,13 @@
 package org.vfioosgi.api;
 
+import java.util.Set;
+import org.osgi.annotation.versioning.ProviderType;
 import org.vfioosgi.api.mdev.MediatedDevices;
 
-import org.osgi.annotation.versioning.ProviderType;
-
 /**
- * Entry point to VFIO: opens containers and makes eventfds. Available as an OSGi service (vfio-ffm-impl's
- * {@code FfmVfio} component), or outside a framework through {@code ServiceLoader.load(Vfio.class)}.
+ * Entry point to VFIO: opens IO address spaces (containers, iommufd IOASes) and makes eventfds. Available as an OSGi
+ * service (vfio-ffm-impl's {@code FfmVfio} component), or outside a framework through
+ * {@code ServiceLoader.load(Vfio.class)}.
  *
  * <p><b>Threads and ownership:</b> thread-safe; one instance serves every thread. What it hands out (containers,
  * eventfds) belongs to the caller, who closes it; whatever is still open when the providing component deactivates
@@ -24,6 +25,46 @@ public interface Vfio {
      *                       differs
      */
     VfioContainer openContainer();
+
+    /**
+     * Opens an IO address space in the mode this system offers best: {@link IommuMode#IOMMUFD} where the kernel has
+     * iommufd and VFIO character devices ({@code /dev/iommu} and {@code /dev/vfio/devices} exist), as QEMU and libvfn
+     * choose; otherwise a container ({@code /dev/vfio/vfio}) set to {@link IommuType#TYPE1V2} where the kernel supports
+     * it, else {@link IommuType#TYPE1}. {@link #openContainer()} is the legacy path alone.
+     *
+     * @return the new space, owned by the caller
+     * @throws VfioException                 if neither path can be opened (no VFIO in the kernel, permissions)
+     * @throws UnsupportedOperationException from an implementation without IO address spaces (the default, for test
+     *                                       doubles written before them); vfio-ffm-impl's has them
+     */
+    default IoAddressSpace openAddressSpace() {
+        throw new UnsupportedOperationException(getClass().getName() + " offers no IO address spaces");
+    }
+
+    /**
+     * Opens an IO address space in {@code mode}, for configurations and tests that must not be auto-detected.
+     *
+     * @param mode the mode
+     * @return the new space, owned by the caller; a {@link VfioContainer} in the container modes
+     * @throws VfioException                 if the mode's device node cannot be opened (the kernel lacks it: the hint
+     *                                       names the configuration option), or the kernel does not support the mode's
+     *                                       IOMMU type
+     * @throws UnsupportedOperationException from an implementation without IO address spaces (the default)
+     */
+    default IoAddressSpace openAddressSpace(IommuMode mode) {
+        throw new UnsupportedOperationException(getClass().getName() + " offers no IO address spaces");
+    }
+
+    /**
+     * The modes this system offers, judged from the device nodes present and the container's extensions, without
+     * opening any device: the modes {@link #openAddressSpace(IommuMode)} is expected to open.
+     *
+     * @return the modes, in declaration order; empty without VFIO
+     * @throws UnsupportedOperationException from an implementation without IO address spaces (the default)
+     */
+    default Set<IommuMode> availableModes() {
+        throw new UnsupportedOperationException(getClass().getName() + " offers no IO address spaces");
+    }
 
     /**
      * Makes a new eventfd, to take interrupts with {@link VfioDevice#setIrqEventFds}.

@@ -36,11 +36,23 @@ public interface VfioDevice extends AutoCloseable {
     String name();
 
     /**
-     * The group the device was opened from.
+     * The group the device was opened from, on the container path. Drivers that should run in every
+     * {@link IommuMode} use {@link #addressSpace()} instead.
      *
      * @return the group, which owns this device
+     * @throws UnsupportedOperationException if the device was opened through its character device
+     *                                       ({@link IommuMode#IOMMUFD}): no group is open then
      */
     VfioGroup group();
+
+    /**
+     * The IO address space the device's DMA goes through: where to map memory for it.
+     *
+     * @return the space, which owns this device (directly, or through the group it was opened from)
+     */
+    default IoAddressSpace addressSpace() {
+        return group().container();
+    }
 
     /**
      * What the device reports about itself ({@code VFIO_DEVICE_GET_INFO}), read when it was opened.

@@ -4,8 +4,11 @@
  * <p>VFIO's objects nest: a {@link org.vfioosgi.api.VfioContainer container} ({@code /dev/vfio/vfio}) owns an IOMMU
  * address space; {@link org.vfioosgi.api.VfioGroup groups} ({@code /dev/vfio/N}, the unit of isolation and ownership)
  * are attached to it; a group hands out {@link org.vfioosgi.api.VfioDevice devices}, whose regions (BARs, PCI config
- * space) are read, written or mapped. {@link org.vfioosgi.api.VfioContainer#openDevice(String)} opens a device by its
- * PCI address and attaches its group on the way; {@link org.vfioosgi.api.PciConfig} reads and writes a PCI device's
+ * space) are read, written or mapped. On Linux's current path (iommufd) the address space is an IOAS in
+ * {@code /dev/iommu} and each device is opened through its own character device; an
+ * {@link org.vfioosgi.api.IoAddressSpace} is either, and {@link org.vfioosgi.api.Vfio#openAddressSpace()} picks the
+ * {@link org.vfioosgi.api.IommuMode} the system offers. {@link org.vfioosgi.api.IoAddressSpace#openDevice(String)}
+ * opens a device by its PCI address (attaching its group, or binding its character device, on the way); {@link org.vfioosgi.api.PciConfig} reads and writes a PCI device's
  * config space (turn bus mastering on before DMA or MSI); failures are {@link org.vfioosgi.api.VfioException}s with
  * the kernel's {@link org.vfioosgi.api.Errno} and a hint.
  *
@@ -37,7 +40,7 @@
  *
  * @see <a href="https://docs.kernel.org/driver-api/vfio.html">VFIO - Virtual Function I/O (kernel documentation)</a>
  */
-@Version("0.5.0")
+@Version("0.6.0")
 @Export
 package org.vfioosgi.api;
 

@@ -16,6 +16,7 @@ import org.vfioosgi.api.DmaMapping;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.GroupStatus;
 import org.vfioosgi.api.IommuInfo;
+import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.IommuType;
 import org.vfioosgi.api.IovaAllocator;
 import org.vfioosgi.api.IrqInfo;
@@ -117,6 +118,11 @@ public final class SharedViews {
         SharedContainer(VfioContainer owner, Made made) {
             this.owner = owner;
             this.made = made;
+        }
+
+        @Override
+        public IommuMode mode() {
+            return owner.mode();
         }
 
         @Override

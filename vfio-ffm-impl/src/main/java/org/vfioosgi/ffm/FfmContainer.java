@@ -4,19 +4,13 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.vfioosgi.api.DmaAccess;
-import org.vfioosgi.api.DmaBuffer;
-import org.vfioosgi.api.DmaMapping;
 import org.vfioosgi.api.IommuInfo;
-import org.vfioosgi.api.IommuInfo.IovaRange;
+import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.IommuType;
-import org.vfioosgi.api.IovaAllocator;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException.Operation;
@@ -37,53 +31,43 @@ import org.vfioosgi.ffm.sys.FileDescriptor;
 import org.vfioosgi.ffm.sys.Kernel;
 
 /**
- * A container: {@code /dev/vfio/vfio}, the groups attached to it and the DMA mapped through it.
- *
- * <p>DMA is ordered by a read-write lock: maps and unmaps take the read lock, and the events that drop every mapping
- * at once (an unmap-all, the last group leaving, which makes the kernel release the IOMMU) take the write lock and
- * start a new generation. A mapping remembers the generation it was made in, and only a mapping of the current
- * generation is still in the IOMMU: its close unmaps it; an older one's close has nothing left to unmap (and must not:
- * its IOVA may belong to a newer mapping by then).
+ * A container: {@code /dev/vfio/vfio} (or {@code /dev/iommu} in iommufd's compatibility mode), the groups attached to
+ * it and the DMA mapped through it. The DMA bookkeeping is {@link FfmAddressSpace}'s; the last group leaving releases
+ * the IOMMU with every mapping on a real container, which ends the DMA generation.
  */
-final class FfmContainer implements VfioContainer {
+final class FfmContainer extends FfmAddressSpace implements VfioContainer {
 
-    private final Kernel kernel;
-    private final FileDescriptor fd;
     private final Path devVfio;
     private final int apiVersion;
+    private final IommuMode mode;
     private final Consumer<FfmContainer> onClose;
     private final OwnedResources<FfmGroup> groups = new OwnedResources<>();
-    private final OwnedResources<FfmDmaBuffer> dmaBuffers = new OwnedResources<>();
-    private final OwnedResources<FfmDmaArena> dmaArenas = new OwnedResources<>();
-    private final ReentrantReadWriteLock dma = new ReentrantReadWriteLock();
-    /** Guards the allocator's lazy creation (never held while taking {@link #dma}). */
-    private final Object allocatorLock = new Object();
     private volatile IommuType iommuType;
-    /** Replaced (nulled) under the write lock of {@link #dma}, when every IOVA becomes free again. */
-    private volatile FirstFitIovaAllocator allocator;
-    /** Written under the write lock of {@link #dma}. */
-    private volatile long dmaGeneration;
     /** The dirty-page tracking of the current IOMMU, made on first use; guarded by this container's lock. */
     private FfmDirtyPageTracking dirtyPages;
     /** Where openDevice finds a device's IOMMU group: FfmVfio's sysfs root. */
     private volatile SysfsDevices sysfsDevices = new SysfsDevices(SysfsDevices.SYSFS);
 
-    /** Huge pages are tried for buffers that are a multiple of this. */
-    private static final long HUGE_PAGE = 2L << 20;
-    /** IOVAs below this are never handed out, so a device that DMAs to address 0 hits no buffer. */
-    private static final long LOWEST_IOVA = 1L << 20;
-
-    private FfmContainer(Kernel kernel, FileDescriptor fd, Path devVfio, int apiVersion,
+    private FfmContainer(Kernel kernel, FileDescriptor fd, Path devVfio, int apiVersion, IommuMode mode,
             Consumer<FfmContainer> onClose) {
-        this.kernel = kernel;
-        this.fd = fd;
+        super(kernel, fd);
         this.devVfio = devVfio;
         this.apiVersion = apiVersion;
+        this.mode = mode;
         this.onClose = onClose;
     }
 
+    /** Opens {@code /dev/vfio/vfio} in the best type1 mode the kernel supports. */
     static FfmContainer open(Kernel kernel, Path devVfio, Consumer<FfmContainer> onClose) {
-        String path = devVfio.resolve("vfio").toString();
+        return open(kernel, devVfio, devVfio.resolve("vfio"), null, onClose);
+    }
+
+    /**
+     * Opens the container at {@code node} ({@code /dev/vfio/vfio}, or {@code /dev/iommu} for the compat modes) in
+     * {@code mode}, or with a null mode in the best of the real container's type1 modes.
+     */
+    static FfmContainer open(Kernel kernel, Path devVfio, Path node, IommuMode mode, Consumer<FfmContainer> onClose) {
+        String path = node.toString();
         int r = kernel.open(path, Kernel.O_RDWR);
         if (r < 0) {
             throw Failures.syscall(kernel, Operation.OPEN_CONTAINER, "open", path, -r);
@@ -98,12 +82,41 @@ final class FfmContainer implements VfioContainer {
             throw Failures.library(Operation.API_VERSION, path, "the kernel speaks VFIO API version " + version
                     + ", this library version " + Ioctls.VFIO_API_VERSION + ": use a matching vfio-osgi release");
         }
-        return new FfmContainer(kernel, fd, devVfio, version, onClose);
+        FfmContainer container = new FfmContainer(kernel, fd, devVfio, version, chooseMode(kernel, fd, mode),
+                onClose);
+        return container;
     }
 
-    /** The kernel the container, its groups and their devices make their calls through. */
-    Kernel kernel() {
-        return kernel;
+    /** The mode asked for, checked against the kernel's extensions; for none, type1v2 where supported, else type1. */
+    private static IommuMode chooseMode(Kernel kernel, FileDescriptor fd, IommuMode mode) {
+        try {
+            if (mode == null) {
+                return extension(kernel, fd, IommuType.TYPE1V2) ? IommuMode.TYPE1V2 : IommuMode.TYPE1;
+            }
+            IommuType type = mode.containerType().orElseThrow();
+            if (!extension(kernel, fd, type)) {
+                throw Failures.library(Operation.SET_IOMMU, fd.path(), fd.path() + " does not support " + type
+                        + ", which IOMMU mode " + mode.configName() + " needs",
+                        "Choose another IOMMU mode: Vfio.availableModes() lists those this kernel offers");
+            }
+            return mode;
+        } catch (RuntimeException e) {
+            fd.close();
+            throw e;
+        }
+    }
+
+    private static boolean extension(Kernel kernel, FileDescriptor fd, IommuType type) {
+        int r = kernel.ioctl(fd.fd(), Ioctls.VFIO_CHECK_EXTENSION, type.code());
+        if (r < 0) {
+            throw Failures.syscall(kernel, Operation.CHECK_EXTENSION, "ioctl(VFIO_CHECK_EXTENSION)", fd.path(), -r);
+        }
+        return r > 0;
+    }
+
+    @Override
+    public IommuMode mode() {
+        return mode;
     }
 
     @Override
@@ -145,7 +158,7 @@ final class FfmContainer implements VfioContainer {
             try {
                 group.setContainer(f);
                 if (iommuType == null) {
-                    setIommu(supports(IommuType.TYPE1V2) ? IommuType.TYPE1V2 : IommuType.TYPE1);
+                    setIommu(mode.containerType().orElseThrow());
                 }
             } catch (RuntimeException e) {
                 group.close();
@@ -231,244 +244,60 @@ final class FfmContainer implements VfioContainer {
     }
 
     @Override
-    public IovaAllocator iovaAllocator() {
-        dma.readLock().lock();
-        try {
-            return allocator();
-        } finally {
-            dma.readLock().unlock();
-        }
-    }
-
-    /** The current allocator, made on first use; the caller holds a lock of {@link #dma}. */
-    private FirstFitIovaAllocator allocator() {
-        FirstFitIovaAllocator a = allocator;
-        if (a == null) {
-            synchronized (allocatorLock) {
-                if (allocator == null) {
-                    IommuInfo info = iommuInfo();
-                    List<IovaRange> ranges = info.iovaRanges().isEmpty()
-                            ? List.of(new IovaRange(0, (1L << 48) - 1)) // the kernel did not say: a 48-bit space
-                            : info.iovaRanges();
-                    allocator = new FirstFitIovaAllocator(ranges, granule(info), LOWEST_IOVA);
-                }
-                a = allocator;
-            }
-        }
-        return a;
-    }
-
-    /** The smallest unit the IOMMU maps and the CPU pages: the IOMMU's smallest page, at least the CPU's. */
-    private long granule(IommuInfo info) {
-        return info.pageSizes() == 0 ? kernel.pageSize() : Math.max(info.minimumPageSize(), kernel.pageSize());
+    boolean hasIommu() {
+        return iommuType != null;
     }
 
     @Override
-    public DmaBuffer allocateDma(long size) {
-        return allocateDma(size, Long.MAX_VALUE);
+    String attachFirst() {
+        return "attach a group";
     }
 
     @Override
-    public DmaBuffer allocateDma(long size, long iovaLimit) {
-        if (size <= 0) {
-            throw new IllegalArgumentException("size must be positive: " + size);
-        }
-        dma.readLock().lock();
-        try {
-            return allocateDma(fd.acquire(), size, iovaLimit);
-        } finally {
-            dma.readLock().unlock();
-        }
-    }
-
-    /** allocateDma with the container acquired ({@code f}, released here) under the read lock of {@link #dma}. */
-    private DmaBuffer allocateDma(int f, long size, long iovaLimit) {
-        try {
-            requireIommu();
-            long pageSize = kernel.pageSize();
-            long length = (size + pageSize - 1) & -pageSize;
-            boolean huge = length % HUGE_PAGE == 0;
-            long address = huge ? kernel.mmapAnonymous(length, Kernel.MAP_HUGETLB) : -1;
-            if (address < 0) {
-                huge = false; // no free huge pages (the usual case without a hugetlbfs reservation)
-                address = kernel.mmapAnonymous(length, 0);
-                if (address < 0) {
-                    throw Failures.syscall(kernel, Operation.ALLOCATE_MEMORY, "mmap(" + length + " bytes, anonymous)",
-                            "DMA memory", (int) -address);
-                }
-            }
-            long mapped = address;
-            Arena arena = Arena.ofShared();
-            MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(length, arena,
-                    unused -> kernel.munmap(mapped, length));
-            FfmDmaMapping mapping;
-            try {
-                FirstFitIovaAllocator iovas = allocator();
-                long iova = iovas.allocate(length, huge ? HUGE_PAGE : pageSize, iovaLimit);
-                try {
-                    mapping = map(f, segment, iova, DmaAccess.READ_WRITE, true);
-                } catch (RuntimeException e) {
-                    iovas.free(iova, length);
-                    throw e;
-                }
-            } catch (RuntimeException e) {
-                arena.close(); // nothing maps it
-                throw e;
-            }
-            FfmDmaBuffer buffer = new FfmDmaBuffer(mapping, arena, segment, huge, dmaBuffers::remove);
-            dmaBuffers.add(buffer, toString());
-            return buffer;
-        } finally {
-            fd.release();
-        }
-    }
-
-    @Override
-    public Arena newDmaArena() {
-        int f = fd.acquire();
-        try {
-            FfmDmaArena arena = new FfmDmaArena(kernel, toString(), dmaArenas::remove);
-            dmaArenas.add(arena, toString());
-            return arena;
-        } finally {
-            fd.release();
-        }
-    }
-
-    @Override
-    public DmaMapping mapDma(MemorySegment memory, long iova, DmaAccess access) {
-        Objects.requireNonNull(access);
-        FfmDmaArena arena = dmaArenas.find(a -> a.owns(memory));
-        if (arena == null && !memory.scope().isAlive()) {
-            throw new IllegalStateException("the DMA memory is freed (its arena is closed)");
-        }
-        if (arena == null) {
-            ensureOpen(); // a closing container gives its arenas up before it closes them
-        }
-        if (arena == null) {
-            throw new IllegalArgumentException("DMA memory must come from this container's newDmaArena(): closing "
-                    + "that arena unmaps it before freeing it, so the device never reaches freed memory");
-        }
-        long pageSize = kernel.pageSize();
-        if (!wholePages(memory, pageSize) || iova % pageSize != 0) {
-            throw unmappable(memory, iova, pageSize);
-        }
-        return arena.map(() -> {
-            dma.readLock().lock();
-            try {
-                int f = fd.acquire();
-                try {
-                    return map(f, memory, iova, access, false);
-                } finally {
-                    fd.release();
-                }
-            } finally {
-                dma.readLock().unlock();
-            }
-        });
-    }
-
-    private RuntimeException unmappable(MemorySegment memory, long iova, long pageSize) {
-        if (!wholePages(memory, pageSize)) {
-            return new IllegalArgumentException("DMA memory must be page-aligned whole pages: address 0x"
-                    + Long.toHexString(memory.address()) + ", " + memory.byteSize() + " bytes, page size " + pageSize);
-        }
-        return new IllegalArgumentException("IOVA 0x" + Long.toHexString(iova) + " is not page-aligned");
-    }
-
-    private boolean wholePages(MemorySegment memory, long pageSize) {
-        return memory.address() % pageSize == 0 && memory.byteSize() != 0 && memory.byteSize() % pageSize == 0;
-    }
-
-    /** VFIO_IOMMU_MAP_DMA; the caller holds the read lock of {@link #dma} and has acquired {@code f}. */
-    private FfmDmaMapping map(int f, MemorySegment memory, long iova, DmaAccess access, boolean allocated) {
-        requireIommu();
-        if (!memory.scope().isAlive()) {
-            throw new IllegalStateException("the DMA memory is freed");
-        }
+    void mapCall(int f, MemorySegment memory, long iova, DmaAccess access) {
         int flags = switch (access) {
             case READ -> Ioctls.VFIO_DMA_MAP_FLAG_READ;
             case WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
             case READ_WRITE -> Ioctls.VFIO_DMA_MAP_FLAG_READ | Ioctls.VFIO_DMA_MAP_FLAG_WRITE;
         };
         CallFrame frame = CallFrame.current();
-        MemorySegment request = frame.scratch();
-        VfioDmaMap.fill(request, flags, memory.address(), iova, memory.byteSize());
+        VfioDmaMap.fill(frame.scratch(), flags, memory.address(), iova, memory.byteSize());
         int r = kernel.ioctl(f, Ioctls.VFIO_IOMMU_MAP_DMA, frame.scratch());
         if (r < 0) {
-            throw mapFailure(iova, memory.byteSize(), -r);
+            throw Failures.syscall(kernel, Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x"
+                    + Long.toHexString(iova) + ", " + memory.byteSize() + " bytes)", fd.path(), -r);
         }
-        return new FfmDmaMapping(this, memory, iova, allocated, dmaGeneration);
     }
 
-    private RuntimeException mapFailure(long iova, long size, int errno) {
-        return Failures.syscall(kernel, Operation.MAP_DMA, "ioctl(VFIO_IOMMU_MAP_DMA, iova 0x" + Long.toHexString(iova)
-                + ", " + size + " bytes)", fd.path(), errno);
+    @Override
+    long unmapCall(int f, long iova, long size) {
+        return unmap(f, iova, size, 0);
     }
 
-    /**
-     * Called by a mapping's close: unmaps its range and, for allocated buffers, returns the IOVAs. A mapping of an
-     * earlier generation is no longer in the IOMMU: nothing to do, and no error.
-     */
-    void unmapDma(FfmDmaMapping mapping) {
-        unmapDma(mapping, 0);
+    @Override
+    long unmapAllCall(int f) {
+        return supports(IommuType.UNMAP_ALL) ? unmap(f, 0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
+                // before Linux 5.12: one unmap of the whole IOVA space, which removes every mapping inside it
+                : unmap(f, 0, -granule(iommuInfo()), 0);
     }
 
-    /**
-     * Unmaps {@code mapping}; with a {@code bitmapPageSize} (not 0) reports its dirty pages in the same call
-     * ({@code VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP}), else returns null. A reporting unmap of a mapping no longer in
-     * the IOMMU has nothing to report: IllegalStateException.
-     *
-     * <p>Also while the container closes: until its cleanup detached the last group the IOMMU still maps the range, and
-     * the caller frees the memory once this returns, so the unmap must reach the kernel (the descriptor admits it until
-     * the cleanup ended, and the generation, checked under the lock the detach takes, says whether it is needed).
-     */
-    DirtyBitmap unmapDma(FfmDmaMapping mapping, long bitmapPageSize) {
-        dma.readLock().lock();
-        try {
-            if (mapping.generation() != dmaGeneration) {
-                if (bitmapPageSize != 0) {
-                    throw new IllegalStateException(mapping + " is no longer in the IOMMU (unmap-all, or its"
-                            + " container lost its IOMMU or closed)");
-                }
-                return null;
+    /** VFIO_IOMMU_UNMAP_DMA with GET_DIRTY_BITMAP: unmaps {@code mapping} and reports its dirty pages. */
+    @Override
+    long unmapReportingCall(int f, FfmDmaMapping mapping, long bitmapPageSize, DirtyBitmap[] report) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bitmap = dirtyBitmapMemory(arena, mapping, bitmapPageSize);
+            MemorySegment request = arena.allocate(VfioDmaUnmap.sizeof() + VfioBitmap.sizeof(), 8);
+            VfioDmaUnmap.fill(request, Ioctls.VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, mapping.iova(), mapping.size());
+            VfioDmaUnmap.argsz(request, (int) request.byteSize());
+            VfioBitmap.fill(request.asSlice(VfioDmaUnmap.sizeof()), bitmapPageSize, bitmap);
+            int r = kernel.ioctl(f, Ioctls.VFIO_IOMMU_UNMAP_DMA, request);
+            if (r < 0) {
+                throw Failures.syscall(kernel, Operation.DIRTY_PAGES, "ioctl(VFIO_IOMMU_UNMAP_DMA, GET_DIRTY_BITMAP,"
+                        + " iova 0x" + Long.toHexString(mapping.iova()) + ", " + mapping.size() + " bytes)",
+                        fd.path(), -r);
             }
-            int f = fd.acquireUntilClosed(); // fails only if the cleanup ended with the IOMMU still here
-            long unmapped;
-            DirtyBitmap dirty = null;
-            try {
-                if (bitmapPageSize == 0) {
-                    unmapped = unmap(f, mapping.iova(), mapping.size(), 0);
-                } else {
-                    try (Arena arena = Arena.ofConfined()) {
-                        MemorySegment bitmap = dirtyBitmapMemory(arena, mapping, bitmapPageSize);
-                        MemorySegment request = arena.allocate(VfioDmaUnmap.sizeof() + VfioBitmap.sizeof(), 8);
-                        VfioDmaUnmap.fill(request, Ioctls.VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, mapping.iova(),
-                                mapping.size());
-                        VfioDmaUnmap.argsz(request, (int) request.byteSize());
-                        VfioBitmap.fill(request.asSlice(VfioDmaUnmap.sizeof()), bitmapPageSize, bitmap);
-                        int r = kernel.ioctl(f, Ioctls.VFIO_IOMMU_UNMAP_DMA, request);
-                        if (r < 0) {
-                            throw Failures.syscall(kernel, Operation.DIRTY_PAGES, "ioctl(VFIO_IOMMU_UNMAP_DMA,"
-                                    + " GET_DIRTY_BITMAP, iova 0x" + Long.toHexString(mapping.iova()) + ", "
-                                    + mapping.size() + " bytes)", fd.path(), -r);
-                        }
-                        unmapped = VfioDmaUnmap.size(request);
-                        dirty = dirtyBitmap(mapping, bitmapPageSize, bitmap);
-                    }
-                }
-            } finally {
-                fd.release();
-            }
-            if (mapping.allocated()) {
-                allocator.free(mapping.iova(), mapping.size()); // the generation is current: so is the allocator
-            }
-            if (unmapped != mapping.size()) {
-                throw partialUnmap(mapping, unmapped);
-            }
-            return dirty;
-        } finally {
-            dma.readLock().unlock();
+            report[0] = dirtyBitmap(mapping, bitmapPageSize, bitmap);
+            return VfioDmaUnmap.size(request);
         }
     }
 
@@ -481,8 +310,8 @@ final class FfmContainer implements VfioContainer {
         ensureOpen();
         requireIommu();
         if (dirtyPages == null) {
-            if (iommuType != IommuType.TYPE1V2) {
-                return Optional.empty();
+            if (iommuType != IommuType.TYPE1V2 || mode.usesIommufd()) {
+                return Optional.empty(); // type1 v1 refuses VFIO_IOMMU_DIRTY_PAGES, iommufd's compat has none
             }
             Optional<VfioIommuType1Info.Migration> cap = queryIommu(VfioIommuType1Info::migration);
             if (cap.isEmpty()) {
@@ -528,6 +357,7 @@ final class FfmContainer implements VfioContainer {
      * GET_BITMAP of VFIO_IOMMU_DIRTY_PAGES for the whole of {@code mapping}, which must still be in the IOMMU (the
      * caller holds the mapping's lock, so it is not being unmapped).
      */
+    @Override
     DirtyBitmap queryDirtyPages(FfmDmaMapping mapping, long pageSize) {
         dma.readLock().lock();
         try {
@@ -570,49 +400,6 @@ final class FfmContainer implements VfioContainer {
                 bitmap.toArray(ValueLayout.JAVA_LONG));
     }
 
-    /** The container's path, for messages. */
-    String path() {
-        return fd.path();
-    }
-
-    /** Whether {@code mapping}'s generation is the current one and the container open. */
-    /** Whether the IOMMU may still map {@code mapping}'s range: its memory must not be freed while this holds. */
-    boolean inIommu(FfmDmaMapping mapping) {
-        return mapping.generation() == dmaGeneration;
-    }
-
-    boolean isLive(FfmDmaMapping mapping) {
-        return mapping.generation() == dmaGeneration && fd.isOpen();
-    }
-
-    @Override
-    public synchronized long unmapAllDma() {
-        long total;
-        dma.writeLock().lock();
-        try {
-            int f = fd.acquire();
-            try {
-                requireIommu();
-                endGeneration(); // first: should the unmap fail, no old mapping's close unmaps a newer one's IOVA
-                total = supports(IommuType.UNMAP_ALL) ? unmap(f, 0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
-                        // before Linux 5.12: one unmap of the whole IOVA space, which removes every mapping inside it
-                        : unmap(f, 0, -granule(iommuInfo()), 0);
-            } finally {
-                fd.release();
-            }
-        } finally {
-            dma.writeLock().unlock();
-        }
-        dmaBuffers.closeOpen(); // their mappings are gone: this frees their memory
-        return total;
-    }
-
-    /** Every mapping is gone from the IOMMU (the caller holds the write lock of {@link #dma}). */
-    private void endGeneration() {
-        dmaGeneration++;
-        allocator = null; // every IOVA is free again
-    }
-
     /**
      * A group left the container. When it was the last one, the kernel released the container's IOMMU with every
      * mapping in it (and a group attached later sets the IOMMU type again).
@@ -646,11 +433,17 @@ final class FfmContainer implements VfioContainer {
         }
     }
 
-    /** The group left; the caller holds the container's lock and the write lock of {@link #dma}. */
+    /**
+     * The group left; the caller holds the container's lock and the write lock of {@link #dma}. On a real container the
+     * last group's leaving released the IOMMU with every mapping; iommufd's compat IOAS belongs to the iommufd and
+     * keeps its mappings until they are unmapped or the container closes (a group attached later finds them).
+     */
     private void forget(FfmGroup group) {
         groups.remove(group);
         if (groups.isEmpty() && iommuType != null) {
-            endGeneration();
+            if (!mode.usesIommufd()) {
+                endGeneration();
+            }
             iommuType = null;
             if (dirtyPages != null) {
                 dirtyPages.iommuReleased(); // the kernel's tracking went with the IOMMU
@@ -669,52 +462,23 @@ final class FfmContainer implements VfioContainer {
         return VfioDmaUnmap.size(frame.scratch()); // the kernel reports what it unmapped
     }
 
-    private RuntimeException partialUnmap(FfmDmaMapping mapping, long unmapped) {
-        return Failures.library(Operation.UNMAP_DMA, fd.path(), "unmapped " + unmapped + " of " + mapping.size()
-                + " bytes at IOVA 0x" + Long.toHexString(mapping.iova()));
-    }
-
     private RuntimeException unmapFailure(long iova, long size, int errno) {
         return Failures.syscall(kernel, Operation.UNMAP_DMA, "ioctl(VFIO_IOMMU_UNMAP_DMA, iova 0x"
                 + Long.toHexString(iova) + ", " + size + " bytes)", fd.path(), errno);
     }
 
-    private void requireIommu() {
-        if (iommuType == null) {
-            throw new IllegalStateException("container " + fd.path() + " has no IOMMU: attach a group first");
-        }
-    }
-
-    private void ensureOpen() {
-        if (!fd.isOpen()) {
-            throw new IllegalStateException("container " + fd.path() + " is closed");
-        }
-    }
-
-    /**
-     * Groups (and their devices) first, so no device can DMA any more, and the last group's leaving releases the
-     * IOMMU with every mapping; then the container's descriptor; then the memory of the DMA buffers and arenas, which
-     * nothing maps any more.
-     */
     @Override
-    public void close() {
-        try {
-            fd.close(groups::closeAll);
-        } finally {
-            try {
-                dmaBuffers.closeAll();
-            } finally {
-                try {
-                    dmaArenas.closeAll();
-                } finally {
-                    onClose.accept(this);
-                }
-            }
-        }
+    void closeChildren() {
+        groups.closeAll();
+    }
+
+    @Override
+    void closed() {
+        onClose.accept(this);
     }
 
     @Override
     public String toString() {
-        return "VfioContainer[" + fd + ", iommu " + iommuType + "]";
+        return "VfioContainer[" + fd + ", " + mode.configName() + (iommuType == null ? ", no IOMMU" : "") + "]";
     }
 }

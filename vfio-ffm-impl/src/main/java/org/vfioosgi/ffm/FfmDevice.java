@@ -11,6 +11,7 @@ import java.util.function.Consumer;
 import org.vfioosgi.api.DeviceInfo;
 import org.vfioosgi.api.DeviceRegion;
 import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.IrqInfo;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciDependentDevice;
@@ -42,7 +43,10 @@ final class FfmDevice implements VfioDevice {
 
     private final Kernel kernel;
     private final FileDescriptor fd;
+    private final String name;
+    /** The group the device was opened from; null if opened through its character device. */
     private final FfmGroup group;
+    private final FfmAddressSpace addressSpace;
     private final Consumer<FfmDevice> onClose;
     private final DeviceInfo info;
     private final OwnedResources<FfmMappedRegion> mappings = new OwnedResources<>();
@@ -55,11 +59,23 @@ final class FfmDevice implements VfioDevice {
     /** The DMA logging, probed on first use: null before, empty if the device has none. */
     private Optional<FfmDmaLogging> dmaLogging;
 
+    /** A device opened from {@code group}, named as its descriptor. */
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
-        this.kernel = group.kernel();
+        this(fd, fd.path(), group, group.containerOfDevices(), onClose);
+    }
+
+    /**
+     * A device named {@code name} in sysfs, opened from {@code group} (null if opened through its character device) and
+     * doing its DMA through {@code addressSpace}.
+     */
+    FfmDevice(FileDescriptor fd, String name, FfmGroup group, FfmAddressSpace addressSpace,
+            Consumer<FfmDevice> onClose) {
+        this.kernel = addressSpace.kernel();
         this.pageSize = kernel.pageSize();
         this.fd = fd;
+        this.name = name;
         this.group = group;
+        this.addressSpace = addressSpace;
         this.onClose = onClose;
         try {
             this.info = readInfo();
@@ -90,12 +106,21 @@ final class FfmDevice implements VfioDevice {
 
     @Override
     public String name() {
-        return fd.path();
+        return name;
     }
 
     @Override
     public VfioGroup group() {
+        if (group == null) {
+            throw new UnsupportedOperationException("device " + name + " was opened through its character device ("
+                    + fd.path() + "): it has no group open; use addressSpace()");
+        }
         return group;
+    }
+
+    @Override
+    public IoAddressSpace addressSpace() {
+        return addressSpace;
     }
 
     @Override

@@ -25,7 +25,7 @@ final class FfmDmaMapping implements DmaMapping {
         }
     }
 
-    private final FfmContainer container;
+    private final FfmAddressSpace container;
     private final MemorySegment memory;
     private final long iova;
     private final boolean allocated;
@@ -39,7 +39,7 @@ final class FfmDmaMapping implements DmaMapping {
      * @param allocated  whether the IOVA came from the container's allocator (and goes back to it on close)
      * @param generation the container's DMA generation the map call was made in (see FfmContainer)
      */
-    FfmDmaMapping(FfmContainer container, MemorySegment memory, long iova, boolean allocated, long generation) {
+    FfmDmaMapping(FfmAddressSpace container, MemorySegment memory, long iova, boolean allocated, long generation) {
         this.container = container;
         this.memory = memory;
         this.iova = iova;
@@ -78,7 +78,7 @@ final class FfmDmaMapping implements DmaMapping {
         return !closed && container.isLive(this);
     }
 
-    FfmContainer container() {
+    FfmAddressSpace container() {
         return container;
     }
 

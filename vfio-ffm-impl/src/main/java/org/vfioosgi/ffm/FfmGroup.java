@@ -108,6 +108,11 @@ final class FfmGroup implements VfioGroup {
         return number;
     }
 
+    /** The container, as the address space of the group's devices. */
+    FfmContainer containerOfDevices() {
+        return container;
+    }
+
     @Override
     public VfioContainer container() {
         return container;

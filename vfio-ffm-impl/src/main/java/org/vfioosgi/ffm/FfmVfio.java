@@ -1,12 +1,18 @@
 package org.vfioosgi.ffm;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Set;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.ServiceScope;
 import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.IoAddressSpace;
+import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
+import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.mdev.MediatedDevices;
 import org.vfioosgi.ffm.sys.Kernel;
 import org.vfioosgi.ffm.sys.LinuxKernel;
@@ -22,7 +28,7 @@ public final class FfmVfio implements Vfio {
     private final Kernel kernel;
     private final Path devVfio;
     private final Path sysfs;
-    private final OwnedResources<FfmContainer> containers = new OwnedResources<>();
+    private final OwnedResources<FfmAddressSpace> containers = new OwnedResources<>();
     private final OwnedResources<FfmEventFd> eventFds = new OwnedResources<>();
     private final FfmMediatedDevices mediatedDevices;
 
@@ -58,6 +64,54 @@ public final class FfmVfio implements Vfio {
         container.useSysfs(new SysfsDevices(sysfs));
         containers.add(container, "the Vfio service");
         return container;
+    }
+
+    /** iommufd where the kernel has it and VFIO character devices, else the best type1 container (libvfn's choice). */
+    @Override
+    public IoAddressSpace openAddressSpace() {
+        if (Files.exists(devIommu()) && Files.isDirectory(devVfio.resolve("devices"))) {
+            return openAddressSpace(IommuMode.IOMMUFD);
+        }
+        return openContainer();
+    }
+
+    @Override
+    public IoAddressSpace openAddressSpace(IommuMode mode) {
+        FfmAddressSpace space = switch (mode) {
+            case IOMMUFD -> FfmIoas.open(kernel, devIommu(), devVfio.resolve("devices"), new SysfsDevices(sysfs),
+                    containers::remove);
+            case TYPE1, TYPE1V2, IOMMUFD_COMPAT_TYPE1, IOMMUFD_COMPAT_TYPE1V2 -> {
+                Path node = mode.usesIommufd() ? devIommu() : devVfio.resolve("vfio");
+                FfmContainer container = FfmContainer.open(kernel, devVfio, node, mode, containers::remove);
+                container.useSysfs(new SysfsDevices(sysfs));
+                yield container;
+            }
+        };
+        containers.add(space, "the Vfio service");
+        return space;
+    }
+
+    /** Each mode whose device nodes open and, for containers, whose IOMMU type the kernel supports. */
+    @Override
+    public Set<IommuMode> availableModes() {
+        Set<IommuMode> modes = EnumSet.noneOf(IommuMode.class);
+        for (IommuMode mode : IommuMode.values()) {
+            if (mode == IommuMode.IOMMUFD && !Files.isDirectory(devVfio.resolve("devices"))) {
+                continue;
+            }
+            try {
+                openAddressSpace(mode).close();
+                modes.add(mode);
+            } catch (VfioException e) {
+                // not offered here: no such node, no permission, or the type unsupported
+            }
+        }
+        return modes;
+    }
+
+    /** /dev/iommu: beside the VFIO directory, so that a relocated /dev moves both. */
+    private Path devIommu() {
+        return devVfio.resolveSibling("iommu");
     }
 
     @Override

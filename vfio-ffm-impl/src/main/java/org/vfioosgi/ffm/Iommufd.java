@@ -100,6 +100,11 @@ final class Iommufd implements AutoCloseable {
         return new Iommufd(kernel, new FileDescriptor(kernel, r, name));
     }
 
+    /** The descriptor, which an IO address space on this iommufd closes. */
+    FileDescriptor descriptor() {
+        return fd;
+    }
+
     /** The device node's path. */
     String path() {
         return fd.path();
@@ -213,7 +218,7 @@ final class Iommufd implements AutoCloseable {
     }
 
     private long unmapRequest(int ioas, long iova, long length, String syscall) {
-        int f = fd.acquire();
+        int f = fd.acquireUntilClosed(); // also while the owner closes: an unmap goes before the memory is freed
         try {
             MemorySegment s = request(IommuIoasUnmap.sizeof());
             IommuIoasUnmap.ioas_id(s, ioas);

@@ -70,6 +70,36 @@ final class SysfsDevices {
         }
     }
 
+    /**
+     * The name of device {@code name}'s VFIO character device ({@code vfioN}, its node in {@code /dev/vfio/devices}),
+     * once the device is known to exist, to have a group and to be bound to a VFIO driver.
+     *
+     * @throws IllegalArgumentException if {@code name} cannot be a device name
+     * @throws VfioException            as {@link #iommuGroup(String)}, or if the device has no character device (the
+     *                                  kernel lacks CONFIG_VFIO_DEVICE_CDEV)
+     */
+    String cdevName(String name) {
+        iommuGroup(name); // the same checks, the same messages
+        Path device = BUSES.stream().map(b -> devices(b).resolve(name)).filter(Files::isDirectory).findFirst()
+                .orElseThrow(() -> noSuchDevice(name));
+        Path vfioDev = device.resolve("vfio-dev");
+        try (var entries = Files.list(vfioDev)) {
+            List<String> names = entries.map(p -> p.getFileName().toString())
+                    .filter(n -> n.matches("vfio[0-9]+")).toList();
+            if (names.size() == 1) {
+                return names.getFirst();
+            }
+            throw new VfioException(Operation.OPEN_DEVICE, "readdir(" + vfioDev + ")", name, 0, "failed to open"
+                    + " device " + name + ": " + vfioDev + " names " + names.size() + " character devices", "");
+        } catch (IOException e) {
+            throw new VfioException(Operation.OPEN_DEVICE, "readdir(" + vfioDev + ")", name, Errno.ENOENT.number(),
+                    "failed to open device " + name + " through its character device: " + vfioDev + " is missing",
+                    "The kernel is built without CONFIG_VFIO_DEVICE_CDEV (Linux 6.6 and later have it; Debian's"
+                    + " kernels do not enable it): open the device through its group (IOMMU mode type1v2) or use a"
+                    + " kernel with it");
+        }
+    }
+
     private Path devices(String bus) {
         return sysfs.resolve("bus").resolve(bus).resolve("devices");
     }

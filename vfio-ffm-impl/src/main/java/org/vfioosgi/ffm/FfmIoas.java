@@ -1,0 +1,145 @@
+package org.vfioosgi.ffm;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.OptionalInt;
+import java.util.function.Consumer;
+import org.vfioosgi.api.DmaAccess;
+import org.vfioosgi.api.IommuInfo;
+import org.vfioosgi.api.IommuMode;
+import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.ffm.sys.Kernel;
+
+/**
+ * Native iommufd: one IOAS in its own {@code /dev/iommu} descriptor, and the devices opened through their character
+ * devices, bound to that iommufd and attached to the IOAS. The DMA bookkeeping is {@link FfmAddressSpace}'s. Unlike a
+ * container's IOMMU, the IOAS belongs to the iommufd: its mappings stay when devices detach, until they are unmapped or
+ * the descriptor closes (after the devices, so no device reaches the memory when it is freed).
+ */
+final class FfmIoas extends FfmAddressSpace {
+
+    private final Iommufd iommufd;
+    private final int ioasId;
+    private final Path devVfioDevices;
+    private final SysfsDevices sysfsDevices;
+    private final Consumer<FfmIoas> onClose;
+    private final OwnedResources<FfmDevice> devices = new OwnedResources<>();
+    /** Set once a device was attached: from then on the IOVA ranges account for its reserved regions. */
+    private volatile boolean attached;
+
+    private FfmIoas(Kernel kernel, Iommufd iommufd, int ioasId, Path devVfioDevices, SysfsDevices sysfsDevices,
+            Consumer<FfmIoas> onClose) {
+        super(kernel, iommufd.descriptor());
+        this.iommufd = iommufd;
+        this.ioasId = ioasId;
+        this.devVfioDevices = devVfioDevices;
+        this.sysfsDevices = sysfsDevices;
+        this.onClose = onClose;
+    }
+
+    /** Opens {@code devIommu} and allocates an IOAS in it; devices are opened from {@code devVfioDevices}. */
+    static FfmIoas open(Kernel kernel, Path devIommu, Path devVfioDevices, SysfsDevices sysfsDevices,
+            Consumer<FfmIoas> onClose) {
+        Iommufd iommufd = Iommufd.open(kernel, devIommu);
+        try {
+            return new FfmIoas(kernel, iommufd, iommufd.allocIoas(), devVfioDevices, sysfsDevices, onClose);
+        } catch (RuntimeException e) {
+            iommufd.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public IommuMode mode() {
+        return IommuMode.IOMMUFD;
+    }
+
+    /** The IOAS's id in its iommufd. */
+    int ioasId() {
+        return ioasId;
+    }
+
+    /**
+     * Finds the device's character device in sysfs, opens it, binds it to this iommufd and attaches it to the IOAS.
+     * Under the space's lock, so a device is never half-attached when the space closes its devices.
+     */
+    @Override
+    public synchronized VfioDevice openDevice(String name) {
+        fd.acquire();
+        try {
+            Path node = devVfioDevices.resolve(sysfsDevices.cdevName(name));
+            VfioCdev cdev = VfioCdev.open(kernel, node);
+            FfmDevice device;
+            try {
+                cdev.bind(iommufd);
+                cdev.attach(ioasId);
+                attached = true;
+                device = new FfmDevice(cdev.descriptor(), name, null, this, d -> {
+                    devices.remove(d);
+                    OpenDevices.closed(d);
+                });
+            } catch (RuntimeException e) {
+                cdev.close(); // the kernel unbinds and detaches it
+                throw e;
+            }
+            devices.add(device, toString());
+            OpenDevices.opened(device); // a mediated device's removal closes it first
+            return device;
+        } finally {
+            fd.release();
+        }
+    }
+
+    @Override
+    boolean hasIommu() {
+        return attached;
+    }
+
+    @Override
+    String attachFirst() {
+        return "open a device in it";
+    }
+
+    /** IOMMU_IOAS_IOVA_RANGES: the ranges, and the IOAS's alignment as its smallest page. */
+    @Override
+    public IommuInfo iommuInfo() {
+        fd.acquire();
+        try {
+            requireIommu();
+            Iommufd.IovaRanges ranges = iommufd.iovaRanges(ioasId);
+            return new IommuInfo(-ranges.alignment(), ranges.ranges(), OptionalInt.empty(), 0);
+        } finally {
+            fd.release();
+        }
+    }
+
+    @Override
+    void mapCall(int f, MemorySegment memory, long iova, DmaAccess access) {
+        iommufd.mapFixed(ioasId, memory, iova, access);
+    }
+
+    @Override
+    long unmapCall(int f, long iova, long size) {
+        return iommufd.unmap(ioasId, iova, size);
+    }
+
+    @Override
+    long unmapAllCall(int f) {
+        return iommufd.unmapAll(ioasId);
+    }
+
+    @Override
+    void closeChildren() {
+        devices.closeAll(); // each close(2) unbinds its device; the IOAS goes with the iommufd's close(2) next
+    }
+
+    @Override
+    void closed() {
+        onClose.accept(this);
+    }
+
+    @Override
+    public String toString() {
+        return "IoAddressSpace[" + fd + ", iommufd IOAS " + ioasId + (attached ? "" : ", no device yet") + "]";
+    }
+}
