@@ -7,12 +7,11 @@ import java.util.List;
 import java.util.Objects;
 import java.util.ServiceLoader;
 import org.vfioosgi.api.DeviceInfo;
-import org.vfioosgi.api.IommuType;
+import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciRegion;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.Vfio;
-import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.examples.EduDevice;
 import org.vfioosgi.pci.PciDevice;
@@ -47,11 +46,12 @@ public final class Demo {
         Vfio vfio = ServiceLoader.load(Vfio.class).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no VFIO implementation on the class path"));
         long t0 = System.nanoTime();
-        try (VfioContainer container = vfio.openContainer();
-             VfioDevice device = container.openDevice(edu.address().toString())) {
-            step(String.format("opened container (API %d, %s), group %d and device %s in %.1f ms",
-                    container.apiVersion(), container.iommuType().map(IommuType::name).orElse("?"),
-                    device.group().number(), device.name(), (System.nanoTime() - t0) / 1e6));
+        // the mode this kernel offers best: iommufd with device cdevs where it has them, else a type1v2 container
+        try (IoAddressSpace space = vfio.openAddressSpace();
+             VfioDevice device = space.openDevice(edu.address().toString())) {
+            step(String.format("opened an IO address space (IOMMU mode %s) and device %s (IOMMU group %s) in %.1f ms",
+                    space.mode().configName(), device.name(),
+                    edu.iommuGroup().isPresent() ? edu.iommuGroup().getAsInt() : "?", (System.nanoTime() - t0) / 1e6));
             DeviceInfo info = device.info();
             step("device: " + (info.isPci() ? "PCI" : "other") + ", " + info.regions() + " regions, " + info.irqs()
                     + " IRQ indexes, reset " + (info.supportsReset() ? "supported" : "not supported"));
