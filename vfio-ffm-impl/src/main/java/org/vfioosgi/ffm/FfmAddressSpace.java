@@ -269,14 +269,23 @@ abstract class FfmAddressSpace implements IoAddressSpace {
     DirtyBitmap unmapDma(FfmDmaMapping mapping, long bitmapPageSize) {
         dma.readLock().lock();
         try {
-            if (mapping.generation() != dmaGeneration) {
+            int f = -1;
+            if (inIommu(mapping)) {
+                try {
+                    f = fd.acquireUntilClosed();
+                } catch (IllegalStateException sealed) {
+                    // the close's cleanup ended: its close(2), which takes the IOMMU (an IOAS lives as long as its
+                    // iommufd) with every mapping, is under way; the memory may go once it is done
+                    fd.close();
+                }
+            }
+            if (f < 0) {
                 if (bitmapPageSize != 0) {
                     throw new IllegalStateException(mapping + " is no longer in the IOMMU (unmap-all, or its"
                             + " address space lost its IOMMU or closed)");
                 }
                 return null;
             }
-            int f = fd.acquireUntilClosed(); // fails only if the cleanup ended with the IOMMU still here
             long unmapped;
             DirtyBitmap dirty = null;
             try {
@@ -316,9 +325,13 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         throw new IllegalStateException(this + " tracks no dirty pages");
     }
 
-    /** Whether the IOMMU may still map {@code mapping}'s range: its memory must not be freed while this holds. */
+    /**
+     * Whether the IOMMU may still map {@code mapping}'s range: its memory must not be freed while this holds. Not once
+     * the space's descriptor is closed in the kernel: a container's IOMMU went with its last group before, an IOAS
+     * (native, or iommufd's compat one, which outlives the groups) goes with the iommufd's close(2).
+     */
     final boolean inIommu(FfmDmaMapping mapping) {
-        return mapping.generation() == dmaGeneration;
+        return mapping.generation() == dmaGeneration && !fd.isClosedInKernel();
     }
 
     /** Whether {@code mapping}'s generation is the current one and the space open. */
