@@ -37,6 +37,8 @@ final class FakeVfioKernel implements Kernel {
 
     /** Where the model's device nodes are: give it to {@link FfmVfio}. */
     static final Path DEV = Path.of("/fake/dev/vfio");
+    /** /dev/iommu beside it, which the model serves only as iommufd's compat container (see {@link FakeContainer}). */
+    static final Path IOMMU = DEV.resolveSibling("iommu");
     /** Fake descriptors are numbered from here, far from the process's real ones (eventfds). */
     private static final int FIRST_FD = 1 << 24;
 
@@ -259,6 +261,11 @@ final class FakeVfioKernel implements Kernel {
 
     private int openFile(String path) {
         Path p = Path.of(path);
+        if (p.equals(IOMMU)) { // iommufd's compat container
+            FakeContainer container = new FakeContainer(this, path, true);
+            containers.add(container);
+            return newFd(new ContainerFile(container));
+        }
         if (!DEV.equals(p.getParent())) {
             return -Errno.ENOENT;
         }
