@@ -111,8 +111,8 @@ final class FakeContainer {
             return Ioctls.VFIO_API_VERSION;
         } else if (request == Ioctls.VFIO_CHECK_EXTENSION) {
             detail.append("extension ").append(value);
-            return value == IommuType.TYPE1.code() || value == IommuType.TYPE1V2.code()
-                    || value == IommuType.UNMAP_ALL.code() && model.unmapAll() ? 1 : 0;
+            return !model.lacks(value) && (value == IommuType.TYPE1.code() || value == IommuType.TYPE1V2.code()
+                    || value == IommuType.UNMAP_ALL.code() && model.unmapAll()) ? 1 : 0;
         } else if (request == Ioctls.VFIO_SET_IOMMU) {
             detail.append("type ").append(value);
             if (compat && !compatIoas) {
@@ -121,7 +121,7 @@ final class FakeContainer {
             if (!compat && (groups.isEmpty() || iommu != 0)) {
                 return -Errno.EINVAL;
             }
-            if (value != IommuType.TYPE1.code() && value != IommuType.TYPE1V2.code()) {
+            if (value != IommuType.TYPE1.code() && value != IommuType.TYPE1V2.code() || model.lacks(value)) {
                 return -Errno.ENODEV;
             }
             iommu = (int) value;

@@ -130,6 +130,7 @@ final class FakeVfioKernel implements Kernel {
     private final Map<String, Pause> pauses = new HashMap<>();
     private boolean recording = true;
     private boolean unmapAll = true;
+    private final Set<Long> missingExtensions = new TreeSet<>();
     private int nextFd = FIRST_FD;
 
     // ---- the test's side: configuration and inspection
@@ -142,6 +143,15 @@ final class FakeVfioKernel implements Kernel {
         }
         groups.put(number, group);
         return group;
+    }
+
+    /** VFIO_CHECK_EXTENSION of {@code code} answers 0 and VFIO_SET_IOMMU of it fails (a kernel without it). */
+    synchronized void withoutExtension(int code) {
+        missingExtensions.add((long) code);
+    }
+
+    boolean lacks(long extension) {
+        return missingExtensions.contains(extension);
     }
 
     /** Whether the IOMMU has VFIO_UNMAP_ALL (Linux 5.12 and later); without it the domain unmaps the whole space. */
