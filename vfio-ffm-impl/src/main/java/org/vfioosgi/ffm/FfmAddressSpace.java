@@ -117,6 +117,21 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         return a;
     }
 
+    /**
+     * Called after a device (or group) joined a space that already had an IOMMU: the kernel may have narrowed the IOVA
+     * ranges for the newcomer's reserved regions or aperture, or grown the alignment, and an allocator made before
+     * must not hand those IOVAs out. (The kernel refuses a join that conflicts with a mapping, so what is allocated
+     * stays valid.)
+     */
+    final void iovaRangesMayHaveChanged() {
+        FirstFitIovaAllocator a = allocator;
+        if (a != null) { // one made later reads the ranges as they are now
+            IommuInfo info = iommuInfo();
+            a.restrict(info.iovaRanges().isEmpty() ? List.of(new IovaRange(0, (1L << 48) - 1)) : info.iovaRanges(),
+                    granule(info));
+        }
+    }
+
     /** The smallest unit the IOMMU maps and the CPU pages: the IOMMU's smallest page, at least the CPU's. */
     final long granule(IommuInfo info) {
         return info.pageSizes() == 0 ? kernel.pageSize() : Math.max(info.minimumPageSize(), kernel.pageSize());

@@ -160,6 +160,7 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
                 if (iommuType == null) {
                     setIommu(mode.containerType().orElseThrow());
                 }
+                iovaRangesMayHaveChanged(); // the group's devices may reserve more (compat: kept past the last group)
             } catch (RuntimeException e) {
                 group.close();
                 throw e;

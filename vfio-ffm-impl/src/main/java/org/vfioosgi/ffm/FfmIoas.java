@@ -74,6 +74,7 @@ final class FfmIoas extends FfmAddressSpace {
                 cdev.bind(iommufd);
                 cdev.attach(ioasId);
                 attached = true;
+                iovaRangesMayHaveChanged();
                 device = new FfmDevice(cdev.descriptor(), name, null, this, d -> {
                     devices.remove(d);
                     OpenDevices.closed(d);
