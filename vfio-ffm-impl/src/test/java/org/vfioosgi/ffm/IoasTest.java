@@ -317,6 +317,31 @@ class IoasTest {
     }
 
     @Test
+    void aDeviceAttachedLaterThatReservesMoreNarrowsTheAllocator() throws IOException {
+        String second = "0000:00:05.0";
+        Path real = Files.createDirectories(sysfs.resolve("devices/pci0000:00/" + second));
+        Files.createDirectories(real.resolve("vfio-dev/vfio4"));
+        Files.createSymbolicLink(sysfs.resolve("bus/pci/devices/" + second), real);
+        Files.createSymbolicLink(real.resolve("iommu_group"), sysfs.resolve("kernel/iommu_groups/11"));
+        Files.createSymbolicLink(real.resolve("driver"), sysfs.resolve("bus/pci/drivers/vfio-pci"));
+        Files.createFile(root.resolve("dev/vfio/devices/vfio4"));
+        kernel.addCdev("vfio4");
+
+        IoAddressSpace space = space();
+        space.openDevice(DEVICE);
+        DmaBuffer first = space.allocateDma(PAGE);
+        assertEquals(LOWEST_IOVA, first.iova());
+        // the second device reserves [LOWEST_IOVA + PAGE, 2 MiB): the kernel narrows the IOAS's ranges
+        kernel.ranges = new java.util.ArrayList<>(List.of(new org.vfioosgi.api.IommuInfo.IovaRange(0,
+                LOWEST_IOVA + PAGE - 1), new org.vfioosgi.api.IommuInfo.IovaRange(0x20_0000, 0xffffffffffffL)));
+        space.openDevice(second);
+        assertEquals(0x20_0000, space.allocateDma(PAGE).iova(), "no IOVA of the new reservation");
+        first.close();
+        assertEquals(LOWEST_IOVA, space.allocateDma(PAGE).iova(), "the first buffer's IOVA is usable again");
+        space.close();
+    }
+
+    @Test
     void iommuInfoIsTheIoasRangesAndAlignment() {
         IoAddressSpace space = space();
         assertThrows(IllegalStateException.class, space::iommuInfo, "no device: the ranges are not final yet");
