@@ -84,6 +84,7 @@ final class FakeIommufdKernel implements Kernel {
     private final List<String> problems = new ArrayList<>();
     private final Map<Integer, String> files = new HashMap<>();
     private final Map<String, Runnable> beforeClose = new HashMap<>();
+    private final Map<String, Runnable> afterOpen = new HashMap<>();
     private final Map<Integer, Object> objects = new TreeMap<>();
     private final Map<String, Integer> failures = new HashMap<>();
     private final List<String> calls = new ArrayList<>();
@@ -158,6 +159,11 @@ final class FakeIommufdKernel implements Kernel {
         return calls.indexOf(name);
     }
 
+    /** Runs {@code action} on the opening thread once {@code path} is opened (and before the open returns). */
+    synchronized void afterOpen(String path, Runnable action) {
+        afterOpen.put(path, action);
+    }
+
     /** Runs {@code action} on the closing thread when a descriptor of {@code path} is closed, before the close. */
     synchronized void beforeClose(String path, Runnable action) {
         beforeClose.put(path, action);
@@ -203,6 +209,10 @@ final class FakeIommufdKernel implements Kernel {
             return -Errno.ENOENT;
         }
         files.put(nextFd, path);
+        Runnable action = afterOpen.remove(path);
+        if (action != null) {
+            action.run();
+        }
         return nextFd++;
     }
 

@@ -296,6 +296,34 @@ class IoasTest {
     }
 
     @Test
+    void aCdevNumberThatChangedHandsWhileOpeningIsNotBound() {
+        Path vfioDev = sysfs.resolve("devices/pci0000:00/" + DEVICE + "/vfio-dev");
+        kernel.afterOpen(root.resolve("dev/vfio/devices").resolve(CDEV).toString(), () -> {
+            try { // our device was unbound and bound again: vfio3 is another device's now
+                Files.move(vfioDev.resolve(CDEV), vfioDev.resolve("vfio7"));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        IoAddressSpace space = space();
+        VfioException e = assertThrows(VfioException.class, () -> space.openDevice(DEVICE));
+        assertTrue(e.getMessage().contains("vfio3") && e.getMessage().contains("vfio7"), e.getMessage());
+        assertFalse(e.hint().isBlank());
+        assertEquals(0, kernel.count("VFIO_DEVICE_BIND_IOMMUFD"), "the other device was not bound");
+        assertEquals(1, kernel.openFiles(), "its node was closed");
+        space.close();
+    }
+
+    @Test
+    void aDeviceWhoseVfioDevIsEmptyIsToldToRetry() throws IOException {
+        Files.delete(sysfs.resolve("devices/pci0000:00/" + DEVICE + "/vfio-dev/" + CDEV));
+        IoAddressSpace space = space();
+        VfioException e = assertThrows(VfioException.class, () -> space.openDevice(DEVICE));
+        assertTrue(e.hint().contains("again"), e.getMessage());
+        space.close();
+    }
+
+    @Test
     void aMissingCdevNodeFailsTheOpenWithItsErrno() throws IOException {
         Files.delete(root.resolve("dev/vfio/devices").resolve(CDEV));
         IoAddressSpace space = space();
