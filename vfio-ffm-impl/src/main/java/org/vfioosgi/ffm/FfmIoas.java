@@ -132,12 +132,12 @@ final class FfmIoas extends FfmAddressSpace {
 
     @Override
     long unmapCall(int f, long iova, long size) {
-        return iommufd.unmap(ioasId, iova, size);
+        return iommufd.unmapHeld(f, ioasId, iova, size); // f: acquired by the caller, also while the space closes
     }
 
     @Override
     long unmapAllCall(int f) {
-        return iommufd.unmapAll(ioasId);
+        return iommufd.unmapAllHeld(f, ioasId);
     }
 
     @Override
