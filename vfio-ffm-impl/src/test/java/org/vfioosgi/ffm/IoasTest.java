@@ -231,6 +231,79 @@ class IoasTest {
     }
 
     @Test
+    void aMappingClosedWhileTheIommufdIsBeingClosedWaitsForTheCloseAndFreesNothingEarly() throws Exception {
+        IoAddressSpace space = space();
+        space.openDevice(DEVICE);
+        Arena arena = space.newDmaArena();
+        MemorySegment memory = arena.allocate(PAGE, PAGE);
+        DmaMapping mapping = space.mapDma(memory, 0x80_0000, DmaAccess.READ_WRITE);
+        java.util.concurrent.CompletableFuture<Void> closing = new java.util.concurrent.CompletableFuture<>();
+        Thread[] other = new Thread[1];
+        kernel.beforeClose(root.resolve("dev/iommu").toString(), () -> {
+            // the space's cleanup is over, its close(2) under way: another thread closes the mapping now
+            other[0] = Thread.ofPlatform().start(() -> {
+                try {
+                    mapping.close();
+                    closing.complete(null);
+                } catch (Throwable t) {
+                    closing.completeExceptionally(t);
+                }
+            });
+            try {
+                OnFakeKernel.awaitWaiting(other[0]); // for the close(2)
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            assertTrue(memory.scope().isAlive(), "nothing freed before the close(2)");
+        });
+
+        space.close();
+        closing.get(10, java.util.concurrent.TimeUnit.SECONDS); // no exception: the mapping went with the IOAS
+        assertEquals(0, kernel.count("IOMMU_IOAS_UNMAP"), "nothing left to unmap");
+        assertFalse(memory.scope().isAlive(), "the arena's memory went back after the close(2)");
+    }
+
+    @Test
+    void buffersClosedWhileTheSpaceClosesNeverLeaveMemoryMappedOrThrow() throws Exception {
+        for (int round = 0; round < 1000; round++) {
+            IoAddressSpace space = space();
+            space.openDevice(DEVICE);
+            List<DmaBuffer> buffers = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                buffers.add(space.allocateDma(PAGE));
+            }
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CompletableFuture<Void> user = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    start.await();
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+                buffers.forEach(DmaBuffer::close);
+            });
+            start.countDown();
+            space.close();
+            user.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(List.of(), kernel.problems(), "round " + round);
+            assertEquals(Map.of(), kernel.memory(), "round " + round);
+        }
+    }
+
+    @Test
+    void removingTheDeviceFromTheProcessClosesACdevDeviceByItsSysfsName() {
+        IoAddressSpace space = space();
+        VfioDevice device = space.openDevice(DEVICE);
+        DmaBuffer buffer = space.allocateDma(PAGE);
+        assertEquals(1, OpenDevices.closeAll(DEVICE), "found by the name sysfs gives it");
+        assertThrows(IllegalStateException.class, device::info);
+        assertEquals(0, kernel.cdev(CDEV).boundDevId, "closed in the kernel");
+        assertEquals(0, OpenDevices.closeAll(DEVICE), "and no longer registered");
+        buffer.close(); // the space is the owner of the DMA, and still open
+        assertEquals(1, kernel.count("IOMMU_IOAS_UNMAP"));
+        space.close();
+    }
+
+    @Test
     void closingTheDeviceAloneKeepsTheIoasAndItsMappingsAndTheirUnmap() {
         IoAddressSpace space = space();
         VfioDevice device = space.openDevice(DEVICE);
