@@ -46,6 +46,13 @@ abstract class FfmAddressSpace implements IoAddressSpace {
     private volatile FirstFitIovaAllocator allocator;
     /** Written under the write lock of {@link #dma}. */
     private volatile long dmaGeneration;
+    /**
+     * The first of the generations whose unmap-all failed ({@link #NONE} if none): their mappings may still be in the
+     * IOMMU, at IOVAs a newer mapping may hold by now, so they are neither unmapped nor freed until the IOMMU is gone.
+     * Written under the write lock of {@link #dma}.
+     */
+    private volatile long suspectFrom = NONE;
+    private static final long NONE = -1;
 
     FfmAddressSpace(Kernel kernel, FileDescriptor fd) {
         this.kernel = kernel;
@@ -286,6 +293,10 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         try {
             int f = -1;
             if (inIommu(mapping)) {
+                if (mapping.generation() != dmaGeneration) { // the IOMMU may hold it, or a newer one its IOVA
+                    throw new IllegalStateException(mapping + " may still be in the IOMMU (an unmap-all failed): its"
+                            + " memory stays allocated");
+                }
                 try {
                     f = fd.acquireUntilClosed();
                 } catch (IllegalStateException sealed) {
@@ -346,7 +357,9 @@ abstract class FfmAddressSpace implements IoAddressSpace {
      * (native, or iommufd's compat one, which outlives the groups) goes with the iommufd's close(2).
      */
     final boolean inIommu(FfmDmaMapping mapping) {
-        return mapping.generation() == dmaGeneration && !fd.isClosedInKernel();
+        long g = mapping.generation();
+        long suspect = suspectFrom;
+        return (g == dmaGeneration || suspect != NONE && g >= suspect) && !fd.isClosedInKernel();
     }
 
     /** Whether {@code mapping}'s generation is the current one and the space open. */
@@ -362,8 +375,15 @@ abstract class FfmAddressSpace implements IoAddressSpace {
             int f = fd.acquire();
             try {
                 requireIommu();
+                long before = dmaGeneration;
+                long earlier = suspectFrom;
                 endGeneration(); // first: should the unmap fail, no old mapping's close unmaps a newer one's IOVA
-                total = unmapAllCall(f);
+                try {
+                    total = unmapAllCall(f);
+                } catch (RuntimeException e) {
+                    suspectFrom = earlier != NONE ? earlier : before; // and their memory is not freed either
+                    throw e;
+                }
             } finally {
                 fd.release();
             }
@@ -377,6 +397,7 @@ abstract class FfmAddressSpace implements IoAddressSpace {
     /** Every mapping is gone from the IOMMU (the caller holds the write lock of {@link #dma}). */
     final void endGeneration() {
         dmaGeneration++;
+        suspectFrom = NONE; // every mapping, also of a failed unmap-all, is gone (or goes with this unmap-all)
         allocator = null; // every IOVA is free again
     }
 
