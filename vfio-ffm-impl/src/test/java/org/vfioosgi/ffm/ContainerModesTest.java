@@ -164,4 +164,33 @@ class ContainerModesTest extends OnFakeKernel {
         assertEquals(LOWEST_IOVA, container.allocateDma(PAGE).iova());
         container.close();
     }
+
+    @Test
+    void afterAFailedUnmapAllTheOldMappingsKeepTheirMemoryUntilTheIommuIsGone() {
+        for (IommuMode mode : List.of(IommuMode.TYPE1V2, IommuMode.IOMMUFD_COMPAT_TYPE1V2)) {
+            VfioContainer container = open(mode);
+            container.attachGroup(GROUP);
+            DmaBuffer buffer = container.allocateDma(PAGE);
+            Arena arena = container.newDmaArena();
+            MemorySegment memory = arena.allocate(PAGE, PAGE);
+            DmaMapping mapping = container.mapDma(memory, 0x80_0000, DmaAccess.READ_WRITE);
+            long unmaps = kernel.count("VFIO_IOMMU_UNMAP_DMA");
+            kernel.failNext("VFIO_IOMMU_UNMAP_DMA", org.vfioosgi.ffm.sys.Errno.EIO);
+            assertThrows(VfioException.class, container::unmapAllDma);
+            assertEquals(2, kernel.mappings().size(), mode + ": the kernel kept them");
+
+            assertThrows(IllegalStateException.class, mapping::close, "may still be mapped");
+            assertThrows(IllegalStateException.class, arena::close, "its memory stays");
+            assertTrue(memory.scope().isAlive());
+            assertTrue(buffer.segment().scope().isAlive());
+            assertEquals(unmaps + 1, kernel.count("VFIO_IOMMU_UNMAP_DMA"), "no unmap of an IOVA a newer one may hold");
+            assertEquals(List.of(), kernel.problems(), mode + ": no memory freed under a mapping");
+
+            container.close(); // the IOMMU goes (last group, or the iommufd's close(2)), then the buffer's memory
+            assertFalse(buffer.segment().scope().isAlive(), mode + ": freed once nothing maps it");
+            assertEquals(List.of(), kernel.problems(), mode.toString());
+            leftoversExpected = true; // the arena's memory, kept when its mapping would not close
+
+        }
+    }
 }
