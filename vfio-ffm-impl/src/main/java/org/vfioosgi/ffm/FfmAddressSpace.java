@@ -46,6 +46,13 @@ abstract class FfmAddressSpace implements IoAddressSpace {
     private volatile FirstFitIovaAllocator allocator;
     /** Written under the write lock of {@link #dma}. */
     private volatile long dmaGeneration;
+    /**
+     * The first of the generations whose unmap-all failed ({@link #NONE} if none): their mappings may still be in the
+     * IOMMU, at IOVAs a newer mapping may hold by now, so they are neither unmapped nor freed until the IOMMU is gone.
+     * Written under the write lock of {@link #dma}.
+     */
+    private volatile long suspectFrom = NONE;
+    private static final long NONE = -1;
 
     FfmAddressSpace(Kernel kernel, FileDescriptor fd) {
         this.kernel = kernel;
@@ -115,6 +122,21 @@ abstract class FfmAddressSpace implements IoAddressSpace {
             }
         }
         return a;
+    }
+
+    /**
+     * Called after a device (or group) joined a space that already had an IOMMU: the kernel may have narrowed the IOVA
+     * ranges for the newcomer's reserved regions or aperture, or grown the alignment, and an allocator made before
+     * must not hand those IOVAs out. (The kernel refuses a join that conflicts with a mapping, so what is allocated
+     * stays valid.)
+     */
+    final void iovaRangesMayHaveChanged() {
+        FirstFitIovaAllocator a = allocator;
+        if (a != null) { // one made later reads the ranges as they are now
+            IommuInfo info = iommuInfo();
+            a.restrict(info.iovaRanges().isEmpty() ? List.of(new IovaRange(0, (1L << 48) - 1)) : info.iovaRanges(),
+                    granule(info));
+        }
     }
 
     /** The smallest unit the IOMMU maps and the CPU pages: the IOMMU's smallest page, at least the CPU's. */
@@ -269,14 +291,27 @@ abstract class FfmAddressSpace implements IoAddressSpace {
     DirtyBitmap unmapDma(FfmDmaMapping mapping, long bitmapPageSize) {
         dma.readLock().lock();
         try {
-            if (mapping.generation() != dmaGeneration) {
+            int f = -1;
+            if (inIommu(mapping)) {
+                if (mapping.generation() != dmaGeneration) { // the IOMMU may hold it, or a newer one its IOVA
+                    throw new IllegalStateException(mapping + " may still be in the IOMMU (an unmap-all failed): its"
+                            + " memory stays allocated");
+                }
+                try {
+                    f = fd.acquireUntilClosed();
+                } catch (IllegalStateException sealed) {
+                    // the close's cleanup ended: its close(2), which takes the IOMMU (an IOAS lives as long as its
+                    // iommufd) with every mapping, is under way; the memory may go once it is done
+                    fd.close();
+                }
+            }
+            if (f < 0) {
                 if (bitmapPageSize != 0) {
                     throw new IllegalStateException(mapping + " is no longer in the IOMMU (unmap-all, or its"
                             + " address space lost its IOMMU or closed)");
                 }
                 return null;
             }
-            int f = fd.acquireUntilClosed(); // fails only if the cleanup ended with the IOMMU still here
             long unmapped;
             DirtyBitmap dirty = null;
             try {
@@ -316,9 +351,15 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         throw new IllegalStateException(this + " tracks no dirty pages");
     }
 
-    /** Whether the IOMMU may still map {@code mapping}'s range: its memory must not be freed while this holds. */
+    /**
+     * Whether the IOMMU may still map {@code mapping}'s range: its memory must not be freed while this holds. Not once
+     * the space's descriptor is closed in the kernel: a container's IOMMU went with its last group before, an IOAS
+     * (native, or iommufd's compat one, which outlives the groups) goes with the iommufd's close(2).
+     */
     final boolean inIommu(FfmDmaMapping mapping) {
-        return mapping.generation() == dmaGeneration;
+        long g = mapping.generation();
+        long suspect = suspectFrom;
+        return (g == dmaGeneration || suspect != NONE && g >= suspect) && !fd.isClosedInKernel();
     }
 
     /** Whether {@code mapping}'s generation is the current one and the space open. */
@@ -334,8 +375,15 @@ abstract class FfmAddressSpace implements IoAddressSpace {
             int f = fd.acquire();
             try {
                 requireIommu();
+                long before = dmaGeneration;
+                long earlier = suspectFrom;
                 endGeneration(); // first: should the unmap fail, no old mapping's close unmaps a newer one's IOVA
-                total = unmapAllCall(f);
+                try {
+                    total = unmapAllCall(f);
+                } catch (RuntimeException e) {
+                    suspectFrom = earlier != NONE ? earlier : before; // and their memory is not freed either
+                    throw e;
+                }
             } finally {
                 fd.release();
             }
@@ -349,6 +397,7 @@ abstract class FfmAddressSpace implements IoAddressSpace {
     /** Every mapping is gone from the IOMMU (the caller holds the write lock of {@link #dma}). */
     final void endGeneration() {
         dmaGeneration++;
+        suspectFrom = NONE; // every mapping, also of a failed unmap-all, is gone (or goes with this unmap-all)
         allocator = null; // every IOVA is free again
     }
 

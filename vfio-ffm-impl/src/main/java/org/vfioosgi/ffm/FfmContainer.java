@@ -160,6 +160,7 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
                 if (iommuType == null) {
                     setIommu(mode.containerType().orElseThrow());
                 }
+                iovaRangesMayHaveChanged(); // the group's devices may reserve more (compat: kept past the last group)
             } catch (RuntimeException e) {
                 group.close();
                 throw e;
@@ -276,7 +277,12 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
 
     @Override
     long unmapAllCall(int f) {
-        return supports(IommuType.UNMAP_ALL) ? unmap(f, 0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
+        // the extension asked through f, which the caller holds: supports() would fail once a close began
+        int r = kernel.ioctl(f, Ioctls.VFIO_CHECK_EXTENSION, IommuType.UNMAP_ALL.code());
+        if (r < 0) {
+            throw Failures.syscall(kernel, Operation.CHECK_EXTENSION, "ioctl(VFIO_CHECK_EXTENSION)", fd.path(), -r);
+        }
+        return r > 0 ? unmap(f, 0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
                 // before Linux 5.12: one unmap of the whole IOVA space, which removes every mapping inside it
                 : unmap(f, 0, -granule(iommuInfo()), 0);
     }

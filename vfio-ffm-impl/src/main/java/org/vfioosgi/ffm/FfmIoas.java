@@ -8,6 +8,8 @@ import org.vfioosgi.api.DmaAccess;
 import org.vfioosgi.api.IommuInfo;
 import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.api.VfioException;
+import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.ffm.sys.Kernel;
 
 /**
@@ -67,13 +69,23 @@ final class FfmIoas extends FfmAddressSpace {
     public synchronized VfioDevice openDevice(String name) {
         fd.acquire();
         try {
-            Path node = devVfioDevices.resolve(sysfsDevices.cdevName(name));
-            VfioCdev cdev = VfioCdev.open(kernel, node);
+            String cdevName = sysfsDevices.cdevName(name);
+            VfioCdev cdev = VfioCdev.open(kernel, devVfioDevices.resolve(cdevName));
             FfmDevice device;
             try {
+                // the number is the device's only while it is bound: had it been unbound and the number given to
+                // another device before the open, that one would be bound and used as this; held open, the number
+                // stays with the device it names, so sysfs naming it still for this device settles it
+                String now = sysfsDevices.cdevName(name);
+                if (!now.equals(cdevName)) {
+                    throw new VfioException(Operation.OPEN_DEVICE, "open", name, 0, "failed to open device " + name
+                            + ": its character device changed from " + cdevName + " to " + now + " while it was"
+                            + " opened (its driver was unbound and bound again)", "Open it again");
+                }
                 cdev.bind(iommufd);
                 cdev.attach(ioasId);
                 attached = true;
+                iovaRangesMayHaveChanged();
                 device = new FfmDevice(cdev.descriptor(), name, null, this, d -> {
                     devices.remove(d);
                     OpenDevices.closed(d);
@@ -120,12 +132,12 @@ final class FfmIoas extends FfmAddressSpace {
 
     @Override
     long unmapCall(int f, long iova, long size) {
-        return iommufd.unmap(ioasId, iova, size);
+        return iommufd.unmapHeld(f, ioasId, iova, size); // f: acquired by the caller, also while the space closes
     }
 
     @Override
     long unmapAllCall(int f) {
-        return iommufd.unmapAll(ioasId);
+        return iommufd.unmapAllHeld(f, ioasId);
     }
 
     @Override

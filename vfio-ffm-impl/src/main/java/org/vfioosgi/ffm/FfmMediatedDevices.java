@@ -244,13 +244,26 @@ final class FfmMediatedDevices implements MediatedDevices {
             } catch (IOException | NumberFormatException e) {
                 return; // no group (no VFIO driver bound): no VFIO user to wait for
             }
-            List<GroupHolders.Holder> others = holders.of(group);
+            List<GroupHolders.Holder> others = new ArrayList<>(holders.of(group));
+            for (String cdev : cdevNames(dir)) {
+                holders.ofCdev(cdev).stream().filter(h -> !others.contains(h)).forEach(others::add);
+            }
             if (!others.isEmpty()) {
                 String who = others.stream().map(GroupHolders.Holder::toString).collect(Collectors.joining(", "));
                 throw new VfioException(Operation.MDEV, "remove", uuid.toString(), Errno.EBUSY, "cannot remove"
-                        + " mediated device " + uuid + ": its IOMMU group " + group + " is open in " + who + "; the"
+                        + " mediated device " + uuid + ": its IOMMU group " + group + " (or its VFIO character"
+                        + " device) is open in " + who + "; the"
                         + " kernel's removal would wait until that lets go", "Close the device and its group in "
                         + who + " (or end it), then close this mediated device again; it stays until then");
+            }
+        }
+
+        /** The instance's VFIO character devices ({@code vfio-dev/vfioN}); none without CONFIG_VFIO_DEVICE_CDEV. */
+        private static List<String> cdevNames(Path dir) {
+            try (Stream<Path> entries = Files.list(dir.resolve("vfio-dev"))) {
+                return entries.map(p -> p.getFileName().toString()).filter(n -> n.matches("vfio[0-9]+")).toList();
+            } catch (IOException e) {
+                return List.of();
             }
         }
 

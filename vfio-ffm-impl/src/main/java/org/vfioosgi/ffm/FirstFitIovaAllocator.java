@@ -15,7 +15,8 @@ final class FirstFitIovaAllocator implements IovaAllocator {
 
     /** Free ranges: start to end (inclusive), sorted, disjoint and never adjacent (adjacent ones are merged). */
     private final TreeMap<Long, Long> free = new TreeMap<>();
-    private final long granule;
+    /** Only grows ({@link #restrict}), under this object's lock. */
+    private long granule;
 
     /**
      * @param ranges  the usable IOVA ranges (inclusive ends); addresses are treated as unsigned and must stay below
@@ -95,6 +96,29 @@ final class FirstFitIovaAllocator implements IovaAllocator {
             end = afterEnd;
         }
         free.put(start, end);
+    }
+
+    /**
+     * Narrows the free IOVAs to {@code ranges} at {@code granule} (a device attached later may reserve more, or need
+     * bigger pages); what is allocated stays so. Right only where the kernel made sure the allocated ranges are inside
+     * the new ranges and aligned to the new granule (it refuses an attach that conflicts with a mapping).
+     */
+    synchronized void restrict(List<IovaRange> ranges, long granule) {
+        if (Long.bitCount(granule) != 1) {
+            throw new IllegalArgumentException("granule " + granule + " is not a power of two");
+        }
+        this.granule = Math.max(this.granule, granule);
+        List<IovaRange> old = freeRanges();
+        free.clear();
+        for (IovaRange f : old) {
+            for (IovaRange r : ranges) {
+                long start = alignUp(Math.max(f.start(), r.start()), this.granule);
+                long end = Math.min(f.end(), r.end() < 0 ? Long.MAX_VALUE : r.end());
+                if (start >= 0 && start <= end && end - start + 1 >= this.granule) {
+                    insert(start, alignDown(end + 1, this.granule) - 1);
+                }
+            }
+        }
     }
 
     /** The free ranges, for tests and messages. */

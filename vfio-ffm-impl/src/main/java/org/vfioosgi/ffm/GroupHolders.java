@@ -51,7 +51,18 @@ final class GroupHolders {
 
     /** The other processes with group {@code number}'s node open, by pid; empty if none (or none visible). */
     List<Holder> of(int number) {
-        Path node = devVfio.resolve(Integer.toString(number));
+        return holding(devVfio.resolve(Integer.toString(number)));
+    }
+
+    /**
+     * The other processes with VFIO character device {@code name}'s node ({@code /dev/vfio/devices/vfioN}) open, by
+     * pid: a device opened through it needs no group, and the kernel's removal waits for it all the same.
+     */
+    List<Holder> ofCdev(String name) {
+        return holding(devVfio.resolve("devices").resolve(name));
+    }
+
+    private List<Holder> holding(Path node) {
         List<Holder> holders = new ArrayList<>();
         try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, GroupHolders::isPid)) {
             for (Path process : processes) {

@@ -82,6 +82,9 @@ final class Iommufd implements AutoCloseable {
     record IovaRanges(List<IovaRange> ranges, long alignment) {
     }
 
+    /** For the unmaps: the caller does not hold the descriptor, which the call acquires. */
+    private static final int NOT_HELD = -1;
+
     private final Kernel kernel;
     private final FileDescriptor fd;
 
@@ -200,11 +203,23 @@ final class Iommufd implements AutoCloseable {
      * there). A range that cuts a mapping fails (ENOENT).
      */
     long unmap(int ioas, long iova, long length) {
+        return unmap(NOT_HELD, ioas, iova, length);
+    }
+
+    /**
+     * {@link #unmap} by a caller that holds the descriptor acquired as {@code f} (an address space's unmap, also while
+     * it closes: acquiring it again would fail once the close's cleanup ended, though close(2) waits for the caller).
+     */
+    long unmapHeld(int f, int ioas, long iova, long length) {
+        return unmap(f, ioas, iova, length);
+    }
+
+    private long unmap(int held, int ioas, long iova, long length) {
         if (length == 0 || Long.compareUnsigned(iova, -length) > 0) {
             throw new IllegalArgumentException("no IOVA range: 0x" + Long.toHexString(iova) + " + " + length);
         }
-        long unmapped = unmapRequest(ioas, iova, length, "ioctl(IOMMU_IOAS_UNMAP, iova 0x" + Long.toHexString(iova)
-                + ", " + length + " bytes)");
+        long unmapped = unmapRequest(held, ioas, iova, length, "ioctl(IOMMU_IOAS_UNMAP, iova 0x"
+                + Long.toHexString(iova) + ", " + length + " bytes)");
         if (Long.compareUnsigned(unmapped, length) > 0) {
             throw malformed(Call.UNMAP, "IOMMU_IOAS_UNMAP unmapped "
                     + Long.toUnsignedString(unmapped) + " bytes of a range of " + length);
@@ -214,11 +229,17 @@ final class Iommufd implements AutoCloseable {
 
     /** IOMMU_IOAS_UNMAP of everything in IOAS {@code ioas} (IOVA 0, length UINT64_MAX); the bytes unmapped. */
     long unmapAll(int ioas) {
-        return unmapRequest(ioas, 0, -1L, "ioctl(IOMMU_IOAS_UNMAP, all)");
+        return unmapRequest(NOT_HELD, ioas, 0, -1L, "ioctl(IOMMU_IOAS_UNMAP, all)");
     }
 
-    private long unmapRequest(int ioas, long iova, long length, String syscall) {
-        int f = fd.acquireUntilClosed(); // also while the owner closes: an unmap goes before the memory is freed
+    /** {@link #unmapAll} by a caller that holds the descriptor acquired as {@code f}, as {@link #unmapHeld}. */
+    long unmapAllHeld(int f, int ioas) {
+        return unmapRequest(f, ioas, 0, -1L, "ioctl(IOMMU_IOAS_UNMAP, all)");
+    }
+
+    private long unmapRequest(int held, int ioas, long iova, long length, String syscall) {
+        // also while the owner closes: an unmap goes before the memory is freed
+        int f = held == NOT_HELD ? fd.acquireUntilClosed() : held;
         try {
             MemorySegment s = request(IommuIoasUnmap.sizeof());
             IommuIoasUnmap.ioas_id(s, ioas);
@@ -231,7 +252,9 @@ final class Iommufd implements AutoCloseable {
             }
             return IommuIoasUnmap.length(s);
         } finally {
-            fd.release();
+            if (held == NOT_HELD) {
+                fd.release();
+            }
         }
     }
 

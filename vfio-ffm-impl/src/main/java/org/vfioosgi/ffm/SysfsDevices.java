@@ -90,7 +90,10 @@ final class SysfsDevices {
                 return names.getFirst();
             }
             throw new VfioException(Operation.OPEN_DEVICE, "readdir(" + vfioDev + ")", name, 0, "failed to open"
-                    + " device " + name + ": " + vfioDev + " names " + names.size() + " character devices", "");
+                    + " device " + name + ": " + vfioDev + " names " + names.size() + " character devices",
+                    names.isEmpty() ? "Its VFIO driver is being bound or unbound: open it again once "
+                    + vfioDev + " names its vfioN" : "The kernel gives a device one character device: report this"
+                    + " with the kernel's version, and open the device through its group (IOMMU mode type1v2)");
         } catch (IOException e) {
             throw new VfioException(Operation.OPEN_DEVICE, "readdir(" + vfioDev + ")", name, Errno.ENOENT.number(),
                     "failed to open device " + name + " through its character device: " + vfioDev + " is missing",

@@ -25,6 +25,10 @@ import org.vfioosgi.ffm.sys.Errno;
  * MAP_DMA of a range that overlaps a mapping is EEXIST, of memory the model did not hand out EFAULT; UNMAP_DMA takes
  * whole mappings only, reports the bytes it unmapped in {@code size}, and takes {@code VFIO_DMA_UNMAP_FLAG_ALL}; the
  * last group's leaving drops the IOMMU with every mapping. Guarded by the model's lock.
+ *
+ * <p>As iommufd's compat container ({@code /dev/iommu}, drivers/iommu/iommufd/vfio_compat.c): the first group's
+ * attach makes the compat IOAS, which belongs to the iommufd: SET_IOMMU and the IOMMU's calls need only that IOAS (not
+ * a group), its mappings stay when the last group leaves, and VFIO_IOMMU_DIRTY_PAGES is unknown (ENOTTY).
  */
 final class FakeContainer {
 
@@ -58,9 +62,19 @@ final class FakeContainer {
     /** False once the container's descriptor is closed; it lives on while groups hold it. */
     boolean fdOpen = true;
 
+    /** Whether this is iommufd's compat container. */
+    final boolean compat;
+    /** Compat only: whether the compat IOAS exists (made by the first group's attach). */
+    private boolean compatIoas;
+
     FakeContainer(FakeVfioKernel model, String path) {
+        this(model, path, false);
+    }
+
+    FakeContainer(FakeVfioKernel model, String path, boolean compat) {
         this.model = model;
         this.path = path;
+        this.compat = compat;
     }
 
     boolean hasIommu() {
@@ -70,13 +84,18 @@ final class FakeContainer {
     void attach(FakeGroup group) {
         group.container = this;
         groups.add(group);
+        compatIoas |= compat;
     }
 
     /** The group leaves; the last one to leave takes the IOMMU and every mapping with it. */
     void detach(FakeGroup group) {
         groups.remove(group);
         group.container = null;
-        if (groups.isEmpty()) {
+        if (groups.isEmpty() && compat) {
+            if (!fdOpen) {
+                model.forget(this); // the iommufd goes with its last user, and the IOAS with it
+            }
+        } else if (groups.isEmpty()) {
             mappings.clear();
             dirtyTracking = false;
             written.clear();
@@ -92,20 +111,25 @@ final class FakeContainer {
             return Ioctls.VFIO_API_VERSION;
         } else if (request == Ioctls.VFIO_CHECK_EXTENSION) {
             detail.append("extension ").append(value);
-            return value == IommuType.TYPE1.code() || value == IommuType.TYPE1V2.code()
-                    || value == IommuType.UNMAP_ALL.code() && model.unmapAll() ? 1 : 0;
+            return !model.lacks(value) && (value == IommuType.TYPE1.code() || value == IommuType.TYPE1V2.code()
+                    || value == IommuType.UNMAP_ALL.code() && model.unmapAll()) ? 1 : 0;
         } else if (request == Ioctls.VFIO_SET_IOMMU) {
             detail.append("type ").append(value);
-            if (groups.isEmpty() || iommu != 0) {
+            if (compat && !compatIoas) {
+                return -Errno.ENODEV; // no compat IOAS before a group attached
+            }
+            if (!compat && (groups.isEmpty() || iommu != 0)) {
                 return -Errno.EINVAL;
             }
-            if (value != IommuType.TYPE1.code() && value != IommuType.TYPE1V2.code()) {
+            if (value != IommuType.TYPE1.code() && value != IommuType.TYPE1V2.code() || model.lacks(value)) {
                 return -Errno.ENODEV;
             }
             iommu = (int) value;
             return 0;
-        } else if (iommu == 0) {
-            return -Errno.EINVAL; // the IOMMU's own calls need an IOMMU
+        } else if (compat && request == Ioctls.VFIO_IOMMU_DIRTY_PAGES) {
+            return -Errno.ENOTTY; // iommufd's compat has no dirty tracking
+        } else if (compat ? !compatIoas : iommu == 0) {
+            return -(compat ? Errno.ENODEV : Errno.EINVAL); // the IOMMU's own calls need an IOMMU
         } else if (request == Ioctls.VFIO_IOMMU_GET_INFO) {
             return iommuInfo(arg);
         } else if (request == Ioctls.VFIO_IOMMU_MAP_DMA) {

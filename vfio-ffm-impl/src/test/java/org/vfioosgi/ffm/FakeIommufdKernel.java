@@ -27,11 +27,19 @@ import org.vfioosgi.ffm.sys.Kernel;
 import org.vfioosgi.ffm.sys.LinuxKernel;
 
 /**
- * A small in-memory model of iommufd ({@value #IOMMU}) and of one VFIO character device ({@value #CDEV}) behind
- * {@link Kernel}, with the 6.12 kernel's rules where {@link Iommufd} and {@link VfioCdev} rely on them: objects
- * numbered from 1, a device bound once and not while its group is open, IOAS mappings that an unmap may not cut, the
- * EMSGSIZE protocol of IOMMU_IOAS_IOVA_RANGES. Tests can make the next call of a name fail ({@link #failNext}), change
- * the IOVA ranges between two calls ({@link #growRangesOnEmsgsize}) and corrupt answers. Guarded by this object.
+ * A small in-memory model of iommufd ({@value #IOMMU}) and of VFIO character devices ({@value #CDEV}, more with
+ * {@link #addCdev}) behind {@link Kernel}, with the 6.12 kernel's rules where {@link Iommufd}, {@link VfioCdev} and
+ * {@link FfmIoas} rely on them: objects numbered from 1, a device bound once and not while its group is open, nothing
+ * but bind before it is bound, IOAS mappings that an unmap may not cut, the EMSGSIZE protocol of
+ * IOMMU_IOAS_IOVA_RANGES, every object of an iommufd gone with its close(2). Tests can make the next call of a name
+ * fail ({@link #failNext}), change the IOVA ranges between two calls ({@link #growRangesOnEmsgsize}) and corrupt
+ * answers. Anonymous memory is real; a page given back while an IOAS maps it is a {@link #problems() problem}.
+ *
+ * <p>Made on a directory ({@link #FakeIommufdKernel(Path)}), its nodes are that directory's {@code iommu},
+ * {@code vfio/devices/vfioN} and {@code vfio/vfio} (a container that only answers the version and its extensions, for
+ * the mode probes), and open(2) fails with ENOENT for a node missing on disk: tests lay out /dev as they need.
+ * On /dev/iommu the VFIO container calls of iommufd's compat mode answer as far as a probe goes (version, extensions).
+ * Guarded by this object.
  */
 final class FakeIommufdKernel implements Kernel {
 
@@ -50,12 +58,37 @@ final class FakeIommufdKernel implements Kernel {
     record Hwpt(int ioas, int flags, boolean[] dirtyTracking) {
     }
 
+    /** A VFIO character device: bound to an iommufd or not, attached to a page table or not. */
+    static final class Cdev {
+        /** Whether the device's group is open (bind: EBUSY). */
+        boolean groupOpen;
+        /** The device's id once bound, 0 before. */
+        int boundDevId;
+        /** The iommufd descriptor the device is bound to. */
+        int boundTo = -1;
+        /** The descriptor of the device that bound it. */
+        int boundFd = -1;
+        /** The page table the device is attached to, 0 when none. */
+        int attachedPt;
+    }
+
     private final Kernel real = new LinuxKernel();
+    private final String iommu;
+    private final String container;
+    private final Path devices;
+    /** Whether open(2) wants the node on disk. */
+    private final boolean onDisk;
+    private final Map<String, Cdev> cdevs = new HashMap<>();
+    /** Live memory the model handed out: address to length. */
+    private final TreeMap<Long, Long> memory = new TreeMap<>();
+    private final List<String> problems = new ArrayList<>();
     private final Map<Integer, String> files = new HashMap<>();
+    private final Map<String, Runnable> beforeClose = new HashMap<>();
+    private final Map<String, Runnable> afterOpen = new HashMap<>();
     private final Map<Integer, Object> objects = new TreeMap<>();
     private final Map<String, Integer> failures = new HashMap<>();
     private final List<String> calls = new ArrayList<>();
-    private int nextFd = 1 << 24;
+    private int nextFd = 1 << 25; // far from FakeVfioKernel's, should both serve one test
     private int nextId = 1;
     List<IovaRange> ranges = new ArrayList<>(List.of(new IovaRange(0, 0xfedfffffL),
             new IovaRange(0xfef00000L, 0xffffffffffffL)));
@@ -68,18 +101,73 @@ final class FakeIommufdKernel implements Kernel {
     boolean corruptRanges;
     /** Answer object id 0. */
     boolean corruptIds;
-    /** Whether the device's group is open (bind: EBUSY). */
-    boolean groupOpen;
-    /** The device's id once bound, 0 before. */
-    int boundDevId;
-    /** The iommufd descriptor the device is bound to. */
-    int boundTo = -1;
-    /** The page table the device is attached to, 0 when none. */
-    int attachedPt;
+    /** The container types VFIO_CHECK_EXTENSION reports, on /dev/iommu (compat) and on the container node. */
+    final java.util.Set<Integer> extensions = new java.util.HashSet<>(java.util.Set.of(
+            org.vfioosgi.api.IommuType.TYPE1.code(), org.vfioosgi.api.IommuType.TYPE1V2.code(),
+            org.vfioosgi.api.IommuType.UNMAP_ALL.code()));
     /** The flags of the last IOMMU_HWPT_GET_DIRTY_BITMAP. */
     int lastDirtyFlags = -1;
     /** VT-d data length the hardware information answers (24 is the structure's). */
     int vtdDataLength = (int) IommuHwInfoVtd.sizeof();
+
+    /** The model's nodes at {@value #IOMMU} and {@value #CDEV}, whatever is on disk. */
+    FakeIommufdKernel() {
+        iommu = IOMMU;
+        devices = Path.of(CDEV).getParent();
+        container = devices.resolveSibling("vfio").toString();
+        onDisk = false;
+        cdevs.put(CDEV, new Cdev());
+    }
+
+    /** The model's nodes under {@code dev} (its {@code iommu}, {@code vfio/devices/vfioN}), where they exist. */
+    FakeIommufdKernel(Path dev) {
+        iommu = dev.resolve("iommu").toString();
+        devices = dev.resolve("vfio/devices");
+        container = dev.resolve("vfio/vfio").toString();
+        onDisk = true;
+    }
+
+    /** Adds character device {@code vfioN}; its node on disk is the test's. */
+    synchronized Cdev addCdev(String name) {
+        Cdev cdev = new Cdev();
+        cdevs.put(devices.resolve(name).toString(), cdev);
+        return cdev;
+    }
+
+    /** The device at {@value #CDEV} (or the first one added). */
+    synchronized Cdev device() {
+        return cdevs.get(CDEV) != null ? cdevs.get(CDEV) : cdevs.values().iterator().next();
+    }
+
+    /** The device {@code vfioN}. */
+    synchronized Cdev cdev(String name) {
+        return cdevs.get(devices.resolve(name).toString());
+    }
+
+    /** What a correct domain never makes the model see. */
+    synchronized List<String> problems() {
+        return List.copyOf(problems);
+    }
+
+    /** Memory the model handed out and was not given back: address to length. */
+    synchronized Map<Long, Long> memory() {
+        return Map.copyOf(memory);
+    }
+
+    /** The position of the first recorded call named {@code name}, or -1. */
+    synchronized int indexOf(String name) {
+        return calls.indexOf(name);
+    }
+
+    /** Runs {@code action} on the opening thread once {@code path} is opened (and before the open returns). */
+    synchronized void afterOpen(String path, Runnable action) {
+        afterOpen.put(path, action);
+    }
+
+    /** Runs {@code action} on the closing thread when a descriptor of {@code path} is closed, before the close. */
+    synchronized void beforeClose(String path, Runnable action) {
+        beforeClose.put(path, action);
+    }
 
     synchronized void failNext(String name, int errno) {
         failures.put(name, errno);
@@ -116,24 +204,44 @@ final class FakeIommufdKernel implements Kernel {
         if (failure != null) {
             return -failure;
         }
-        if (!path.equals(IOMMU) && !path.equals(CDEV)) {
+        boolean known = path.equals(iommu) || path.equals(container) || cdevs.containsKey(path);
+        if (!known || onDisk && !java.nio.file.Files.exists(Path.of(path))) {
             return -Errno.ENOENT;
         }
         files.put(nextFd, path);
+        Runnable action = afterOpen.remove(path);
+        if (action != null) {
+            action.run();
+        }
         return nextFd++;
     }
 
     @Override
     public synchronized int close(int fd) {
+        Runnable action = beforeClose.remove(files.get(fd));
+        if (action != null) {
+            action.run(); // on this thread, which holds the model's lock: the action's calls get in, others do not
+        }
         String path = files.remove(fd);
         if (path == null) {
+            problems.add("close of descriptor " + fd + ", which the model did not hand out");
             return -Errno.EBADF;
         }
-        if (path.equals(CDEV)) {
-            boundDevId = 0;
-            boundTo = -1;
-            attachedPt = 0;
-        } else {
+        calls.add("close " + path);
+        Cdev cdev = cdevs.get(path);
+        if (cdev != null) {
+            if (cdev.boundFd == fd) { // the kernel detaches and unbinds the device with its descriptor
+                objects.remove(cdev.boundDevId);
+                cdev.boundDevId = 0;
+                cdev.boundTo = -1;
+                cdev.boundFd = -1;
+                cdev.attachedPt = 0;
+            }
+        } else if (path.equals(iommu)) {
+            if (cdevs.values().stream().anyMatch(c -> c.boundTo == fd)) {
+                problems.add("close of the iommufd while a device is bound to it: the kernel keeps it (and its"
+                        + " mappings) until the device goes");
+            }
             objects.clear(); // the kernel frees an iommufd's objects with it
         }
         return 0;
@@ -150,14 +258,18 @@ final class FakeIommufdKernel implements Kernel {
         if (failure != null) {
             return -failure;
         }
-        return path.equals(CDEV) ? cdev(fd, request, arg) : iommufd(request, arg);
+        if (cdevs.containsKey(path)) {
+            return cdev(cdevs.get(path), fd, request, arg);
+        }
+        return path.equals(iommu) ? iommufd(request, arg) : -Errno.ENOTTY;
     }
 
     private static String name(long request) {
         for (var f : Ioctls.class.getFields()) {
             try {
                 if (f.getType() == long.class && f.getLong(null) == request
-                        && (f.getName().startsWith("IOMMU_") || f.getName().contains("IOMMUFD"))) {
+                        && (f.getName().startsWith("IOMMU_") || f.getName().contains("IOMMUFD")
+                        || f.getName().equals("VFIO_DEVICE_GET_INFO"))) {
                     return f.getName();
                 }
             } catch (IllegalAccessException e) {
@@ -167,30 +279,40 @@ final class FakeIommufdKernel implements Kernel {
         return "ioctl 0x" + Long.toHexString(request);
     }
 
-    private int cdev(int fd, long request, MemorySegment arg) {
+    private int cdev(Cdev cdev, int fd, long request, MemorySegment arg) {
         if (request == Ioctls.VFIO_DEVICE_BIND_IOMMUFD) {
             int iommufd = VfioDeviceBindIommufd.iommufd(arg);
             if (VfioDeviceBindIommufd.argsz(arg) < VfioDeviceBindIommufd.sizeof()
                     || VfioDeviceBindIommufd.flags(arg) != 0 || iommufd < 0) {
                 return -Errno.EINVAL;
             }
-            if (groupOpen) {
+            if (cdev.groupOpen) {
                 return -Errno.EBUSY;
             }
-            if (boundDevId != 0) {
+            if (cdev.boundDevId != 0) {
                 return -Errno.EINVAL;
             }
-            if (!IOMMU.equals(files.get(iommufd))) {
+            if (!iommu.equals(files.get(iommufd))) {
                 return -Errno.EBADF;
             }
-            boundTo = iommufd;
-            boundDevId = nextId++;
-            objects.put(boundDevId, "device");
-            VfioDeviceBindIommufd.out_devid(arg, corruptIds ? 0 : boundDevId);
+            cdev.boundTo = iommufd;
+            cdev.boundFd = fd;
+            cdev.boundDevId = nextId++;
+            objects.put(cdev.boundDevId, "device");
+            VfioDeviceBindIommufd.out_devid(arg, corruptIds ? 0 : cdev.boundDevId);
             return 0;
         }
-        if (boundDevId == 0) {
+        if (cdev.boundDevId == 0 || cdev.boundFd != fd) {
             return -Errno.EINVAL; // nothing but bind before the device is bound
+        }
+        if (request == Ioctls.VFIO_DEVICE_GET_INFO) {
+            if (org.vfioosgi.ffm.abi.VfioDeviceInfo.argsz(arg) < org.vfioosgi.ffm.abi.VfioDeviceInfo.sizeof()) {
+                return -Errno.EINVAL;
+            }
+            org.vfioosgi.ffm.abi.VfioDeviceInfo.flags(arg, 1 << 1); // VFIO_DEVICE_FLAGS_PCI
+            org.vfioosgi.ffm.abi.VfioDeviceInfo.num_regions(arg, 9);
+            org.vfioosgi.ffm.abi.VfioDeviceInfo.num_irqs(arg, 5);
+            return 0;
         }
         if (request == Ioctls.VFIO_DEVICE_ATTACH_IOMMUFD_PT) {
             int pt = VfioDeviceAttachIommufdPt.pt_id(arg);
@@ -201,11 +323,11 @@ final class FakeIommufdKernel implements Kernel {
             if (!(o instanceof Ioas) && !(o instanceof Hwpt)) {
                 return -Errno.EINVAL;
             }
-            attachedPt = pt;
+            cdev.attachedPt = pt;
             return 0;
         }
         if (request == Ioctls.VFIO_DEVICE_DETACH_IOMMUFD_PT) {
-            attachedPt = 0;
+            cdev.attachedPt = 0;
             return 0;
         }
         return -Errno.ENOTTY;
@@ -228,7 +350,7 @@ final class FakeIommufdKernel implements Kernel {
             if (!(o instanceof Ioas) && !(o instanceof Hwpt)) {
                 return -Errno.ENOENT;
             }
-            boolean used = attachedPt == id
+            boolean used = cdevs.values().stream().anyMatch(c -> c.attachedPt == id)
                     || objects.values().stream().anyMatch(x -> x instanceof Hwpt h && h.ioas() == id);
             if (used) {
                 return -Errno.EBUSY;
@@ -246,7 +368,7 @@ final class FakeIommufdKernel implements Kernel {
             return iovaRanges(arg);
         }
         if (request == Ioctls.IOMMU_GET_HW_INFO) {
-            if (IommuHwInfo.dev_id(arg) != boundDevId || boundDevId == 0) {
+            if (!(objects.get(IommuHwInfo.dev_id(arg)) instanceof String)) {
                 return -Errno.ENOENT;
             }
             MemorySegment data = MemorySegment.ofAddress(IommuHwInfo.data_uptr(arg)).reinterpret(
@@ -261,7 +383,7 @@ final class FakeIommufdKernel implements Kernel {
             return 0;
         }
         if (request == Ioctls.IOMMU_HWPT_ALLOC) {
-            if (IommuHwptAlloc.dev_id(arg) != boundDevId || !(objects.get(IommuHwptAlloc.pt_id(arg)) instanceof Ioas)) {
+            if (!(objects.get(IommuHwptAlloc.dev_id(arg)) instanceof String) || !(objects.get(IommuHwptAlloc.pt_id(arg)) instanceof Ioas)) {
                 return -Errno.ENOENT;
             }
             int id = nextId++;
@@ -382,8 +504,28 @@ final class FakeIommufdKernel implements Kernel {
         return 0;
     }
 
+    /** The VFIO container calls a mode probe makes, on /dev/iommu (compat) and on the container node. */
     @Override
-    public int ioctl(int fd, long request, long arg) {
+    public synchronized int ioctl(int fd, long request, long arg) {
+        String path = files.get(fd);
+        if (path == null) {
+            return -Errno.EBADF;
+        }
+        String name = request == Ioctls.VFIO_GET_API_VERSION ? "VFIO_GET_API_VERSION"
+                : request == Ioctls.VFIO_CHECK_EXTENSION ? "VFIO_CHECK_EXTENSION" : "ioctl 0x" + Long.toHexString(request);
+        Integer failure = failure(name);
+        if (failure != null) {
+            return -failure;
+        }
+        if (!path.equals(iommu) && !path.equals(container)) {
+            return -Errno.ENOTTY;
+        }
+        if (request == Ioctls.VFIO_GET_API_VERSION) {
+            return Ioctls.VFIO_API_VERSION;
+        }
+        if (request == Ioctls.VFIO_CHECK_EXTENSION) {
+            return extensions.contains((int) arg) ? 1 : 0;
+        }
         return -Errno.ENOTTY;
     }
 
@@ -444,14 +586,49 @@ final class FakeIommufdKernel implements Kernel {
         throw new UnsupportedOperationException();
     }
 
+    /** Anonymous memory only, and real. */
     @Override
-    public long mmap(long length, int prot, int flags, int fd, long offset) {
-        throw new UnsupportedOperationException();
+    public synchronized long mmap(long length, int prot, int flags, int fd, long offset) {
+        Integer failure = failure((flags & MAP_HUGETLB) != 0 ? "mmap huge" : "mmap");
+        if (failure != null) {
+            return -failure;
+        }
+        if (fd >= 0 || (flags & MAP_ANONYMOUS) == 0) {
+            return -Errno.ENODEV;
+        }
+        if ((flags & MAP_HUGETLB) != 0) {
+            return -Errno.ENOMEM; // no huge pages reserved, as on most hosts
+        }
+        long r = real.mmap(length, prot, flags, -1, 0);
+        if (r >= 0) {
+            memory.put(r, length);
+        }
+        return r;
     }
 
+    /** Gives memory back; memory an IOAS still maps is a problem (the device could reach freed memory). */
     @Override
-    public int munmap(long address, long length) {
-        throw new UnsupportedOperationException();
+    public synchronized int munmap(long address, long length) {
+        calls.add("munmap 0x" + Long.toHexString(address));
+        Long mapped = memory.get(address);
+        if (mapped == null || mapped != length) {
+            problems.add("munmap of [0x" + Long.toHexString(address) + ", +" + length + "), which the model did"
+                    + " not hand out");
+            return -Errno.EINVAL;
+        }
+        for (Object o : objects.values()) {
+            if (o instanceof Ioas ioas) {
+                for (var e : ioas.mappings.entrySet()) {
+                    long va = ioas.userVa.get(e.getKey());
+                    if (va < address + length && address < va + e.getValue()) {
+                        problems.add("munmap of memory at 0x" + Long.toHexString(address) + " while IOVA 0x"
+                                + Long.toHexString(e.getKey()) + " maps it");
+                    }
+                }
+            }
+        }
+        memory.remove(address);
+        return real.munmap(address, length);
     }
 
     /** Where the fake's nodes are, as paths. */

@@ -37,6 +37,8 @@ final class FakeVfioKernel implements Kernel {
 
     /** Where the model's device nodes are: give it to {@link FfmVfio}. */
     static final Path DEV = Path.of("/fake/dev/vfio");
+    /** /dev/iommu beside it, which the model serves only as iommufd's compat container (see {@link FakeContainer}). */
+    static final Path IOMMU = DEV.resolveSibling("iommu");
     /** Fake descriptors are numbered from here, far from the process's real ones (eventfds). */
     private static final int FIRST_FD = 1 << 24;
 
@@ -128,6 +130,7 @@ final class FakeVfioKernel implements Kernel {
     private final Map<String, Pause> pauses = new HashMap<>();
     private boolean recording = true;
     private boolean unmapAll = true;
+    private final Set<Long> missingExtensions = new TreeSet<>();
     private int nextFd = FIRST_FD;
 
     // ---- the test's side: configuration and inspection
@@ -140,6 +143,15 @@ final class FakeVfioKernel implements Kernel {
         }
         groups.put(number, group);
         return group;
+    }
+
+    /** VFIO_CHECK_EXTENSION of {@code code} answers 0 and VFIO_SET_IOMMU of it fails (a kernel without it). */
+    synchronized void withoutExtension(int code) {
+        missingExtensions.add((long) code);
+    }
+
+    boolean lacks(long extension) {
+        return missingExtensions.contains(extension);
     }
 
     /** Whether the IOMMU has VFIO_UNMAP_ALL (Linux 5.12 and later); without it the domain unmaps the whole space. */
@@ -259,6 +271,11 @@ final class FakeVfioKernel implements Kernel {
 
     private int openFile(String path) {
         Path p = Path.of(path);
+        if (p.equals(IOMMU)) { // iommufd's compat container
+            FakeContainer container = new FakeContainer(this, path, true);
+            containers.add(container);
+            return newFd(new ContainerFile(container));
+        }
         if (!DEV.equals(p.getParent())) {
             return -Errno.ENOENT;
         }

@@ -75,4 +75,31 @@ class FirstFitIovaAllocatorTest {
         assertThrows(IllegalArgumentException.class, () -> a.allocate(0, PAGE, Long.MAX_VALUE));
         assertThrows(IllegalArgumentException.class, () -> a.allocate(PAGE, 3, Long.MAX_VALUE));
     }
+
+    @Test
+    void restrictNarrowsTheFreeRangesAndKeepsWhatIsAllocated() {
+        FirstFitIovaAllocator a = new FirstFitIovaAllocator(VTD, PAGE, 1 << 20);
+        long first = a.allocate(PAGE, PAGE, Long.MAX_VALUE);
+        assertEquals(1 << 20, first);
+        // a device attached later reserves [0x101000, 0x1fffff] and ends the space at 2^39
+        a.restrict(List.of(new IovaRange(0, 0x100fffL), new IovaRange(0x200000, (1L << 39) - 1)), PAGE);
+        assertEquals(List.of(new IovaRange(0x200000, MSI_START - 1), new IovaRange(MSI_END + 1, (1L << 39) - 1)),
+                a.freeRanges());
+        assertEquals(0x200000, a.allocate(PAGE, PAGE, Long.MAX_VALUE), "not inside the new reservation");
+        a.free(first, PAGE); // what was allocated before goes back
+        assertEquals(1 << 20, a.allocate(PAGE, PAGE, Long.MAX_VALUE));
+    }
+
+    @Test
+    void restrictToABiggerGranuleAlignsTheFreeRangesAndTheAllocations() {
+        FirstFitIovaAllocator a = new FirstFitIovaAllocator(List.of(new IovaRange(0, 0xffffffffL)), PAGE, 1 << 20);
+        long first = a.allocate(0x10000, 0x10000, Long.MAX_VALUE); // 64 KiB, aligned to it
+        a.restrict(List.of(new IovaRange(0, 0xffffffffL)), 0x10000);
+        long second = a.allocate(1, 1, Long.MAX_VALUE);
+        assertEquals(0, second % 0x10000, "aligned to the new granule");
+        assertEquals(first + 0x10000, second);
+        a.free(second, 1);
+        a.free(first, 0x10000);
+        assertEquals(List.of(new IovaRange(1 << 20, 0xffffffffL)), a.freeRanges());
+    }
 }

@@ -55,15 +55,15 @@ class IommufdTest {
         Iommufd iommufd = iommufd();
         VfioCdev cdev = cdev();
         int devId = cdev.bind(iommufd);
-        assertEquals(kernel.boundDevId, devId);
+        assertEquals(kernel.device().boundDevId, devId);
         int ioas = iommufd.allocIoas();
         assertTrue(ioas > 0 && ioas != devId, "a fresh IOAS id: " + ioas);
         assertEquals(ioas, cdev.attach(ioas));
-        assertEquals(ioas, kernel.attachedPt);
+        assertEquals(ioas, kernel.device().attachedPt);
         cdev.detach();
-        assertEquals(0, kernel.attachedPt);
+        assertEquals(0, kernel.device().attachedPt);
         cdev.close();
-        assertEquals(0, kernel.boundDevId, "closing the cdev unbinds it");
+        assertEquals(0, kernel.device().boundDevId, "closing the cdev unbinds it");
     }
 
     @Test
@@ -91,7 +91,7 @@ class IommufdTest {
     void bindWhileTheGroupIsOpenIsBusy() {
         Iommufd iommufd = iommufd();
         VfioCdev cdev = cdev();
-        kernel.groupOpen = true;
+        kernel.device().groupOpen = true;
         VfioException e = assertThrows(VfioException.class, () -> cdev.bind(iommufd));
         assertEquals(Errno.EBUSY, e.errno());
         assertTrue(e.hint().contains("through its group"), e.hint());
@@ -117,7 +117,7 @@ class IommufdTest {
         assertEquals(Operation.SET_CONTAINER, e.operation());
         assertEquals(Errno.ENOENT, e.errno());
         assertTrue(e.hint().contains("pt_id"), e.hint());
-        assertEquals(0, kernel.attachedPt);
+        assertEquals(0, kernel.device().attachedPt);
     }
 
     @Test

@@ -88,6 +88,26 @@ class MediatedDevicesTest {
     }
 
     @Test
+    void removalIsRefusedWhileAnotherProcessHoldsTheInstancesCharacterDevice() throws IOException {
+        type("mtty", "mtty-1", "Single port serial", 24);
+        UUID uuid = UUID.randomUUID();
+        Path instance = instance(uuid, 9);
+        Files.createDirectories(instance.resolve("vfio-dev/vfio5"));
+        process(4343, "qemu-iommufd", DEV_VFIO.resolve("devices/vfio5")); // no group open: a cdev user
+        process(78, "other", DEV_VFIO.resolve("devices/vfio6"));
+        FfmMediatedDevices mdevs = mdevs();
+        MediatedDevice mdev = mdevs.create(mdevs.parents().get(0).types().get(0), uuid);
+        VfioException e = assertThrows(VfioException.class, mdev::close);
+        assertTrue(e.is(Errno.EBUSY), e.getMessage());
+        assertTrue(e.getMessage().contains("pid 4343 (qemu-iommufd)"), e.getMessage());
+        assertFalse(e.getMessage().contains("pid 78 "), e.getMessage());
+        assertEquals("", Files.readString(instance.resolve("remove")), "nothing written: the kernel would block");
+        Files.delete(proc.resolve("4343/fd/7"));
+        mdev.close();
+        assertEquals("1", Files.readString(instance.resolve("remove")));
+    }
+
+    @Test
     void anInstanceRemovedBehindOurBackHasOurDevicesOnItClosedAllTheSame() throws IOException {
         type("mtty", "mtty-1", "Single port serial", 24);
         UUID uuid = UUID.randomUUID();

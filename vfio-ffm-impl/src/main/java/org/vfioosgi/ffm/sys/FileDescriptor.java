@@ -101,6 +101,11 @@ public final class FileDescriptor implements AutoCloseable {
         return (state & CLOSING) == 0;
     }
 
+    /** True once close(2) was called: the kernel released the descriptor (and what it alone held). */
+    public boolean isClosedInKernel() {
+        return (state & GONE) != 0;
+    }
+
     @Override
     public void close() {
         close(() -> { });
