@@ -62,6 +62,9 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         return fd.path();
     }
 
+    /** Where the space's devices are looked up (their groups, drivers). */
+    abstract SysfsDevices sysfs();
+
     /** Whether an IOMMU is behind the space, so that DMA can be mapped. */
     abstract boolean hasIommu();
 

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -195,6 +196,16 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
             }
             throw e;
         }
+    }
+
+    /** The attached groups that match {@code test}. */
+    List<FfmGroup> attachedGroups(java.util.function.Predicate<FfmGroup> test) {
+        return groups.findAll(test);
+    }
+
+    @Override
+    SysfsDevices sysfs() {
+        return sysfsDevices;
     }
 
     private VfioGroup attachedGroup(int number) {

@@ -108,6 +108,11 @@ final class FfmGroup implements VfioGroup {
         return number;
     }
 
+    /** The group's descriptor, for calls that pass it to the kernel (a hot reset's proof of ownership). */
+    FileDescriptor descriptor() {
+        return fd;
+    }
+
     /** The container, as the address space of the group's devices. */
     FfmContainer containerOfDevices() {
         return container;

@@ -91,6 +91,11 @@ final class FfmIoas extends FfmAddressSpace {
     }
 
     @Override
+    SysfsDevices sysfs() {
+        return sysfsDevices;
+    }
+
+    @Override
     boolean hasIommu() {
         return attached;
     }

@@ -100,6 +100,20 @@ final class SysfsDevices {
         }
     }
 
+    /** The IOMMU group of PCI device {@code address} by its {@code iommu_group} link; -1 if it has none. */
+    int iommuGroupOf(String address) {
+        try {
+            return linkName(devices("pci").resolve(address).resolve("iommu_group")).map(Integer::parseInt).orElse(-1);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** The driver PCI device {@code address} is bound to, by its {@code driver} link; empty if none. */
+    Optional<String> driverOf(String address) {
+        return linkName(devices("pci").resolve(address).resolve("driver"));
+    }
+
     private Path devices(String bus) {
         return sysfs.resolve("bus").resolve(bus).resolve("devices");
     }
