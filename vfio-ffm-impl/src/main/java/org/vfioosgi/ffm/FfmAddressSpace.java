@@ -359,6 +359,11 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         if (!hasIommu()) {
             throw new IllegalStateException(this + " has no IOMMU: " + attachFirst() + " first");
         }
+        refuseWithoutTranslation();
+    }
+
+    /** Throws if the space's IOMMU cannot translate DMA at all (a no-IOMMU container); nothing by default. */
+    void refuseWithoutTranslation() {
     }
 
     final void ensureOpen() {
