@@ -33,8 +33,8 @@ public final class FfmVfio implements Vfio {
     private final OwnedResources<FfmAddressSpace> containers = new OwnedResources<>();
     private final OwnedResources<FfmEventFd> eventFds = new OwnedResources<>();
     private final FfmMediatedDevices mediatedDevices;
-    /** The no-IOMMU opt-in ({@link NoIommu#PROPERTY}): the system property, or the component's configuration. */
-    private volatile boolean allowNoIommu = NoIommu.allowedBySystemProperty();
+    /** The no-IOMMU opt-in of the component's configuration ({@link NoIommu#PROPERTY}); the system property also. */
+    private volatile boolean allowNoIommu;
 
     /** Uses {@code /dev/vfio}. */
     public FfmVfio() {
@@ -83,7 +83,7 @@ public final class FfmVfio implements Vfio {
     public VfioContainer openContainer() {
         FfmContainer container = FfmContainer.open(kernel, devVfio, containers::remove);
         container.useSysfs(new SysfsDevices(sysfs));
-        container.allowNoIommu(allowNoIommu);
+        container.allowNoIommu(allowNoIommu || NoIommu.allowedBySystemProperty());
         containers.add(container, "the Vfio service");
         return container;
     }
@@ -106,7 +106,7 @@ public final class FfmVfio implements Vfio {
                 Path node = mode.usesIommufd() ? devIommu() : devVfio.resolve("vfio");
                 FfmContainer container = FfmContainer.open(kernel, devVfio, node, mode, containers::remove);
                 container.useSysfs(new SysfsDevices(sysfs));
-                container.allowNoIommu(allowNoIommu);
+                container.allowNoIommu(allowNoIommu || NoIommu.allowedBySystemProperty());
                 yield container;
             }
         };
