@@ -118,6 +118,12 @@ public class PciHotResetIT extends DeviceTestSupport {
         List<String> lines = new String(dmesg.getInputStream().readAllBytes()).lines().toList();
         dmesg.waitFor();
         lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(l -> System.out.println("dmesg: " + l));
+        // the root port's link status: a bus reset waits for its Data Link Layer Link Active bit
+        String port = PCI.resolve(NVME).toRealPath().getParent().getFileName().toString();
+        Process lspci = new ProcessBuilder("lspci", "-vvv", "-s", port).redirectErrorStream(true).start();
+        new String(lspci.getInputStream().readAllBytes()).lines().filter(l -> l.contains("Lnk") || l.contains("Slot"))
+                .forEach(l -> System.out.println("lspci " + port + ": " + l.trim()));
+        lspci.waitFor();
     }
 
     private static int writeLiveness(VfioDevice edu, int value) {
