@@ -84,14 +84,15 @@ public class NoIommuIT extends DeviceTestSupport {
                 assertTrue(dma.getMessage(), dma.getMessage().contains("no-IOMMU"));
                 assertThrows(VfioException.class, container::iommuInfo);
             }
-            if (Files.isDirectory(Path.of("/dev/vfio/devices")) && Files.exists(Path.of("/dev/iommu"))) {
+            // the kernel makes no character device for a no-IOMMU device (Linux 6.12): the library says so
+            if (Files.exists(Path.of("/dev/iommu"))) {
                 try (IoAddressSpace space = vfio.openAddressSpace(IommuMode.IOMMUFD)) {
                     VfioException cdev = assertThrows(VfioException.class, () -> space.openDevice(address));
                     System.out.println("expected failure: " + cdev.getMessage() + " / hint: " + cdev.hint());
                     assertTrue(cdev.getMessage(), cdev.getMessage().contains("no IOMMU protects it"));
                 }
             } else {
-                System.out.println("no /dev/vfio/devices or /dev/iommu here: the cdev refusal was not checked");
+                System.out.println("no /dev/iommu here: the cdev refusal was not checked");
             }
         });
     }

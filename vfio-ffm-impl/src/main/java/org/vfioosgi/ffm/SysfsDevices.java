@@ -82,9 +82,9 @@ final class SysfsDevices {
         int group = iommuGroup(name); // the same checks, the same messages
         if (isNoIommuGroup(group)) {
             throw new VfioException(Operation.OPEN_DEVICE, "", name, 0, "failed to open device " + name + " through"
-                    + " its character device: no IOMMU protects it (no-IOMMU group " + group + ")", "This library opens"
-                    + " no-IOMMU devices through their group only: open a container (IOMMU mode type1v2) with "
-                    + NoIommu.PROPERTY + "=true");
+                    + " its character device: no IOMMU protects it (no-IOMMU group " + group + "), and the kernel makes"
+                    + " no character device for such devices", "Open it through its group: a container (IOMMU mode"
+                    + " type1v2) with " + NoIommu.PROPERTY + "=true");
         }
         Path device = BUSES.stream().map(b -> devices(b).resolve(name)).filter(Files::isDirectory).findFirst()
                 .orElseThrow(() -> noSuchDevice(name));
