@@ -21,7 +21,15 @@ public enum IommuType {
     TYPE1_NESTING(6),
     /** IBM POWER TCE tables, version 2. */
     SPAPR_TCE_V2(7),
-    /** No IOMMU: unsafe, for testing only; needs the kernel's enable_unsafe_noiommu_mode. */
+    /**
+     * No IOMMU: unsafe. With the kernel's {@code vfio.enable_unsafe_noiommu_mode=1}, devices no IOMMU translates get
+     * made-up groups, {@code /dev/vfio/noiommu-N}, and a container holding them is set to this type. Their DMA is not
+     * translated: a device uses physical addresses and can reach all of memory, and no DMA mapping exists. The FFM
+     * implementation refuses such groups unless configured with {@code vfio.noiommu.allow=true} (a system property or
+     * its component's configuration), warns when it opens one, and then offers register access and interrupts only:
+     * every DMA call on the container ({@code allocateDma}, {@code mapDma}, {@code iommuInfo}) throws
+     * {@link VfioException}. Opening such a group needs {@code CAP_SYS_RAWIO}.
+     */
     NOIOMMU(8),
     /** Unmap of all mappings at once and unmap with VADDR updates. */
     UNMAP_ALL(9),

@@ -5,7 +5,8 @@ package org.vfioosgi.api;
  *
  * <p>Immutable, and so safe to share between threads.
  *
- * @param group   its IOMMU group
+ * @param group   its IOMMU group, -1 if it has none (possible only on the character-device path, where the kernel
+ *                reports device ids and the group is read from sysfs)
  * @param segment its PCI segment (domain)
  * @param bus     its bus number
  * @param devfn   device and function, {@code device << 3 | function}

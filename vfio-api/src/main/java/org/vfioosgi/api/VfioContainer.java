@@ -51,13 +51,17 @@ public interface VfioContainer extends IoAddressSpace {
     /**
      * Opens IOMMU group {@code number} ({@code /dev/vfio/N}) and attaches it to this container. The first group
      * attached sets the container's IOMMU type: {@link IommuType#TYPE1V2} where supported, else {@link IommuType#TYPE1}.
-     * Where the group number is not known in advance, {@link #openDevice(String)} finds it.
+     * Where the group number is not known in advance, {@link #openDevice(String)} finds it. A no-IOMMU group (the kernel
+     * made it up for a device no IOMMU translates: {@code /dev/vfio/noiommu-N}) is refused unless the implementation is
+     * configured to allow it, and then sets the type to {@link IommuType#NOIOMMU}: no DMA through this container, and
+     * its devices reach physical memory unchecked (see there).
      *
-     * @param number the group's number, N in {@code /dev/vfio/N}
+     * @param number the group's number, N in {@code /dev/vfio/N} (or {@code /dev/vfio/noiommu-N})
      * @return the attached group, owned by this container (and closed with it); the caller may close it earlier
      * @throws VfioException         if the group cannot be opened (a group is opened once: {@link Errno#EBUSY}) or is
      *                               not viable (some of its devices are bound to host drivers: the message names them),
-     *                               or the IOMMU type cannot be set
+     *                               or the IOMMU type cannot be set; if it is a no-IOMMU group and those are not allowed
+     *                               (the hint says how), or it would join groups of the other kind ({@link Errno#EPERM})
      * @throws IllegalStateException if the container is closed
      */
     VfioGroup attachGroup(int number);
@@ -68,7 +72,7 @@ public interface VfioContainer extends IoAddressSpace {
      *
      * @param path the group's device node
      * @return the attached group, owned by this container
-     * @throws IllegalArgumentException if the file name is not a group number
+     * @throws IllegalArgumentException if the file name is not a group number ({@code N} or {@code noiommu-N})
      * @throws VfioException            as {@link #attachGroup(int)}
      * @throws IllegalStateException    if the container is closed
      */

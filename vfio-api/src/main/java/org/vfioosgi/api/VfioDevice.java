@@ -304,6 +304,8 @@ public interface VfioDevice extends AutoCloseable {
 
     /**
      * The devices a PCI hot reset of this device's bus would also reset ({@code VFIO_DEVICE_GET_PCI_HOT_RESET_INFO}).
+     * In every {@link IommuMode} each entry names the device's IOMMU group (on the character-device path the kernel
+     * reports device ids instead; the group is then read from sysfs, -1 if the device has none).
      *
      * @return the affected devices, this one included
      * @throws VfioException         if the device cannot be hot reset (not PCI, or no reset of its slot or bus:
@@ -311,6 +313,39 @@ public interface VfioDevice extends AutoCloseable {
      * @throws IllegalStateException if the device is closed
      */
     List<PciDependentDevice> pciHotResetDependents();
+
+    /**
+     * Resets this device with a PCI hot reset ({@code VFIO_DEVICE_PCI_HOT_RESET}): a reset of its slot, or else a
+     * secondary bus reset of the bridge or root port above it, for devices that have no function-level reset or whose
+     * FLR is not enough. It resets every device on that slot or bus, and below it: {@link #pciHotResetDependents()}
+     * lists them.
+     *
+     * <p><b>Ownership:</b> the kernel resets only devices this process owns, all in the same address space as this
+     * one, every affected device bound to vfio-pci (a device bound to another driver, or to none, refuses the reset;
+     * so does an unbound function of the same multi-function device). On the container path each affected device's
+     * group must be attached to this device's container: the library proves it by passing those groups' descriptors.
+     * On the character-device path ({@link IommuMode#IOMMUFD}, Linux 6.6 and later) each affected device must be
+     * bound to this space's iommufd, or be in the IOMMU group of one that is; no descriptors are passed.
+     *
+     * <p><b>State:</b> every affected device loses its internal state (queues, registers, pending interrupts) as at
+     * power-on; the kernel saves and restores their PCI config space around the reset, so BARs, bus mastering and the
+     * MSI/MSI-X setup it knows come back as they were. Region
+     * mappings stay valid: accesses made during the reset wait for it to end. A device in migration returns to
+     * RUNNING, as with {@link #reset()}. Calls are not serialized with other threads' use of the affected devices:
+     * stop using them first.
+     *
+     * @throws VfioException                 if the kernel refuses: {@link Errno#ENODEV} if neither the slot nor the bus
+     *                                       can be reset (a device on the root complex's bus); {@link Errno#EINVAL} if
+     *                                       an affected device is not owned as described above (the hint names it and
+     *                                       why); {@link Errno#EBUSY} if another user holds an affected device's
+     *                                       memory lock at that moment (try again later)
+     * @throws IllegalStateException         if the device is closed
+     * @throws UnsupportedOperationException on a device obtained as a service, whose provider owns it and the devices
+     *                                       beside it; and from implementations without hot reset (the default)
+     */
+    default void pciHotReset() {
+        throw new UnsupportedOperationException(getClass().getName() + " offers no PCI hot reset");
+    }
 
     /**
      * Whether the device supports feature {@code feature} ({@code VFIO_DEVICE_FEATURE} with PROBE); false on kernels

@@ -65,6 +65,8 @@ public class VfioException extends RuntimeException {
         RESET,
         /** {@code VFIO_DEVICE_GET_PCI_HOT_RESET_INFO}. */
         HOT_RESET_INFO,
+        /** {@code VFIO_DEVICE_PCI_HOT_RESET}. */
+        HOT_RESET,
         /** {@code VFIO_DEVICE_FEATURE}. */
         DEVICE_FEATURE,
         /** Creating, signalling or reading an eventfd. */

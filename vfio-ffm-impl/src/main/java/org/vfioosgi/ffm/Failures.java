@@ -65,6 +65,7 @@ final class Failures {
             case SET_IRQS -> "set interrupts of device";
             case RESET -> "reset device";
             case HOT_RESET_INFO -> "read the PCI hot-reset dependencies of device";
+            case HOT_RESET -> "hot reset the PCI slot or bus of device";
             case DEVICE_FEATURE -> "probe a feature of device";
             case EVENTFD -> "use";
             case MIGRATION -> "migrate device";

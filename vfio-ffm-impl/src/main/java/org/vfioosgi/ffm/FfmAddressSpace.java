@@ -69,6 +69,9 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         return fd.path();
     }
 
+    /** Where the space's devices are looked up (their groups, drivers). */
+    abstract SysfsDevices sysfs();
+
     /** Whether an IOMMU is behind the space, so that DMA can be mapped. */
     abstract boolean hasIommu();
 
@@ -405,6 +408,11 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         if (!hasIommu()) {
             throw new IllegalStateException(this + " has no IOMMU: " + attachFirst() + " first");
         }
+        refuseWithoutTranslation();
+    }
+
+    /** Throws if the space's IOMMU cannot translate DMA at all (a no-IOMMU container); nothing by default. */
+    void refuseWithoutTranslation() {
     }
 
     final void ensureOpen() {

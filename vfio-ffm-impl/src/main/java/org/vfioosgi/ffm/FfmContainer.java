@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -47,6 +48,8 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
     private FfmDirtyPageTracking dirtyPages;
     /** Where openDevice finds a device's IOMMU group: FfmVfio's sysfs root. */
     private volatile SysfsDevices sysfsDevices = new SysfsDevices(SysfsDevices.SYSFS);
+    /** Whether no-IOMMU groups may be attached: the opt-in, vfio.noiommu.allow (FfmVfio's configuration). */
+    private volatile boolean allowNoIommu;
 
     private FfmContainer(Kernel kernel, FileDescriptor fd, Path devVfio, int apiVersion, IommuMode mode,
             Consumer<FfmContainer> onClose) {
@@ -146,7 +149,8 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
 
     @Override
     public VfioGroup attachGroup(int number) {
-        return attachGroup(devVfio.resolve(Integer.toString(number)));
+        return attachGroup(devVfio.resolve(sysfsDevices.isNoIommuGroup(number) ? NoIommu.NODE_PREFIX + number
+                : Integer.toString(number)));
     }
 
     @Override
@@ -154,11 +158,18 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
         int f = fd.acquire();
         try {
             ensureOpen();
+            boolean noIommu = NoIommu.isNode(path);
+            if (noIommu) {
+                NoIommu.check(allowNoIommu, path);
+            }
             FfmGroup group = FfmGroup.open(path, this, this::groupClosed);
             try {
-                group.setContainer(f);
+                group.setContainer(f); // the kernel keeps no-IOMMU groups and real ones apart (EPERM)
                 if (iommuType == null) {
-                    setIommu(mode.containerType().orElseThrow());
+                    setIommu(noIommu ? IommuType.NOIOMMU : mode.containerType().orElseThrow());
+                }
+                if (noIommu) {
+                    NoIommu.warn(path);
                 }
                 iovaRangesMayHaveChanged(); // the group's devices may reserve more (compat: kept past the last group)
             } catch (RuntimeException e) {
@@ -169,6 +180,19 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
             return group;
         } finally {
             fd.release();
+        }
+    }
+
+    /** Lets no-IOMMU groups be attached (the opt-in; see {@link NoIommu}). */
+    void allowNoIommu(boolean allow) {
+        allowNoIommu = allow;
+    }
+
+    /** DMA through a no-IOMMU container would use physical addresses, unchecked: refused, with the way out. */
+    @Override
+    void refuseWithoutTranslation() {
+        if (iommuType == IommuType.NOIOMMU) {
+            throw NoIommu.dmaRefused(fd.path());
         }
     }
 
@@ -196,6 +220,16 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
             }
             throw e;
         }
+    }
+
+    /** The attached groups that match {@code test}. */
+    List<FfmGroup> attachedGroups(java.util.function.Predicate<FfmGroup> test) {
+        return groups.findAll(test);
+    }
+
+    @Override
+    SysfsDevices sysfs() {
+        return sysfsDevices;
     }
 
     private VfioGroup attachedGroup(int number) {

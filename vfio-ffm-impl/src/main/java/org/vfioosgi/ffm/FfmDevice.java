@@ -2,6 +2,8 @@ package org.vfioosgi.ffm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -31,6 +33,7 @@ import org.vfioosgi.ffm.abi.VfioDeviceInfo;
 import org.vfioosgi.ffm.abi.VfioIrqInfo;
 import org.vfioosgi.ffm.abi.VfioIrqSet;
 import org.vfioosgi.ffm.abi.VfioPciDependentDevice;
+import org.vfioosgi.ffm.abi.VfioPciHotReset;
 import org.vfioosgi.ffm.abi.VfioPciHotResetInfo;
 import org.vfioosgi.ffm.abi.VfioRegionInfo;
 import org.vfioosgi.ffm.sys.CallFrame;
@@ -321,12 +324,17 @@ final class FfmDevice implements VfioDevice {
         } finally {
             fd.release();
         }
+        migrationReset(); // a reset puts a migrating device back to RUNNING and ends its streams
+    }
+
+    /** Tells the migration, if one was probed, that the device was reset. */
+    private void migrationReset() {
         Optional<FfmMigration> m;
         synchronized (this) {
             m = migration;
         }
         if (m != null && m.isPresent()) {
-            m.get().deviceReset(); // a reset puts a migrating device back to RUNNING and ends its streams
+            m.get().deviceReset();
         }
     }
 
@@ -334,25 +342,144 @@ final class FfmDevice implements VfioDevice {
     public List<PciDependentDevice> pciHotResetDependents() {
         int f = fd.acquire();
         try {
-            try (Arena arena = Arena.ofConfined()) {
-                int count = 0;
-                for (int attempt = 0; attempt < 3; attempt++) {
-                    MemorySegment s = VfioPciHotResetInfo.allocate(arena, count);
-                    int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, s);
-                    int reported = VfioPciHotResetInfo.count(s);
-                    if (r == -Errno.ENOSPC && reported > count
-                            && reported <= CapabilityChain.MAX_INFO_SIZE / VfioPciDependentDevice.sizeof()) {
-                        count = reported; // the kernel said how many devices there are: ask again with room for them
-                        continue;
-                    }
-                    check(r, Operation.HOT_RESET_INFO, "ioctl(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)");
-                    return VfioPciHotResetInfo.devices(s, Math.min(reported, count));
+            return hotResetInfo(f).devices();
+        } finally {
+            fd.release();
+        }
+    }
+
+    /**
+     * What VFIO_DEVICE_GET_PCI_HOT_RESET_INFO reports: its flags, the affected devices (their groups in every mode) and,
+     * per device, the raw id the kernel gave (a group id on the container path, a device id on the cdev path).
+     */
+    private record HotResetInfo(int flags, List<PciDependentDevice> devices, int[] ids) {
+    }
+
+    private HotResetInfo hotResetInfo(int f) {
+        try (Arena arena = Arena.ofConfined()) {
+            int count = 0;
+            for (int attempt = 0; attempt < 3; attempt++) {
+                MemorySegment s = VfioPciHotResetInfo.allocate(arena, count);
+                int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, s);
+                int reported = VfioPciHotResetInfo.count(s);
+                if (r == -Errno.ENOSPC && reported > count
+                        && reported <= CapabilityChain.MAX_INFO_SIZE / VfioPciDependentDevice.sizeof()) {
+                    count = reported; // the kernel said how many devices there are: ask again with room for them
+                    continue;
                 }
-                throw Failures.library(Operation.HOT_RESET_INFO, name(), "the device count kept changing");
+                check(r, Operation.HOT_RESET_INFO, "ioctl(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)");
+                if (reported < 1 || reported > count) { // the kernel lists at least this device, within our room
+                    throw Failures.library(Operation.HOT_RESET_INFO, name(), "the kernel reported " + reported
+                            + " affected devices with room for " + count);
+                }
+                int flags = VfioPciHotResetInfo.flags(s);
+                boolean devIds = (flags & VfioPciHotResetInfo.FLAG_DEV_ID) != 0;
+                List<PciDependentDevice> devices = new ArrayList<>(reported);
+                int[] ids = new int[reported];
+                for (int i = 0; i < reported; i++) {
+                    MemorySegment entry = VfioPciHotResetInfo.device(s, i);
+                    PciDependentDevice d = VfioPciDependentDevice.decode(entry);
+                    ids[i] = d.group();
+                    if (devIds) { // a device id, not a group: the group comes from sysfs
+                        d = new PciDependentDevice(addressSpace.sysfs().iommuGroupOf(d.address()), d.segment(),
+                                d.bus(), d.devfn());
+                    }
+                    devices.add(d);
+                }
+                return new HotResetInfo(flags, List.copyOf(devices), ids);
+            }
+            throw Failures.library(Operation.HOT_RESET_INFO, name(), "the device count kept changing");
+        }
+    }
+
+    /**
+     * On the container path, proves ownership with the descriptors of the affected devices' groups that are attached to
+     * this device's container (held open across the call); on the cdev path passes none, as the kernel wants, and the
+     * kernel checks that each affected device is bound to this space's iommufd.
+     */
+    @Override
+    public void pciHotReset() {
+        HotResetInfo info;
+        int f = fd.acquire();
+        try {
+            info = hotResetInfo(f);
+            List<FfmGroup> proof = List.of();
+            if (group != null) {
+                Set<Integer> affected = new HashSet<>();
+                info.devices().forEach(d -> affected.add(d.group()));
+                proof = group.containerOfDevices().attachedGroups(g -> affected.contains(g.number()));
+            }
+            List<FileDescriptor> held = new ArrayList<>();
+            try {
+                for (FfmGroup g : proof) {
+                    try {
+                        g.descriptor().acquire();
+                        held.add(g.descriptor());
+                    } catch (IllegalStateException closing) {
+                        // being closed: no longer ours to prove ownership with
+                    }
+                }
+                if (group != null && held.isEmpty()) {
+                    throw new IllegalStateException("device " + name() + "'s group is closed");
+                }
+                int[] groupFds = held.stream().mapToInt(FileDescriptor::fd).toArray();
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment s = VfioPciHotReset.allocate(arena, groupFds);
+                    int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_PCI_HOT_RESET, s);
+                    if (r < 0) {
+                        throw Failures.syscall(kernel, Operation.HOT_RESET, "hot reset the PCI slot or bus of device",
+                                "ioctl(VFIO_DEVICE_PCI_HOT_RESET, " + groupFds.length + " group descriptors)", name(),
+                                -r, hotResetHint(-r, info, proof));
+                    }
+                }
+            } finally {
+                held.forEach(FileDescriptor::release);
             }
         } finally {
             fd.release();
         }
+        // a reset puts a migrating device back to RUNNING and ends its streams: every affected device open here
+        for (PciDependentDevice d : info.devices()) {
+            for (FfmDevice open : OpenDevices.named(d.address())) {
+                if (open.addressSpace == addressSpace) {
+                    open.migrationReset();
+                }
+            }
+        }
+    }
+
+    /** What to do about a refused hot reset, naming the affected devices that are not owned and why. */
+    private String hotResetHint(int errno, HotResetInfo info, List<FfmGroup> proof) {
+        return switch (errno) {
+            case Errno.ENODEV -> "Neither the device's slot nor its bus can be reset (a device on the root complex's"
+                    + " bus has no bridge above it): use reset() or the device's own reset";
+            case Errno.EBUSY -> "Another user holds an affected device's memory lock (a region access or reset in"
+                    + " progress, in this process or another): stop using the affected devices and try again";
+            case Errno.EINVAL -> {
+                List<String> problems = new ArrayList<>();
+                Set<Integer> proven = new HashSet<>();
+                proof.forEach(g -> proven.add(g.number()));
+                for (int i = 0; i < info.devices().size(); i++) {
+                    PciDependentDevice d = info.devices().get(i);
+                    Optional<String> driver = addressSpace.sysfs().driverOf(d.address());
+                    if (driver.isEmpty() || !driver.get().equals("vfio-pci")) {
+                        problems.add(d.address() + " is bound to " + driver.orElse("no driver") + ", not vfio-pci");
+                    } else if (group != null && !proven.contains(d.group())) {
+                        problems.add(d.address() + "'s IOMMU group " + d.group() + " is not attached to this"
+                                + " device's container");
+                    } else if (group == null && info.ids()[i] == VfioPciHotResetInfo.DEVID_NOT_OWNED) {
+                        problems.add(d.address() + " is not bound to this address space's iommufd (opened through"
+                                + " another one, or through its group)");
+                    }
+                }
+                yield "Every device the reset affects must be bound to vfio-pci and owned here ("
+                        + (group != null ? "its group attached to this container"
+                                : "bound to this address space's iommufd, or in the IOMMU group of such a device")
+                        + "): " + (problems.isEmpty() ? "all looked so when asked; one may have changed since"
+                                : String.join("; ", problems));
+            }
+            default -> "";
+        };
     }
 
     @Override

@@ -47,9 +47,12 @@ final class FfmGroup implements VfioGroup {
     static FfmGroup open(Path groupPath, FfmContainer container, Consumer<FfmGroup> onClose) {
         int number;
         try {
-            number = Integer.parseInt(groupPath.getFileName().toString());
+            String file = groupPath.getFileName().toString();
+            // a no-IOMMU group's node is noiommu-N (the container checked the opt-in)
+            number = Integer.parseInt(NoIommu.isNode(groupPath) ? file.substring(NoIommu.NODE_PREFIX.length()) : file);
         } catch (NumberFormatException | NullPointerException e) {
-            throw new IllegalArgumentException("not an IOMMU group node (/dev/vfio/N): " + groupPath);
+            throw new IllegalArgumentException("not an IOMMU group node (/dev/vfio/N or /dev/vfio/noiommu-N): "
+                    + groupPath);
         }
         String path = groupPath.toString();
         Kernel kernel = container.kernel();
@@ -106,6 +109,11 @@ final class FfmGroup implements VfioGroup {
     @Override
     public int number() {
         return number;
+    }
+
+    /** The group's descriptor, for calls that pass it to the kernel (a hot reset's proof of ownership). */
+    FileDescriptor descriptor() {
+        return fd;
     }
 
     /** The container, as the address space of the group's devices. */

@@ -103,6 +103,11 @@ final class FfmIoas extends FfmAddressSpace {
     }
 
     @Override
+    SysfsDevices sysfs() {
+        return sysfsDevices;
+    }
+
+    @Override
     boolean hasIommu() {
         return attached;
     }

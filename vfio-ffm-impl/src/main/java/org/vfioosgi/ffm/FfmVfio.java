@@ -3,7 +3,9 @@ package org.vfioosgi.ffm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Set;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.ServiceScope;
@@ -31,6 +33,8 @@ public final class FfmVfio implements Vfio {
     private final OwnedResources<FfmAddressSpace> containers = new OwnedResources<>();
     private final OwnedResources<FfmEventFd> eventFds = new OwnedResources<>();
     private final FfmMediatedDevices mediatedDevices;
+    /** The no-IOMMU opt-in of the component's configuration ({@link NoIommu#PROPERTY}); the system property also. */
+    private volatile boolean allowNoIommu;
 
     /** Uses {@code /dev/vfio}. */
     public FfmVfio() {
@@ -58,10 +62,28 @@ public final class FfmVfio implements Vfio {
         this.mediatedDevices = new FfmMediatedDevices(kernel, sysfs, new GroupHolders(devVfio));
     }
 
+    /**
+     * Reads the component's configuration: {@code vfio.noiommu.allow=true} lets containers open no-IOMMU groups (as the
+     * system property of that name does).
+     */
+    @Activate
+    void activate(Map<String, Object> properties) {
+        Object allow = properties.get(NoIommu.PROPERTY);
+        if (allow != null) {
+            allowNoIommu = Boolean.parseBoolean(allow.toString());
+        }
+    }
+
+    /** Lets containers opened from now on attach no-IOMMU groups, or not (tests; the configuration otherwise). */
+    void allowNoIommu(boolean allow) {
+        allowNoIommu = allow;
+    }
+
     @Override
     public VfioContainer openContainer() {
         FfmContainer container = FfmContainer.open(kernel, devVfio, containers::remove);
         container.useSysfs(new SysfsDevices(sysfs));
+        container.allowNoIommu(allowNoIommu || NoIommu.allowedBySystemProperty());
         containers.add(container, "the Vfio service");
         return container;
     }
@@ -84,6 +106,7 @@ public final class FfmVfio implements Vfio {
                 Path node = mode.usesIommufd() ? devIommu() : devVfio.resolve("vfio");
                 FfmContainer container = FfmContainer.open(kernel, devVfio, node, mode, containers::remove);
                 container.useSysfs(new SysfsDevices(sysfs));
+                container.allowNoIommu(allowNoIommu || NoIommu.allowedBySystemProperty());
                 yield container;
             }
         };

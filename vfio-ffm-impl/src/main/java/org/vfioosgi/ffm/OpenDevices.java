@@ -27,6 +27,11 @@ final class OpenDevices {
         OPEN.remove(device);
     }
 
+    /** The open devices named {@code name}, in any address space. */
+    static List<FfmDevice> named(String name) {
+        return OPEN.stream().filter(d -> d.name().equals(name)).toList();
+    }
+
     /**
      * Closes every open device named {@code name}: its interrupts, mappings and migration streams first, as its own
      * close does; calls racing with it end in {@link IllegalStateException}.

@@ -56,6 +56,11 @@ final class OwnedResources<T extends AutoCloseable> {
         return null;
     }
 
+    /** Every open resource that matches {@code test}, in order of creation. */
+    synchronized List<T> findAll(java.util.function.Predicate<T> test) {
+        return open.stream().filter(test).toList();
+    }
+
     /**
      * Closes every resource still open, the newest first, and seals the set; keeps going past failures and rethrows
      * the first.

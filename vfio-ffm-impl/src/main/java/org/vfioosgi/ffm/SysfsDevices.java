@@ -79,7 +79,13 @@ final class SysfsDevices {
      *                                  kernel lacks CONFIG_VFIO_DEVICE_CDEV)
      */
     String cdevName(String name) {
-        iommuGroup(name); // the same checks, the same messages
+        int group = iommuGroup(name); // the same checks, the same messages
+        if (isNoIommuGroup(group)) {
+            throw new VfioException(Operation.OPEN_DEVICE, "", name, 0, "failed to open device " + name + " through"
+                    + " its character device: no IOMMU protects it (no-IOMMU group " + group + "), and the kernel makes"
+                    + " no character device for such devices", "Open it through its group: a container (IOMMU mode"
+                    + " type1v2) with " + NoIommu.PROPERTY + "=true");
+        }
         Path device = BUSES.stream().map(b -> devices(b).resolve(name)).filter(Files::isDirectory).findFirst()
                 .orElseThrow(() -> noSuchDevice(name));
         Path vfioDev = device.resolve("vfio-dev");
@@ -101,6 +107,33 @@ final class SysfsDevices {
                     + " kernels do not enable it): open the device through its group (IOMMU mode type1v2) or use a"
                     + " kernel with it");
         }
+    }
+
+    /**
+     * Whether IOMMU group {@code number} is one VFIO made up for a device without an IOMMU (its name is
+     * {@code vfio-noiommu}; its node {@code /dev/vfio/noiommu-N}).
+     */
+    boolean isNoIommuGroup(int number) {
+        try {
+            return Files.readString(sysfs.resolve("kernel/iommu_groups").resolve(Integer.toString(number))
+                    .resolve("name")).trim().equals("vfio-noiommu");
+        } catch (IOException e) {
+            return false; // no name: a real IOMMU's group
+        }
+    }
+
+    /** The IOMMU group of PCI device {@code address} by its {@code iommu_group} link; -1 if it has none. */
+    int iommuGroupOf(String address) {
+        try {
+            return linkName(devices("pci").resolve(address).resolve("iommu_group")).map(Integer::parseInt).orElse(-1);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** The driver PCI device {@code address} is bound to, by its {@code driver} link; empty if none. */
+    Optional<String> driverOf(String address) {
+        return linkName(devices("pci").resolve(address).resolve("driver"));
     }
 
     private Path devices(String bus) {

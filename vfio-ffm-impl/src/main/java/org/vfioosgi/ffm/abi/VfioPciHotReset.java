@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.VarHandle;
 
@@ -29,6 +30,22 @@ public final class VfioPciHotReset {
     /** {@code sizeof(struct vfio_pci_hot_reset)}. */
     public static long sizeof() {
         return LAYOUT.byteSize();
+    }
+
+    /** A request with {@code groupFds} in its array (none for a device opened through its character device). */
+    public static MemorySegment allocate(SegmentAllocator allocator, int... groupFds) {
+        MemorySegment s = allocator.allocate(sizeof() + JAVA_INT.byteSize() * groupFds.length, LAYOUT.byteAlignment());
+        argsz(s, (int) s.byteSize());
+        count(s, groupFds.length);
+        for (int i = 0; i < groupFds.length; i++) {
+            s.set(JAVA_INT, sizeof() + JAVA_INT.byteSize() * i, groupFds[i]);
+        }
+        return s;
+    }
+
+    /** Entry {@code i} of the group descriptor array (bounds-checked against {@code s}). */
+    public static int groupFd(MemorySegment s, int i) {
+        return s.get(JAVA_INT, sizeof() + JAVA_INT.byteSize() * i);
     }
 
     public static int argsz(MemorySegment s) {

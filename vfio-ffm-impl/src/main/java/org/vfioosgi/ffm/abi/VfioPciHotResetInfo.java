@@ -23,6 +23,15 @@ public final class VfioPciHotResetInfo {
             JAVA_INT.withName("flags"),
             JAVA_INT.withName("count")).withName("vfio_pci_hot_reset_info");
 
+    /** {@code VFIO_PCI_HOT_RESET_FLAG_DEV_ID}: the entries carry device ids (the device was opened as a cdev). */
+    public static final int FLAG_DEV_ID = 1 << 0;
+    /** {@code VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED}: every affected device is owned by the caller's iommufd. */
+    public static final int FLAG_DEV_ID_OWNED = 1 << 1;
+    /** {@code VFIO_PCI_DEVID_OWNED}: owned through a device of its IOMMU group bound to the caller's iommufd. */
+    public static final int DEVID_OWNED = 0;
+    /** {@code VFIO_PCI_DEVID_NOT_OWNED}: not bound to a VFIO driver, or not owned by the caller's iommufd. */
+    public static final int DEVID_NOT_OWNED = -1;
+
     private static final VarHandle argsz$vh = Structs.field(LAYOUT, "argsz");
     private static final VarHandle flags$vh = Structs.field(LAYOUT, "flags");
     private static final VarHandle count$vh = Structs.field(LAYOUT, "count");
