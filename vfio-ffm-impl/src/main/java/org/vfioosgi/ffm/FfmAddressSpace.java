@@ -46,6 +46,8 @@ abstract class FfmAddressSpace implements IoAddressSpace {
     private volatile FirstFitIovaAllocator allocator;
     /** Written under the write lock of {@link #dma}. */
     private volatile long dmaGeneration;
+    /** Whether the current generation made a mapping: then the IOMMU may still hold some. */
+    private volatile boolean mappedInGeneration;
 
     FfmAddressSpace(Kernel kernel, FileDescriptor fd) {
         this.kernel = kernel;
@@ -85,6 +87,14 @@ abstract class FfmAddressSpace implements IoAddressSpace {
 
     /** Closes the devices (and groups) of the space; runs while its descriptor closes, before the memory is freed. */
     abstract void closeChildren();
+
+    /**
+     * Unmaps every mapping while the space closes, after its devices (and groups) closed: {@code f} is still open, but
+     * only calls that use it directly (or {@code acquireUntilClosed}) get in. The default is {@link #unmapAllCall}.
+     */
+    long unmapAllOnCloseCall(int f) {
+        return unmapAllCall(f);
+    }
 
     /** Called once the space is closed, its memory freed. */
     abstract void closed();
@@ -246,6 +256,7 @@ abstract class FfmAddressSpace implements IoAddressSpace {
             throw new IllegalStateException("the DMA memory is freed");
         }
         mapCall(f, memory, iova, access);
+        mappedInGeneration = true;
         return new FfmDmaMapping(this, memory, iova, allocated, dmaGeneration);
     }
 
@@ -349,7 +360,21 @@ abstract class FfmAddressSpace implements IoAddressSpace {
     /** Every mapping is gone from the IOMMU (the caller holds the write lock of {@link #dma}). */
     final void endGeneration() {
         dmaGeneration++;
+        mappedInGeneration = false;
         allocator = null; // every IOVA is free again
+    }
+
+    /** Part of the close's cleanup: unmaps what the IOMMU still maps, and ends the generation once it is gone. */
+    private void unmapLeftovers() {
+        dma.writeLock().lock();
+        try {
+            if (mappedInGeneration) {
+                unmapAllOnCloseCall(fd.fd());
+                endGeneration();
+            }
+        } finally {
+            dma.writeLock().unlock();
+        }
     }
 
     final void requireIommu() {
@@ -365,13 +390,22 @@ abstract class FfmAddressSpace implements IoAddressSpace {
     }
 
     /**
-     * Devices (and groups) first, so no device can DMA any more; then the descriptor, whose release drops the IOMMU
-     * with every mapping; then the memory of the DMA buffers and arenas, which nothing maps any more.
+     * Devices (and groups) first, so no device can DMA any more; then every mapping still in the IOMMU (iommufd's, native
+     * or compat, outlive the devices; a container's went with its last group), unmapped while the descriptor is still
+     * open so that the kernel confirms it; then the descriptor; then the memory of the DMA buffers and arenas, which
+     * nothing maps any more. Should that unmap fail, the generation stays and the buffers and arenas keep their memory
+     * rather than free it while it may still be mapped.
      */
     @Override
     public void close() {
         try {
-            fd.close(this::closeChildren);
+            fd.close(() -> {
+                try {
+                    closeChildren();
+                } finally {
+                    unmapLeftovers();
+                }
+            });
         } finally {
             try {
                 dmaBuffers.closeAll();

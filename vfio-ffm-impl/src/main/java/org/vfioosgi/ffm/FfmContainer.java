@@ -472,6 +472,16 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
         groups.closeAll();
     }
 
+    /**
+     * iommufd's compat IOAS keeps its mappings after the last group left: unmap them with {@code VFIO_DMA_UNMAP_FLAG_ALL}
+     * (iommufd always has it) through {@code f} directly, as the descriptor admits no other call while the container
+     * closes. On a real container this runs only if a group could not be detached, with the same flag (Linux 5.12+).
+     */
+    @Override
+    long unmapAllOnCloseCall(int f) {
+        return unmap(f, 0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL);
+    }
+
     @Override
     void closed() {
         onClose.accept(this);
