@@ -69,6 +69,9 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         return fd.path();
     }
 
+    /** Where the space finds its devices in sysfs (and a PF its VFs). */
+    abstract SysfsDevices sysfsDevices();
+
     /** Whether an IOMMU is behind the space, so that DMA can be mapped. */
     abstract boolean hasIommu();
 

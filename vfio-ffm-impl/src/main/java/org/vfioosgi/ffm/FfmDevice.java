@@ -15,6 +15,7 @@ import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.IrqInfo;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciDependentDevice;
+import org.vfioosgi.api.PciSriov;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
@@ -58,6 +59,8 @@ final class FfmDevice implements VfioDevice {
     private Optional<FfmDisplay> display;
     /** The DMA logging, probed on first use: null before, empty if the device has none. */
     private Optional<FfmDmaLogging> dmaLogging;
+    /** The SR-IOV control, probed on first use: null before, empty if the device is no SR-IOV PF. */
+    private Optional<FfmSriov> sriov;
 
     /** A device opened from {@code group}, named as its descriptor. */
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
@@ -413,6 +416,17 @@ final class FfmDevice implements VfioDevice {
             dmaLogging = FfmDmaLogging.probe(this);
         }
         return dmaLogging.map(l -> l);
+    }
+
+    @Override
+    public synchronized Optional<PciSriov> sriov() {
+        if (!fd.isOpen()) {
+            throw new IllegalStateException("device " + name() + " is closed");
+        }
+        if (sriov == null) {
+            sriov = FfmSriov.probe(this, addressSpace.sysfsDevices());
+        }
+        return sriov.map(s -> s);
     }
 
     private void check(int result, Operation operation, String call) {

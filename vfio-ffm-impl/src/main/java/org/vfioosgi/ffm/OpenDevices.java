@@ -27,6 +27,11 @@ final class OpenDevices {
         OPEN.remove(device);
     }
 
+    /** Whether a device named {@code name} is open in this process. */
+    static boolean isOpen(String name) {
+        return OPEN.stream().anyMatch(d -> d.name().equals(name));
+    }
+
     /**
      * Closes every open device named {@code name}: its interrupts, mappings and migration streams first, as its own
      * close does; calls racing with it end in {@link IllegalStateException}.
