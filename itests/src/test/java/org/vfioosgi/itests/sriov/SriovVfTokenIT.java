@@ -10,11 +10,9 @@ import static org.junit.Assert.fail;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import org.junit.AfterClass;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -65,14 +63,6 @@ public class SriovVfTokenIT extends DeviceTestSupport {
     /** What a case does between the PF's setup and the VF's open; the token the PF has then. */
     private interface Case {
         UUID run(VfioDevice pf, UUID pfToken) throws Exception;
-    }
-
-    private static final List<String> MATRIX = new ArrayList<>();
-
-    @AfterClass
-    public static void printMatrix() {
-        System.out.println("SR-IOV VF token matrix (case[variant] mode: result):");
-        MATRIX.forEach(line -> System.out.println("  " + line));
     }
 
     @Test
@@ -157,7 +147,7 @@ public class SriovVfTokenIT extends DeviceTestSupport {
                                 && e.getMessage().contains("TYPE1V2"));
                         VfioException vf = assertThrows(VfioException.class, () -> space.openDevice(vfName));
                         assertTrue(vf.getMessage(), vf.getMessage().contains("opens only with the VF token"));
-                        MATRIX.add(label + ": the kernel takes no token on the cdev (no VFIO_DEVICE_BIND_FLAG_TOKEN):"
+                        result(label + ": the kernel takes no token on the cdev (no VFIO_DEVICE_BIND_FLAG_TOKEN):"
                                 + " PF with token and VF without refused, as documented");
                         continue;
                     }
@@ -178,7 +168,7 @@ public class SriovVfTokenIT extends DeviceTestSupport {
                     // a VF's config space reads 0xffff as device ID (SR-IOV); vfio-pci virtualizes the real one
                     assertEquals(IGB_VF, config.deviceId());
                     vf.close();
-                    MATRIX.add(label + ": VF opened (" + micros + " us)");
+                    result(label + ": VF opened (" + micros + " us)");
                 } else {
                     VfioException e = assertThrows(VfioException.class, () -> open(space, vfName, variant.vfToken));
                     assertNoToken(e.getMessage());
@@ -187,10 +177,15 @@ public class SriovVfTokenIT extends DeviceTestSupport {
                     } else {
                         assertTrue(e.getMessage(), e.getMessage().contains("opens only with the VF token"));
                     }
-                    MATRIX.add(label + ": VF refused (" + e.errnoName() + ")");
+                    result(label + ": VF refused (" + e.errnoName() + ")");
                 }
             }
         }
+    }
+
+    /** One cell of the matrix (case[variant] x mode), as the test output shows it. */
+    private static void result(String line) {
+        System.out.println("SR-IOV VF token: " + line);
     }
 
     private static VfioDevice open(IoAddressSpace space, String name, UUID token) {
