@@ -67,7 +67,7 @@ class SriovIommufdTest {
             assertEquals("ioctl(VFIO_DEVICE_BIND_IOMMUFD, FLAG_TOKEN)", e.call());
             assertTrue(e.hint().contains("VFIO_DEVICE_BIND_FLAG_TOKEN") && e.hint().contains("TYPE1V2"), e.hint());
             assertFalse(e.getMessage().contains(TOKEN.toString()), e.getMessage());
-            assertEquals(0, model.boundDevId, "not bound");
+            assertEquals(0, model.device().boundDevId, "not bound");
             assertTrue(cdev.bind(iommufd) > 0, "the same device binds without a token");
         }
     }
