@@ -104,3 +104,7 @@ extract_kernel() {
   mv "$(ls -d "$out"/x/lib/modules/* "$out"/x/usr/lib/modules/* 2>/dev/null | head -1)" "$out/modules"
   rm -rf "$out/x"
 }
+
+# QEMU 10 for the SR-IOV guest run (vm/run --sriov, vm/qemu10): bookworm's QEMU 7.2 has no igb (82576, SR-IOV).
+QEMU10_SUITE=bookworm-backports
+QEMU10_PACKAGES="qemu-system-x86 qemu-system-common qemu-system-data"

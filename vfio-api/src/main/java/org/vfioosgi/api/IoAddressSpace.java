@@ -3,6 +3,7 @@ package org.vfioosgi.api;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Optional;
+import java.util.UUID;
 import org.osgi.annotation.versioning.ProviderType;
 import org.vfioosgi.api.migration.DirtyPageTracking;
 
@@ -55,6 +56,31 @@ public interface IoAddressSpace extends AutoCloseable {
      * @throws IllegalStateException    if the space is closed
      */
     VfioDevice openDevice(String name);
+
+    /**
+     * Opens a device as {@link #openDevice(String)} does, presenting an SR-IOV VF token: a VF whose PF is bound to
+     * vfio-pci opens only with the token its PF's user set ({@link PciSriov#setVfToken(UUID)}); a PF given one while
+     * none of its VFs is in use takes it as its token. On a container the token goes with the device name
+     * ({@code NAME vf_token=UUID} for {@code VFIO_GROUP_GET_DEVICE_FD}); with iommufd in {@code VFIO_DEVICE_BIND_IOMMUFD}
+     * with {@code VFIO_DEVICE_BIND_FLAG_TOKEN}, which kernels before 6.17 (6.12 among them) lack: there they refuse it
+     * ({@link Errno#EINVAL}, the hint says to open the device on a container). The token never appears in the device's
+     * {@link VfioDevice#name() name}, in messages or logs.
+     *
+     * <p>Without a token ({@link #openDevice(String)}) a VF of a PF bound to vfio-pci is refused ({@link Errno#EACCES})
+     * in every mode, also by kernels whose character devices do not check tokens.
+     *
+     * @param name    the device's name in sysfs, without options
+     * @param vfToken the VF token
+     * @return the open device, owned by this space (closed with it); the caller may close it earlier
+     * @throws IllegalArgumentException if {@code name} cannot be a device name (empty, a path, or holding a space)
+     * @throws VfioException            as {@link #openDevice(String)}; {@link Errno#EACCES} if the token is not its PF's,
+     *                                  {@link Errno#EINVAL} if the device takes no token (neither a PF nor a VF of a PF
+     *                                  bound to vfio-pci) or the kernel cannot take one on this path
+     * @throws IllegalStateException    if the space is closed
+     */
+    default VfioDevice openDevice(String name, UUID vfToken) {
+        throw new UnsupportedOperationException(getClass().getName() + " opens no devices with a VF token");
+    }
 
     /**
      * The IOMMU's page sizes and the IOVA ranges DMA may use ({@code VFIO_IOMMU_GET_INFO} on a container,

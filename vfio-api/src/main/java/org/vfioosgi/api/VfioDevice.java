@@ -411,6 +411,18 @@ public interface VfioDevice extends AutoCloseable {
     }
 
     /**
+     * The SR-IOV side of a PCI physical function: its virtual functions and its VF token. Present for a PCI device with
+     * the SR-IOV capability ({@code sriov_totalvfs} in its sysfs directory) bound to vfio-pci. A device obtained as an
+     * OSGi service reports none: its VFs are for the provider that owns it.
+     *
+     * @return the PF's SR-IOV control, owned by this device; empty if it is no SR-IOV PF
+     * @throws IllegalStateException if the device is closed
+     */
+    default Optional<PciSriov> sriov() {
+        return Optional.empty();
+    }
+
+    /**
      * Disables the interrupts it enabled, unmaps every region mapping made from it and closes the device file. Calls
      * in flight complete first; later ones throw {@link IllegalStateException}. Idempotent: a second close returns
      * once the first is done. The group stays open (and attached); its other devices are not affected.

@@ -84,7 +84,9 @@ public class VfioException extends RuntimeException {
          * Dirty-page tracking: a container's {@code VFIO_IOMMU_DIRTY_PAGES} or unmap reporting dirty pages, a
          * device's {@code VFIO_DEVICE_FEATURE_DMA_LOGGING_*}.
          */
-        DIRTY_PAGES
+        DIRTY_PAGES,
+        /** SR-IOV of a PCI physical function: its VFs through sysfs ({@code sriov_numvfs}), its VF token. */
+        SRIOV
     }
 
     /** What failed. */

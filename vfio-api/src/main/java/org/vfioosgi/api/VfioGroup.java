@@ -1,5 +1,6 @@
 package org.vfioosgi.api;
 
+import java.util.UUID;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -46,11 +47,33 @@ public interface VfioGroup extends AutoCloseable {
      *
      * @param name the device's name as sysfs spells it
      * @return the open device, owned by this group (closed with it); the caller may close it earlier
-     * @throws VfioException         if the device is not in this group, is already open elsewhere ({@link Errno#EBUSY}),
-     *                               or is not bound to a VFIO driver
-     * @throws IllegalStateException if the group is closed
+     * @throws IllegalArgumentException if {@code name} holds a space (the kernel's options, such as a VF token, go
+     *                                  through {@link #openDevice(String, UUID)})
+     * @throws VfioException            if the device is not in this group, is already open elsewhere
+     *                                  ({@link Errno#EBUSY}), is not bound to a VFIO driver, or is a VF that needs its
+     *                                  PF's VF token ({@link Errno#EACCES})
+     * @throws IllegalStateException    if the group is closed
      */
     VfioDevice openDevice(String name);
+
+    /**
+     * Opens a device of this group presenting an SR-IOV VF token (the kernel's device name {@code NAME vf_token=UUID}
+     * for {@code VFIO_GROUP_GET_DEVICE_FD}): a VF whose PF is bound to vfio-pci opens only with its PF's token (see
+     * {@link PciSriov}); a PF given one while no VF is in use takes it as its token. The token never appears in the
+     * device's {@link VfioDevice#name() name}, in messages or logs.
+     *
+     * @param name    the device's name as sysfs spells it, without options
+     * @param vfToken the VF token
+     * @return the open device, owned by this group (closed with it); the caller may close it earlier
+     * @throws IllegalArgumentException if {@code name} holds a space (options are not part of a name)
+     * @throws VfioException            as {@link #openDevice(String)}, and {@link Errno#EACCES} if the token is not the
+     *                                  PF's, {@link Errno#EINVAL} if the device is neither a PF nor a VF of a PF bound
+     *                                  to vfio-pci
+     * @throws IllegalStateException    if the group is closed
+     */
+    default VfioDevice openDevice(String name, UUID vfToken) {
+        throw new UnsupportedOperationException(getClass().getName() + " opens no devices with a VF token");
+    }
 
     /**
      * Closes the devices opened from this group, detaches it from its container and closes it. Calls in flight

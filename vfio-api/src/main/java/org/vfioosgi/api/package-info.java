@@ -10,7 +10,9 @@
  * {@link org.vfioosgi.api.IommuMode} the system offers. {@link org.vfioosgi.api.IoAddressSpace#openDevice(String)}
  * opens a device by its PCI address (attaching its group, or binding its character device, on the way); {@link org.vfioosgi.api.PciConfig} reads and writes a PCI device's
  * config space (turn bus mastering on before DMA or MSI); failures are {@link org.vfioosgi.api.VfioException}s with
- * the kernel's {@link org.vfioosgi.api.Errno} and a hint.
+ * the kernel's {@link org.vfioosgi.api.Errno} and a hint. An SR-IOV physical function's
+ * {@link org.vfioosgi.api.VfioDevice#sriov()} makes and removes its virtual functions and sets the VF token, which
+ * {@link org.vfioosgi.api.IoAddressSpace#openDevice(String, java.util.UUID)} presents when opening a VF.
  *
  * <h2>Threads, ownership and teardown</h2>
  * <ul>

@@ -72,6 +72,7 @@ final class Failures {
             case MDEV -> "manage mediated device";
             case DISPLAY -> "use the display of device";
             case DIRTY_PAGES -> "track dirty pages of";
+            case SRIOV -> "manage SR-IOV of";
         };
     }
 
@@ -111,6 +112,8 @@ final class Failures {
                 case Errno.EINVAL, Errno.ENODEV -> "No such device in this group, or it is not bound to a VFIO driver:"
                         + " check its name (for PCI the full address, 0000:00:01.0) and its driver in sysfs";
                 case Errno.EPERM -> "The device needs a VF token or the group's IOMMU was not set";
+                case Errno.EACCES -> "A VF of a PF bound to vfio-pci opens only with the VF token its PF's user set:"
+                        + " open it with openDevice(name, token), that token; a PF whose VFs are in use needs it too";
                 default -> "";
             };
             case MAP_DMA -> switch (errno) {

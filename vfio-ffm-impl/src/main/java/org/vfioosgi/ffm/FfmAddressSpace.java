@@ -69,8 +69,8 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         return fd.path();
     }
 
-    /** Where the space's devices are looked up (their groups, drivers). */
-    abstract SysfsDevices sysfs();
+    /** Where the space finds its devices in sysfs (and a PF its VFs). */
+    abstract SysfsDevices sysfsDevices();
 
     /** Whether an IOMMU is behind the space, so that DMA can be mapped. */
     abstract boolean hasIommu();

@@ -5,7 +5,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.vfioosgi.api.DmaAccess;
@@ -201,19 +203,34 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
         sysfsDevices = devices;
     }
 
+    @Override
+    SysfsDevices sysfsDevices() {
+        return sysfsDevices;
+    }
+
+    @Override
+    public VfioDevice openDevice(String name) {
+        return open(name, null);
+    }
+
+    /** The token goes with the device name to VFIO_GROUP_GET_DEVICE_FD; see {@link FfmGroup#openDevice(String, UUID)}. */
+    @Override
+    public VfioDevice openDevice(String name, UUID vfToken) {
+        return open(name, Objects.requireNonNull(vfToken, "vfToken"));
+    }
+
     /**
      * Finds the device's group in sysfs, attaches it unless it is attached already, and opens the device from it. Under
      * the container's lock, so a concurrent openDevice of another device of the group neither attaches it twice nor
      * loses it to the cleanup below.
      */
-    @Override
-    public synchronized VfioDevice openDevice(String name) {
+    private synchronized VfioDevice open(String name, UUID vfToken) {
         ensureOpen();
         int number = sysfsDevices.iommuGroup(name);
         VfioGroup attached = attachedGroup(number);
-        VfioGroup group = attached != null ? attached : attachGroup(number);
+        FfmGroup group = (FfmGroup) (attached != null ? attached : attachGroup(number));
         try {
-            return group.openDevice(name);
+            return group.open(name, vfToken);
         } catch (RuntimeException e) {
             if (attached == null) {
                 group.close(); // attached for this device alone: do not keep /dev/vfio/N open for nothing
@@ -225,11 +242,6 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
     /** The attached groups that match {@code test}. */
     List<FfmGroup> attachedGroups(java.util.function.Predicate<FfmGroup> test) {
         return groups.findAll(test);
-    }
-
-    @Override
-    SysfsDevices sysfs() {
-        return sysfsDevices;
     }
 
     private VfioGroup attachedGroup(int number) {

@@ -17,6 +17,7 @@ import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.IrqInfo;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciDependentDevice;
+import org.vfioosgi.api.PciSriov;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.RegionInfo.SparseMmapArea;
 import org.vfioosgi.api.VfioDevice;
@@ -61,6 +62,8 @@ final class FfmDevice implements VfioDevice {
     private Optional<FfmDisplay> display;
     /** The DMA logging, probed on first use: null before, empty if the device has none. */
     private Optional<FfmDmaLogging> dmaLogging;
+    /** The SR-IOV control, probed on first use: null before, empty if the device is no SR-IOV PF. */
+    private Optional<FfmSriov> sriov;
 
     /** A device opened from {@code group}, named as its descriptor. */
     FfmDevice(FileDescriptor fd, FfmGroup group, Consumer<FfmDevice> onClose) {
@@ -381,7 +384,7 @@ final class FfmDevice implements VfioDevice {
                     PciDependentDevice d = VfioPciDependentDevice.decode(entry);
                     ids[i] = d.group();
                     if (devIds) { // a device id, not a group: the group comes from sysfs
-                        d = new PciDependentDevice(addressSpace.sysfs().iommuGroupOf(d.address()), d.segment(),
+                        d = new PciDependentDevice(addressSpace.sysfsDevices().iommuGroupOf(d.address()), d.segment(),
                                 d.bus(), d.devfn());
                     }
                     devices.add(d);
@@ -461,7 +464,7 @@ final class FfmDevice implements VfioDevice {
                 proof.forEach(g -> proven.add(g.number()));
                 for (int i = 0; i < info.devices().size(); i++) {
                     PciDependentDevice d = info.devices().get(i);
-                    Optional<String> driver = addressSpace.sysfs().driverOf(d.address());
+                    Optional<String> driver = addressSpace.sysfsDevices().driverOf(d.address());
                     if (driver.isEmpty() || !driver.get().equals("vfio-pci")) {
                         problems.add(d.address() + " is bound to " + driver.orElse("no driver") + ", not vfio-pci");
                     } else if (group != null && !proven.contains(d.group())) {
@@ -540,6 +543,17 @@ final class FfmDevice implements VfioDevice {
             dmaLogging = FfmDmaLogging.probe(this);
         }
         return dmaLogging.map(l -> l);
+    }
+
+    @Override
+    public synchronized Optional<PciSriov> sriov() {
+        if (!fd.isOpen()) {
+            throw new IllegalStateException("device " + name() + " is closed");
+        }
+        if (sriov == null) {
+            sriov = FfmSriov.probe(this, addressSpace.sysfsDevices());
+        }
+        return sriov.map(s -> s);
     }
 
     private void check(int result, Operation operation, String call) {

@@ -6,7 +6,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
+import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.vfioosgi.api.GroupStatus;
@@ -165,16 +167,38 @@ final class FfmGroup implements VfioGroup {
     }
 
     @Override
-    public synchronized VfioDevice openDevice(String name) {
+    public VfioDevice openDevice(String name) {
+        return open(name, null);
+    }
+
+    /**
+     * The kernel's device name with the token as an option, {@code NAME vf_token=UUID} (vfio-pci's syntax); the token
+     * stays out of the device's name, its descriptor's path and every message.
+     */
+    @Override
+    public VfioDevice openDevice(String name, UUID vfToken) {
+        return open(name, Objects.requireNonNull(vfToken, "vfToken"));
+    }
+
+    /** VFIO_GROUP_GET_DEVICE_FD for {@code name}, with the VF token {@code vfToken} unless it is null. */
+    synchronized FfmDevice open(String name, UUID vfToken) {
+        if (name.indexOf(' ') >= 0 || name.indexOf(0) >= 0) {
+            // a space starts the kernel's options: a name must not smuggle a token in (it would show in messages)
+            throw new IllegalArgumentException("not a device name: \"" + (name.indexOf(' ') >= 0
+                    ? name.substring(0, name.indexOf(' ')) + " ..." : name) + "\" (options such as a VF token go in"
+                    + " openDevice(name, token))");
+        }
         int f = fd.acquire();
         try {
             ensureOpen();
             FfmDevice device;
             try (Arena arena = Arena.ofConfined()) {
-                int r = kernel.ioctl(f, Ioctls.VFIO_GROUP_GET_DEVICE_FD, arena.allocateFrom(name));
+                MemorySegment request = arena.allocateFrom(vfToken == null ? name : name + " vf_token=" + vfToken);
+                int r = kernel.ioctl(f, Ioctls.VFIO_GROUP_GET_DEVICE_FD, request);
+                request.fill((byte) 0); // the token is a secret: leave no copy behind in freed memory
                 if (r < 0) {
-                    throw Failures.syscall(kernel, Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD)",
-                            name + " (group " + number + ")", -r);
+                    throw Failures.syscall(kernel, Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD"
+                            + (vfToken == null ? "" : ", with a VF token") + ")", name + " (group " + number + ")", -r);
                 }
                 device = new FfmDevice(new FileDescriptor(kernel, r, name), this, d -> {
                     devices.remove(d);

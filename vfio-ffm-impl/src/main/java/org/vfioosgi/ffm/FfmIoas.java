@@ -2,7 +2,10 @@ package org.vfioosgi.ffm;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.UUID;
 import java.util.function.Consumer;
 import org.vfioosgi.api.DmaAccess;
 import org.vfioosgi.api.IommuInfo;
@@ -61,12 +64,39 @@ final class FfmIoas extends FfmAddressSpace {
         return ioasId;
     }
 
+    @Override
+    SysfsDevices sysfsDevices() {
+        return sysfsDevices;
+    }
+
     /**
-     * Finds the device's character device in sysfs, opens it, binds it to this iommufd and attaches it to the IOAS.
-     * Under the space's lock, so a device is never half-attached when the space closes its devices.
+     * Refuses a VF of a PF bound to vfio-pci: the kernel lets such a VF be opened only with its PF's VF token, and a
+     * kernel whose character devices take no token (6.12) would open it without (through its group it would not).
      */
     @Override
-    public synchronized VfioDevice openDevice(String name) {
+    public VfioDevice openDevice(String name) {
+        Optional<String> pf = sysfsDevices.vfioPfOf(name);
+        if (pf.isPresent()) {
+            throw new VfioException(Operation.OPEN_DEVICE, "", name, 0, "failed to open device " + name + ": it is a VF"
+                    + " of " + pf.get() + ", which is bound to vfio-pci, so it opens only with the VF token that PF's"
+                    + " user set", "Open it with openDevice(name, token); on kernels before 6.17, whose character"
+                    + " devices take no token, open it on a container (IommuMode.TYPE1V2)");
+        }
+        return open(name, null);
+    }
+
+    /** The token goes to VFIO_DEVICE_BIND_IOMMUFD; see {@link VfioCdev#bind(Iommufd, UUID)}. */
+    @Override
+    public VfioDevice openDevice(String name, UUID vfToken) {
+        return open(name, Objects.requireNonNull(vfToken, "vfToken"));
+    }
+
+    /**
+     * Finds the device's character device in sysfs, opens it, binds it to this iommufd (with the VF token unless it is
+     * null) and attaches it to the IOAS. Under the space's lock, so a device is never half-attached when the space
+     * closes its devices.
+     */
+    private synchronized VfioDevice open(String name, UUID vfToken) {
         fd.acquire();
         try {
             String cdevName = sysfsDevices.cdevName(name);
@@ -82,7 +112,7 @@ final class FfmIoas extends FfmAddressSpace {
                             + ": its character device changed from " + cdevName + " to " + now + " while it was"
                             + " opened (its driver was unbound and bound again)", "Open it again");
                 }
-                cdev.bind(iommufd);
+                cdev.bind(iommufd, vfToken);
                 cdev.attach(ioasId);
                 attached = true;
                 iovaRangesMayHaveChanged();
@@ -100,11 +130,6 @@ final class FfmIoas extends FfmAddressSpace {
         } finally {
             fd.release();
         }
-    }
-
-    @Override
-    SysfsDevices sysfs() {
-        return sysfsDevices;
     }
 
     @Override

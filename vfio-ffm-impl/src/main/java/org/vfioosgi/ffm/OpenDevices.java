@@ -32,6 +32,11 @@ final class OpenDevices {
         return OPEN.stream().filter(d -> d.name().equals(name)).toList();
     }
 
+    /** Whether a device named {@code name} is open in this process. */
+    static boolean isOpen(String name) {
+        return OPEN.stream().anyMatch(d -> d.name().equals(name));
+    }
+
     /**
      * Closes every open device named {@code name}: its interrupts, mappings and migration streams first, as its own
      * close does; calls racing with it end in {@link IllegalStateException}.

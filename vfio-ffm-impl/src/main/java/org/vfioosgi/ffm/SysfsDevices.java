@@ -136,6 +136,26 @@ final class SysfsDevices {
         return linkName(devices("pci").resolve(address).resolve("driver"));
     }
 
+    /** The sysfs root, {@code /sys} on the running system. */
+    Path root() {
+        return sysfs;
+    }
+
+    /** A PCI device's directory, {@code /sys/bus/pci/devices/NAME} (which may not exist). */
+    Path pciDevice(String name) {
+        return devices("pci").resolve(name);
+    }
+
+    /**
+     * The PF of PCI device {@code name} if it is an SR-IOV VF whose PF is bound to vfio-pci: then the kernel lets the VF
+     * be opened only with the PF's VF token (read from the VF's {@code physfn} link and the PF's {@code driver}).
+     */
+    Optional<String> vfioPfOf(String name) {
+        Path device = pciDevice(name);
+        return linkName(device.resolve("physfn"))
+                .filter(pf -> linkName(pciDevice(pf).resolve("driver")).filter("vfio-pci"::equals).isPresent());
+    }
+
     private Path devices(String bus) {
         return sysfs.resolve("bus").resolve(bus).resolve("devices");
     }

@@ -2,12 +2,14 @@ package org.vfioosgi.ffm;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.UUID;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.ffm.IommufdFailures.Call;
 import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.abi.VfioDeviceAttachIommufdPt;
 import org.vfioosgi.ffm.abi.VfioDeviceBindIommufd;
 import org.vfioosgi.ffm.abi.VfioDeviceDetachIommufdPt;
+import org.vfioosgi.ffm.sys.Errno;
 import org.vfioosgi.ffm.sys.FileDescriptor;
 import org.vfioosgi.ffm.sys.Kernel;
 
@@ -49,16 +51,50 @@ final class VfioCdev implements AutoCloseable {
 
     /** VFIO_DEVICE_BIND_IOMMUFD: binds the device to {@code iommufd}; its id there (for hardware info, HWPTs). */
     int bind(Iommufd iommufd) {
+        return bind(iommufd, null);
+    }
+
+    /**
+     * VFIO_DEVICE_BIND_IOMMUFD presenting an SR-IOV VF token unless {@code vfToken} is null
+     * ({@code VFIO_DEVICE_BIND_FLAG_TOKEN}, Linux 6.17 and later; earlier kernels refuse any flag with EINVAL).
+     */
+    int bind(Iommufd iommufd, UUID vfToken) {
         int f = fd.acquire();
         try {
             int i = iommufd.acquire();
             try {
-                MemorySegment s = Iommufd.request(VfioDeviceBindIommufd.sizeof());
-                VfioDeviceBindIommufd.iommufd(s, i);
-                int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_BIND_IOMMUFD, s);
+                int r;
+                MemorySegment s;
+                if (vfToken == null) {
+                    s = Iommufd.request(VfioDeviceBindIommufd.sizeof());
+                    VfioDeviceBindIommufd.iommufd(s, i);
+                    r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_BIND_IOMMUFD, s);
+                } else {
+                    // the request and the token both in the call frame's scratch: [request 24 bytes][token 16 bytes]
+                    MemorySegment frame = Iommufd.request(VfioDeviceBindIommufd.SIZEOF_WITH_TOKEN + 16);
+                    s = frame.asSlice(0, VfioDeviceBindIommufd.SIZEOF_WITH_TOKEN);
+                    VfioDeviceBindIommufd.argsz(s, (int) VfioDeviceBindIommufd.SIZEOF_WITH_TOKEN);
+                    MemorySegment token = frame.asSlice(VfioDeviceBindIommufd.SIZEOF_WITH_TOKEN, 16);
+                    FfmSriov.VfToken.write(token, vfToken);
+                    VfioDeviceBindIommufd.flags(s, VfioDeviceBindIommufd.FLAG_TOKEN);
+                    VfioDeviceBindIommufd.iommufd(s, i);
+                    VfioDeviceBindIommufd.token_uuid_ptr(s, token.address());
+                    r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_BIND_IOMMUFD, s);
+                    token.fill((byte) 0); // the token is a secret: leave no copy behind
+                }
                 if (r < 0) {
+                    String call = "ioctl(VFIO_DEVICE_BIND_IOMMUFD" + (vfToken == null ? "" : ", FLAG_TOKEN") + ")";
+                    if (vfToken != null && (r == -Errno.EINVAL || r == -Errno.EACCES)) {
+                        throw Failures.syscall(kernel, VfioException.Operation.OPEN_DEVICE, "bind to " + iommufd.path()
+                                + " with a VF token the VFIO device", call, fd.path(), -r, r == -Errno.EACCES
+                                ? "The token is not the one the device's PF's user set: ask that user for it"
+                                : "Either this kernel's VFIO_DEVICE_BIND_IOMMUFD takes no VF token (Linux 6.17 added"
+                                + " VFIO_DEVICE_BIND_FLAG_TOKEN; 6.12 refuses every flag), or the device takes none"
+                                + " (neither an SR-IOV PF nor a VF of a PF bound to vfio-pci). Open it on a container"
+                                + " (IommuMode.TYPE1V2), where the token goes with the device's name");
+                    }
                     throw IommufdFailures.syscall(kernel, Call.BIND, "bind to " + iommufd.path() + " the VFIO device",
-                            "ioctl(VFIO_DEVICE_BIND_IOMMUFD)", fd.path(), -r);
+                            call, fd.path(), -r);
                 }
                 int devId = VfioDeviceBindIommufd.out_devid(s);
                 if (devId <= 0) { // iommufd numbers its objects from 1 to 2^31 - 1

@@ -22,6 +22,13 @@ public final class VfioDeviceBindIommufd {
             JAVA_INT.withName("iommufd"),
             JAVA_INT.withName("out_devid")).withName("vfio_device_bind_iommufd");
 
+    /** {@code VFIO_DEVICE_BIND_FLAG_TOKEN}: {@code token_uuid_ptr} points at the SR-IOV VF token (Linux 6.17). */
+    public static final int FLAG_TOKEN = 1;
+    /** The size with {@code __aligned_u64 token_uuid_ptr} after {@code out_devid}: the argsz that carries a token. */
+    public static final long SIZEOF_WITH_TOKEN = 24;
+    /** Where {@code token_uuid_ptr} is. */
+    private static final long TOKEN_UUID_PTR_OFFSET = 16;
+
     private static final VarHandle argsz$vh = Structs.field(LAYOUT, "argsz");
     private static final VarHandle flags$vh = Structs.field(LAYOUT, "flags");
     private static final VarHandle iommufd$vh = Structs.field(LAYOUT, "iommufd");
@@ -62,5 +69,10 @@ public final class VfioDeviceBindIommufd {
 
     public static void out_devid(MemorySegment s, int value) {
         out_devid$vh.set(s, 0L, value);
+    }
+
+    /** Sets {@code token_uuid_ptr} of a request of {@link #SIZEOF_WITH_TOKEN} bytes. */
+    public static void token_uuid_ptr(MemorySegment s, long address) {
+        s.set(java.lang.foreign.ValueLayout.JAVA_LONG, TOKEN_UUID_PTR_OFFSET, address);
     }
 }
