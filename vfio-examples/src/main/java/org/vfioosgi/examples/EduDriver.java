@@ -37,7 +37,7 @@ final class EduDriver implements EduService, AutoCloseable {
         this.bar0 = device.map(PciRegion.BAR0);
         this.edu = new EduDevice(bar0);
         PciConfig.of(device).enableBusMaster();
-        this.buffer = device.group().container().allocateDma(EduDevice.BUFFER_SIZE, EduDevice.DMA_LIMIT);
+        this.buffer = device.addressSpace().allocateDma(EduDevice.BUFFER_SIZE, EduDevice.DMA_LIMIT);
         this.irq = vfio.newEventFd();
         device.setIrqEventFds(PciIrq.MSI, 0, irq);
         // a platform thread: the wait blocks in poll(2), which would pin a virtual thread's carrier
