@@ -415,12 +415,17 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
 
     /**
      * The node the device is opened through in {@code mode} if it is not there yet: its group's ({@code /dev/vfio/N})
-     * on the container path, its character device's ({@code /dev/vfio/devices/vfioN}) with iommufd.
+     * on the container path, its character device's ({@code /dev/vfio/devices/vfioN}) with iommufd (where the kernel
+     * has VFIO character devices at all: else the open is tried, and its failure is the claim's refusal).
      */
     private Optional<String> missingNode(D device, int groupNumber, IommuMode mode) {
         if (!mode.usesDeviceCdev()) {
             Path node = devVfio.resolve(Integer.toString(groupNumber));
             return Files.exists(node) ? Optional.empty() : Optional.of(node.toString());
+        }
+        if (!Files.isDirectory(devVfio.resolve("devices"))) {
+            // no VFIO character devices in this kernel: nothing to wait for; opening fails and says why
+            return Optional.empty();
         }
         Optional<String> cdev = bus.vfioCdev(device);
         if (cdev.isEmpty()) {

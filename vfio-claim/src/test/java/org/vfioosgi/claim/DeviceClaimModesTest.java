@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -133,6 +134,7 @@ class DeviceClaimModesTest {
         bus.add(EDU, 5, "vfio-pci");
         bus.makeNode(5); // the group node is there, the cdev not yet
         bus.makeCdevs = false;
+        Files.createDirectories(devVfio.resolve("devices")); // a kernel with VFIO character devices
         start(Set.of(EDU), Optional.of(IommuMode.IOMMUFD));
         waitFor("pending", () -> status(EDU) != null && status(EDU).state() == State.PENDING);
         assertTrue(status(EDU).detail().contains("character device"), status(EDU).detail());
@@ -152,6 +154,7 @@ class DeviceClaimModesTest {
         bus.add(EDU, 5, "vfio-pci");
         bus.makeNode(5);
         bus.makeCdevs = false;
+        Files.createDirectories(devVfio.resolve("devices"));
         vfio.autoMode = IommuMode.IOMMUFD;
         start(Set.of(EDU), Optional.empty());
         waitFor("pending", () -> status(EDU) != null && status(EDU).state() == State.PENDING);
@@ -168,6 +171,19 @@ class DeviceClaimModesTest {
         events.cdevNode(EDU, bus.cdevName(EDU));
         publisher.awaitLive(List.of("ClaimStatus claim-1", "IoAddressSpace claim-1", "VfioDevice " + EDU));
         assertEquals("iommufd", publisher.live(VfioDevice.class).get(0).properties().get(DeviceClaim.MODE_PROPERTY));
+    }
+
+    @Test
+    void iommufdOnAKernelWithoutCharacterDevicesIsRefusedWithTheReasonNotLeftWaiting() throws Exception {
+        bus = new FakeBus(devVfio);
+        bus.add(EDU, 5, "vfio-pci");
+        bus.makeNode(5);
+        bus.makeCdevs = false; // and no /dev/vfio/devices
+        vfio.failing.add("openIoas");
+        start(Set.of(EDU), Optional.of(IommuMode.IOMMUFD));
+        waitFor("refused", () -> status(EDU) != null && status(EDU).state() == State.REFUSED);
+        assertTrue(status(EDU).detail().contains("injected failure of openIoas"), status(EDU).detail());
+        assertEquals(List.of("ClaimStatus claim-1"), publisher.liveNames());
     }
 
     @Test
