@@ -27,6 +27,7 @@ import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import java.lang.foreign.ValueLayout;
 import org.vfioosgi.api.DmaBuffer;
+import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.PciRegion;
@@ -113,6 +114,7 @@ public class PciProviderIT extends InGuestTestSupport {
         assertTrue(services(VfioDevice.class, null).isEmpty());
         assertTrue(services(VfioGroup.class, null).isEmpty());
         assertTrue(services(VfioContainer.class, null).isEmpty());
+        assertTrue(services(IoAddressSpace.class, null).isEmpty());
         assertEquals(heldBefore.size(), vfioResources().size());
     }
 
@@ -122,9 +124,12 @@ public class PciProviderIT extends InGuestTestSupport {
         waitFor("edu's driver service", () -> edu("0000:00:01.0") != null, 10_000);
         ServiceReference<VfioDevice> ref = services(VfioDevice.class, "(vfio.pci.id=" + EDU_ID + ")").iterator().next();
         VfioDevice device = context.getService(ref);
-        VfioContainer container = device.group().container();
+        // the claim's address space: a container, or with iommufd (the default where the kernel has it) an IOAS
+        IoAddressSpace container = device.addressSpace();
         assertThrows(UnsupportedOperationException.class, device::close);
-        assertThrows(UnsupportedOperationException.class, () -> device.group().close());
+        if (!container.mode().usesDeviceCdev()) {
+            assertThrows(UnsupportedOperationException.class, () -> device.group().close());
+        }
         assertThrows(UnsupportedOperationException.class, container::close);
         assertThrows("other drivers' buffers are not this consumer's", UnsupportedOperationException.class,
                 container::unmapAllDma);
@@ -149,8 +154,13 @@ public class PciProviderIT extends InGuestTestSupport {
         ServiceReference<VfioDevice> ref = services(VfioDevice.class, "(vfio.pci.id=" + EDU_ID + ")").iterator().next();
         assertEquals("0000:00:01.0", ref.getProperty("vfio.pci.address"));
         assertEquals("00ff00", ref.getProperty("vfio.pci.class"));
-        assertEquals(1, services(VfioGroup.class, "(vfio.group=" + ref.getProperty("vfio.group") + ")").size());
-        assertEquals(1, services(VfioContainer.class, "(vfio.claim=" + config.getPid() + ")").size());
+        String ofClaim = "(vfio.claim=" + config.getPid() + ")";
+        assertEquals(1, services(IoAddressSpace.class, ofClaim).size());
+        // a group and a container on the container path; with iommufd (auto's pick where the kernel has it) neither
+        int containerPath = "iommufd".equals(ref.getProperty("vfio.iommu.mode")) ? 0 : 1;
+        assertEquals(containerPath, services(VfioGroup.class, "(vfio.group=" + ref.getProperty("vfio.group") + ")")
+                .size());
+        assertEquals(containerPath, services(VfioContainer.class, ofClaim).size());
         assertTrue("the NVMe controller is not named: not claimed", services(VfioDevice.class,
                 "(vfio.pci.id=1b36:0010)").isEmpty());
 

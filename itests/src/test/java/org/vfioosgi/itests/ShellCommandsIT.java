@@ -3,6 +3,8 @@ package org.vfioosgi.itests;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
 import javax.inject.Inject;
@@ -48,9 +50,20 @@ public class ShellCommandsIT extends InGuestTestSupport {
         assertTrue(list, list.lines().anyMatch(l -> l.matches("0000:00:01.0 +1234:11e8 +00ff00 +\\d+ +vfio-pci +yes +no")));
         assertTrue(list, list.lines().anyMatch(l -> l.matches("0000:00:02.0 +1b36:0010 +010802 +\\d+ +vfio-pci +yes +no")));
 
+        // auto: iommufd where the kernel has it and VFIO character devices (the iommufd kernel), else type1v2
+        String auto = Files.exists(Path.of("/dev/iommu")) && Files.isDirectory(Path.of("/dev/vfio/devices"))
+                ? "iommufd" : "type1v2";
+        assertTrue(list, list.contains("IOMMU mode of claims with iommu.mode=auto: " + auto));
+        String modes = command("modes");
+        System.out.print(modes);
+        assertTrue(modes, modes.lines().anyMatch(l -> l.matches(auto + " +yes +<- auto")));
+        assertTrue(modes, modes.lines().anyMatch(l -> l.matches("type1v2 +yes.*")));
+        assertEquals(modes, 1, modes.lines().filter(l -> l.endsWith("<- auto")).count());
+
         String info = command("info", "0000:00:02.0");
         System.out.print(info);
         assertTrue(info, info.contains("0000:00:02.0: PCI, 9 regions, 5 IRQ indexes, reset yes"));
+        assertTrue(info, info.lines().anyMatch(l -> l.matches(" +IOMMU mode " + auto + ".*")));
         assertTrue(info, info.lines().anyMatch(l -> l.matches(" +BAR0 +16384 bytes +rw mmap msix-mappable")));
         assertTrue(info, info.lines().anyMatch(l -> l.matches(" +MSIX +65 vectors +eventfd.*")));
 
@@ -60,6 +73,7 @@ public class ShellCommandsIT extends InGuestTestSupport {
         assertTrue(claimed, claimed.lines().anyMatch(l -> l.matches("0000:00:01.0 .* yes +yes")));
         String infoClaimed = command("info", "0000:00:01.0");
         assertTrue(infoClaimed, infoClaimed.contains("0000:00:01.0: PCI, 9 regions, 5 IRQ indexes, reset no"));
+        assertTrue(infoClaimed, infoClaimed.lines().anyMatch(l -> l.matches(" +IOMMU mode " + auto + ".*")));
 
         assertEquals("released 1 claim for 1234:11e8", command("release", "1234:11e8"));
         waitFor("the services withdrawn", () -> devices().isEmpty());

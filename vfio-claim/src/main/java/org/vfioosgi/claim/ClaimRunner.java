@@ -4,8 +4,10 @@ import java.lang.System.Logger.Level;
 import java.util.Collections;
 import java.util.Hashtable;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceFactory;
@@ -48,8 +50,8 @@ public final class ClaimRunner implements AutoCloseable {
     public static ServicePublisher publisherFor(BundleContext context) {
         return new ServicePublisher() {
             @Override
-            public <S> Publication publish(Class<S> type, Supplier<SharedViews.ConsumerView<S>> views,
-                    Map<String, Object> properties) {
+            public <S> Publication publish(Class<S> type, List<Class<? super S>> alsoAs,
+                    Supplier<SharedViews.ConsumerView<S>> views, Map<String, Object> properties) {
                 ServiceFactory<S> factory = new ServiceFactory<>() {
                     private final Map<S, SharedViews.ConsumerView<S>> given =
                             Collections.synchronizedMap(new IdentityHashMap<>());
@@ -69,7 +71,9 @@ public final class ClaimRunner implements AutoCloseable {
                         }
                     }
                 };
-                ServiceRegistration<S> registration = context.registerService(type, factory,
+                String[] names = Stream.concat(Stream.of(type), alsoAs.stream()).map(Class::getName)
+                        .toArray(String[]::new);
+                ServiceRegistration<?> registration = context.registerService(names, factory,
                         new Hashtable<>(properties));
                 return () -> {
                     try {

@@ -28,6 +28,13 @@ public interface DeviceBus<D> {
     /** The device's IOMMU group, empty if it has none (yet). */
     OptionalInt iommuGroup(D device);
 
+    /**
+     * The name of the device's VFIO character device ({@code vfioN}: its node in {@code /dev/vfio/devices}), empty if
+     * it has none (not bound to VFIO yet, or a kernel without {@code CONFIG_VFIO_DEVICE_CDEV}). Read from the
+     * device's {@code vfio-dev} directory in sysfs ({@link Sysfs#vfioCdev}).
+     */
+    Optional<String> vfioCdev(D device);
+
     /** The driver the device is bound to, empty if none. */
     Optional<String> driver(D device);
 

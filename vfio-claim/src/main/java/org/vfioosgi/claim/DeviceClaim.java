@@ -17,6 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
 import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.IoAddressSpace;
+import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
@@ -27,9 +29,15 @@ import org.vfioosgi.api.claim.ClaimedDevice.State;
 
 /**
  * The devices one claim holds, on one bus: finds the devices it names, binds them to the bus's VFIO driver where
- * allowed, opens them in one container and publishes it as a {@link VfioContainer} service, a {@link VfioGroup}
- * service per group and a {@link VfioDevice} service per device (consumers use them; the claim alone closes them),
- * and a {@link ClaimStatus} service describing it all.
+ * allowed, opens them in one IO address space of the configured {@link IommuMode} ({@link Vfio#openAddressSpace()}'s
+ * choice by default) and publishes it as an {@link IoAddressSpace} service (on the container path also a
+ * {@link VfioContainer}, with a {@link VfioGroup} service per group), and a {@link VfioDevice} service per device
+ * (consumers use them; the claim alone closes them), and a {@link ClaimStatus} service describing it all. Each service
+ * says the mode in {@value #MODE_PROPERTY}.
+ *
+ * <p>The IOMMU group stays the unit of ownership in every mode: on the container path a group is attached once and
+ * its devices opened from it; with iommufd there is no group to open, but the kernel binds every device of a group to
+ * the same iommufd and IOAS or refuses, which one space per claim gives, as one container per claim does.
  *
  * <p>Event-driven: {@link #handle(Uevent)} takes the kernel's uevents and looks in sysfs only at the device an event
  * names; a device's REQ interrupt (the kernel asking for it back) is waited for on its eventfd by a thread of its
@@ -52,9 +60,35 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
      */
     static final Set<String> HELD = ConcurrentHashMap.newKeySet();
 
-    /** How one claim is configured. */
+    /** The service property naming the IOMMU mode ({@link IommuMode#configName()}) of what a claim publishes. */
+    public static final String MODE_PROPERTY = "vfio.iommu.mode";
+
+    /**
+     * How one claim is configured.
+     *
+     * @param iommuMode the mode of the claim's address space; empty to let {@link Vfio#openAddressSpace()} choose
+     */
     public record Settings(String name, String selection, long dmaBytes, boolean takeFromHostDriver,
-            boolean restoreDriver) {
+            boolean restoreDriver, Optional<IommuMode> iommuMode) {
+
+        /** Settings in the mode {@link Vfio#openAddressSpace()} chooses. */
+        public Settings(String name, String selection, long dmaBytes, boolean takeFromHostDriver,
+                boolean restoreDriver) {
+            this(name, selection, dmaBytes, takeFromHostDriver, restoreDriver, Optional.empty());
+        }
+
+        /**
+         * The mode a configuration's {@code iommu.mode} names: {@code auto} (or nothing) for the system's choice,
+         * else an {@link IommuMode#configName()}.
+         *
+         * @throws IllegalArgumentException if it names no mode (the message lists them)
+         */
+        public static Optional<IommuMode> parseMode(String configured) {
+            if (configured == null || configured.isBlank() || configured.trim().equalsIgnoreCase("auto")) {
+                return Optional.empty();
+            }
+            return Optional.of(IommuMode.fromConfigName(configured));
+        }
     }
 
     private final Settings settings;
@@ -67,10 +101,13 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
     private final Path devVfio;
     private final String threadName;
 
-    /** Guards {@link #container}, {@link #containerPublication} and {@link #groups}. */
+    /** Guards {@link #space}, {@link #spacePublication}, {@link #autoMode} and {@link #groups}. */
     private final Object structure = new Object();
-    private VfioContainer container;
-    private ServicePublisher.Publication containerPublication;
+    private IoAddressSpace space;
+    private ServicePublisher.Publication spacePublication;
+    /** The mode {@link Vfio#openAddressSpace()} chose, once a space was opened without a configured mode. */
+    private IommuMode autoMode;
+    /** The groups of the devices held; on the iommufd path without a group open, to count their devices. */
     private final Map<Integer, OpenGroup> groups = new HashMap<>();
 
     private final Map<String, Held<D>> held = new ConcurrentHashMap<>();
@@ -87,6 +124,7 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
     private ServicePublisher.Publication statusPublication;
 
     private static final class OpenGroup {
+        /** Null on the iommufd path: the devices are opened through their character devices. */
         final VfioGroup group;
         ServicePublisher.Publication publication;
         int devices;
@@ -171,8 +209,9 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
         if (event.lost()) {
             LOG.log(Level.WARNING, "{0}: uevents were lost (socket overrun); looking at every device again", name);
             rescan();
-        } else if (event.subsystem().equals("vfio") && event.action().equals("add")) {
-            // a group node appeared: whoever waits for one looks again
+        } else if ((event.subsystem().equals("vfio") || event.subsystem().equals("vfio-dev"))
+                && event.action().equals("add")) {
+            // a group node or a device's character device appeared: whoever waits for one looks again
             status.forEach((device, s) -> {
                 if (s.state() == State.PENDING) {
                     schedule(device);
@@ -371,49 +410,102 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
             report(device, State.PENDING, "waiting for its IOMMU group");
             return;
         }
-        Path node = devVfio.resolve(Integer.toString(group.getAsInt()));
-        if (!Files.exists(node)) {
-            report(device, State.PENDING, "waiting for " + node);
-            return;
-        }
         open(device, group.getAsInt(), started, bound);
     }
 
-    /** Opens the device in its group (attaching the group, opening the container as needed) and publishes it. */
+    /**
+     * The node the device is opened through in {@code mode} if it is not there yet: its group's ({@code /dev/vfio/N})
+     * on the container path, its character device's ({@code /dev/vfio/devices/vfioN}) with iommufd (where the kernel
+     * has VFIO character devices at all: else the open is tried, and its failure is the claim's refusal).
+     */
+    private Optional<String> missingNode(D device, int groupNumber, IommuMode mode) {
+        if (!mode.usesDeviceCdev()) {
+            Path node = devVfio.resolve(Integer.toString(groupNumber));
+            return Files.exists(node) ? Optional.empty() : Optional.of(node.toString());
+        }
+        if (!Files.isDirectory(devVfio.resolve("devices"))) {
+            // no VFIO character devices in this kernel: nothing to wait for; opening fails and says why
+            return Optional.empty();
+        }
+        Optional<String> cdev = bus.vfioCdev(device);
+        if (cdev.isEmpty()) {
+            return Optional.of("its VFIO character device (vfio-dev in sysfs)");
+        }
+        Path node = devVfio.resolve("devices").resolve(cdev.get());
+        return Files.exists(node) ? Optional.empty() : Optional.of(node.toString());
+    }
+
+    /** The mode the claim's space has or will have; opens the space to learn it if auto-detected and not known yet. */
+    private IommuMode mode() {
+        if (space != null) {
+            return space.mode();
+        }
+        if (settings.iommuMode().isPresent()) {
+            return settings.iommuMode().get();
+        }
+        if (autoMode == null) {
+            space = vfio.openAddressSpace(); // kept for the device; closed by closeUnused if it waits instead
+            autoMode = space.mode();
+            LOG.log(Level.INFO, "{0}: IOMMU mode {1} (auto-detected)", name, autoMode.configName());
+        }
+        return autoMode;
+    }
+
+    /**
+     * Opens the device in the claim's space (opening the space and, on the container path, attaching the device's
+     * group as needed) and publishes it.
+     */
     private void open(D device, int groupNumber, long started, long bound) {
         String deviceName = bus.name(device);
         Held<D> open;
+        String modeName;
         synchronized (structure) {
             VfioDevice vfioDevice = null;
             Optional<EventFd> request = Optional.empty();
             OpenGroup group = null;
             boolean counted = false;
             try {
-                if (container == null) {
-                    container = vfio.openContainer();
+                Optional<String> missing = missingNode(device, groupNumber, mode());
+                if (missing.isPresent()) {
+                    report(device, State.PENDING, "waiting for " + missing.get());
+                    closeUnused(groupNumber); // a space opened to learn the mode is not kept for nothing
+                    return;
+                }
+                if (space == null) {
+                    space = settings.iommuMode().map(vfio::openAddressSpace).orElseGet(vfio::openAddressSpace);
                 }
                 group = groups.get(groupNumber);
                 if (group == null) {
-                    group = new OpenGroup(container.attachGroup(groupNumber));
+                    // the container path opens the group, iommufd has none to open (the kernel keeps the group
+                    // in one iommufd by itself)
+                    group = new OpenGroup(space instanceof VfioContainer container
+                            ? container.attachGroup(groupNumber) : null);
                     groups.put(groupNumber, group);
                 }
-                vfioDevice = group.group.openDevice(deviceName);
+                vfioDevice = group.group != null ? group.group.openDevice(deviceName) : space.openDevice(deviceName);
                 if (bus.requestIrqIndex().isPresent()) {
                     request = Optional.of(vfio.newEventFd());
                     vfioDevice.setIrqEventFds(bus.requestIrqIndex().getAsInt(), 0, List.of(request.get()));
                 }
                 group.devices++;
                 counted = true;
-                // published only now that they hold a device: no container without a group, no group without a device
-                if (containerPublication == null) {
-                    VfioContainer c = container;
-                    containerPublication = publisher.publish(VfioContainer.class, () -> SharedViews.container(c),
-                            Map.of("vfio.claim", name));
+                // published only now that they hold a device: no space without a device, no group without a device
+                modeName = space.mode().configName();
+                if (spacePublication == null) {
+                    Map<String, Object> properties = Map.of("vfio.claim", name, MODE_PROPERTY, modeName);
+                    if (space instanceof VfioContainer container) {
+                        spacePublication = publisher.publish(VfioContainer.class, List.of(IoAddressSpace.class),
+                                () -> SharedViews.container(container), properties);
+                    } else {
+                        IoAddressSpace s = space;
+                        spacePublication = publisher.publish(IoAddressSpace.class,
+                                () -> SharedViews.addressSpace(s), properties);
+                    }
                 }
-                if (group.publication == null) {
+                if (group.group != null && group.publication == null) {
                     VfioGroup g = group.group;
                     group.publication = publisher.publish(VfioGroup.class, () -> SharedViews.group(g),
-                            Map.of("vfio.group", groupNumber, "vfio.claim", name));
+                            Map.of("vfio.group", groupNumber, "vfio.claim", name, MODE_PROPERTY, modeName));
                 }
             } catch (RuntimeException e) {
                 if (counted) {
@@ -437,6 +529,7 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
         properties.putAll(bus.serviceProperties(device));
         properties.put("vfio.group", groupNumber);
         properties.put("vfio.claim", name);
+        properties.put(MODE_PROPERTY, modeName);
         try {
             open.publication = publisher.publish(VfioDevice.class,
                     () -> SharedViews.device(open.device, reservedIrq), properties);
@@ -448,9 +541,10 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
                 .start(() -> awaitRequest(open, deviceName, request)));
         report(device, State.PUBLISHED, "");
         long published = System.nanoTime();
-        LOG.log(Level.INFO, "{0}: published {1} (group {2}) in {3} ms: bound to VFIO in {4} ms, opened in {5} ms,"
-                + " services published in {6} ms", name, deviceName, groupNumber, millis(started, published),
-                millis(started, bound), millis(bound, opened), millis(opened, published));
+        LOG.log(Level.INFO, "{0}: published {1} (group {2}, IOMMU mode {7}) in {3} ms: bound to VFIO in {4} ms,"
+                + " opened in {5} ms, services published in {6} ms", name, deviceName, groupNumber,
+                millis(started, published), millis(started, bound), millis(bound, opened), millis(opened, published),
+                modeName);
     }
 
     private static String millis(long from, long to) {
@@ -523,7 +617,10 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
         }
     }
 
-    /** Closes the group if no device uses it, and the container if no group is left. Under {@link #structure}. */
+    /**
+     * Closes the group if no device uses it, and the space if no group is left (no device, in every mode). Under
+     * {@link #structure}.
+     */
     private void closeUnused(int groupNumber) {
         OpenGroup group = groups.get(groupNumber);
         if (group != null && group.devices == 0) {
@@ -533,18 +630,20 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
                     group.publication.close();
                 }
             } finally {
-                group.group.close();
+                if (group.group != null) {
+                    group.group.close();
+                }
             }
         }
-        if (groups.isEmpty() && container != null) {
+        if (groups.isEmpty() && space != null) {
             try {
-                if (containerPublication != null) {
-                    containerPublication.close();
+                if (spacePublication != null) {
+                    spacePublication.close();
                 }
             } finally {
-                containerPublication = null;
-                container.close();
-                container = null;
+                spacePublication = null;
+                space.close();
+                space = null;
             }
         }
     }

@@ -15,6 +15,7 @@ import org.vfioosgi.api.DmaBuffer;
 import org.vfioosgi.api.DmaMapping;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.GroupStatus;
+import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.IommuInfo;
 import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.IommuType;
@@ -28,9 +29,9 @@ import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioGroup;
 
 /**
- * What other bundles get of the container, groups and devices a claim owns: one view per consumer bundle, through
- * which they cannot destroy what the provider owns ({@code close()}, {@code unmapAllDma()}, attaching or opening
- * more are refused), and which keeps what the consumer made through it (DMA buffers, arenas and mappings, region
+ * What other bundles get of the address space (a container, or an iommufd IOAS), groups and devices a claim owns: one
+ * view per consumer bundle, through which they cannot destroy what the provider owns ({@code close()},
+ * {@code unmapAllDma()}, attaching or opening more are refused), and which keeps what the consumer made through it (DMA buffers, arenas and mappings, region
  * mappings, enabled interrupts) so that it goes when the consumer's bundle lets go of the service.
  */
 public final class SharedViews {
@@ -99,25 +100,48 @@ public final class SharedViews {
         return new View<>(new SharedContainer(owner, made), made);
     }
 
+    /** A view of an IO address space: a {@link VfioContainer} view too if the space is a container. */
+    static ConsumerView<IoAddressSpace> addressSpace(IoAddressSpace owner) {
+        Made made = new Made();
+        return new View<>(shared(owner, made), made);
+    }
+
     static ConsumerView<VfioGroup> group(VfioGroup owner) {
         Made made = new Made();
         return new View<>(new SharedGroup(owner, new SharedContainer(owner.container(), made)), made);
     }
 
-    /** @param reservedIrq the IRQ index the provider itself uses (REQ), or -1 */
+    /**
+     * A view of a device, with views of its address space and (on the container path) its group.
+     *
+     * @param reservedIrq the IRQ index the provider itself uses (REQ), or -1
+     */
     static ConsumerView<VfioDevice> device(VfioDevice owner, int reservedIrq) {
         Made made = new Made();
-        SharedContainer container = new SharedContainer(owner.group().container(), made);
-        return new View<>(new SharedDevice(owner, new SharedGroup(owner.group(), container), made, reservedIrq), made);
+        SharedSpace space = shared(owner.addressSpace(), made);
+        // a device opened through its character device (iommufd) has no group: its view has none either
+        SharedGroup group = space instanceof SharedContainer container
+                ? new SharedGroup(owner.group(), container) : null;
+        return new View<>(new SharedDevice(owner, space, group, made, reservedIrq), made);
     }
 
-    private static final class SharedContainer implements VfioContainer {
-        private final VfioContainer owner;
-        private final Made made;
+    private static SharedSpace shared(IoAddressSpace owner, Made made) {
+        return owner instanceof VfioContainer container ? new SharedContainer(container, made)
+                : new SharedSpace(owner, made);
+    }
 
-        SharedContainer(VfioContainer owner, Made made) {
+    /** An address space seen by a consumer: it may map and allocate DMA (kept as its own), not close or open. */
+    private static class SharedSpace implements IoAddressSpace {
+        private final IoAddressSpace owner;
+        final Made made;
+
+        SharedSpace(IoAddressSpace owner, Made made) {
             this.owner = owner;
             this.made = made;
+        }
+
+        String what() {
+            return "this IO address space";
         }
 
         @Override
@@ -126,33 +150,8 @@ public final class SharedViews {
         }
 
         @Override
-        public int apiVersion() {
-            return owner.apiVersion();
-        }
-
-        @Override
-        public boolean supports(IommuType type) {
-            return owner.supports(type);
-        }
-
-        @Override
-        public Optional<IommuType> iommuType() {
-            return owner.iommuType();
-        }
-
-        @Override
-        public VfioGroup attachGroup(int number) {
-            throw providerOwned("this container");
-        }
-
-        @Override
-        public VfioGroup attachGroup(Path path) {
-            throw providerOwned("this container");
-        }
-
-        @Override
         public VfioDevice openDevice(String name) {
-            throw providerOwned("this container");
+            throw providerOwned(what());
         }
 
         @Override
@@ -187,17 +186,56 @@ public final class SharedViews {
 
         @Override
         public long unmapAllDma() {
-            throw providerOwned("the DMA of this container (other drivers' buffers too)");
+            throw providerOwned("the DMA of " + what() + " (other drivers' buffers too)");
         }
 
         @Override
         public void close() {
-            throw providerOwned("this container");
+            throw providerOwned(what());
         }
 
         @Override
         public String toString() {
             return "shared " + owner;
+        }
+    }
+
+    private static final class SharedContainer extends SharedSpace implements VfioContainer {
+        private final VfioContainer owner;
+
+        SharedContainer(VfioContainer owner, Made made) {
+            super(owner, made);
+            this.owner = owner;
+        }
+
+        @Override
+        String what() {
+            return "this container";
+        }
+
+        @Override
+        public int apiVersion() {
+            return owner.apiVersion();
+        }
+
+        @Override
+        public boolean supports(IommuType type) {
+            return owner.supports(type);
+        }
+
+        @Override
+        public Optional<IommuType> iommuType() {
+            return owner.iommuType();
+        }
+
+        @Override
+        public VfioGroup attachGroup(int number) {
+            throw providerOwned(what());
+        }
+
+        @Override
+        public VfioGroup attachGroup(Path path) {
+            throw providerOwned(what());
         }
     }
 
@@ -243,12 +281,15 @@ public final class SharedViews {
 
     private static final class SharedDevice implements VfioDevice {
         private final VfioDevice owner;
+        private final SharedSpace space;
+        /** Null for a device opened through its character device. */
         private final SharedGroup group;
         private final Made made;
         private final int reservedIrq;
 
-        SharedDevice(VfioDevice owner, SharedGroup group, Made made, int reservedIrq) {
+        SharedDevice(VfioDevice owner, SharedSpace space, SharedGroup group, Made made, int reservedIrq) {
             this.owner = owner;
+            this.space = space;
             this.group = group;
             this.made = made;
             this.reservedIrq = reservedIrq;
@@ -275,7 +316,16 @@ public final class SharedViews {
 
         @Override
         public VfioGroup group() {
+            if (group == null) {
+                owner.group(); // throws the owner's UnsupportedOperationException, which says why
+                throw new UnsupportedOperationException("device " + owner.name() + " has no group open");
+            }
             return group;
+        }
+
+        @Override
+        public IoAddressSpace addressSpace() {
+            return space;
         }
 
         @Override

@@ -94,7 +94,7 @@ class DeviceClaimTest {
         assertEquals(List.of(new ClaimedDevice(EDU, 5, "vfio-pci", State.PUBLISHED, "")), status.devices());
         Map<String, Object> device = publisher.live(org.vfioosgi.api.VfioDevice.class).get(0).properties();
         assertEquals(Map.of("vfio.device.name", EDU, "vfio.pci.address", EDU, "vfio.group", 5, "vfio.claim",
-                "claim-1"), device);
+                "claim-1", "vfio.iommu.mode", "type1v2"), device);
         // the group node check and the order: container and group only once they hold a device
         assertEquals(List.of("+ClaimStatus claim-1", "+VfioContainer claim-1", "+VfioGroup 5", "+VfioDevice " + EDU),
                 publisher.log());
@@ -108,6 +108,7 @@ class DeviceClaimTest {
         start(Set.of(EDU, HOT), false, true);
         publisher.awaitLive(List.of("ClaimStatus claim-1", "VfioContainer claim-1", "VfioGroup 5",
                 "VfioDevice " + EDU));
+        assertTrue(claim.awaitQuiet(Duration.ofSeconds(10))); // the start's own looks are done
         int listsAfterStart = bus.lists;
         bus.reads.clear();
 

@@ -26,6 +26,8 @@ final class FakeBus implements DeviceBus<FakeBus.Device> {
     private final Path devVfio;
     final List<String> reads = Collections.synchronizedList(new ArrayList<>());
     volatile boolean makeNodes = true;
+    volatile boolean makeCdevs = true;
+    private final Map<String, Integer> cdevs = new TreeMap<>();
     volatile int lists;
 
     FakeBus(Path devVfio) {
@@ -50,6 +52,15 @@ final class FakeBus implements DeviceBus<FakeBus.Device> {
 
     void makeNode(int group) throws IOException {
         Path node = devVfio.resolve(Integer.toString(group));
+        if (!Files.exists(node)) {
+            Files.createFile(node);
+        }
+    }
+
+    /** The device's character device node, {@code devices/vfioN}. */
+    void makeCdevNode(String device) throws IOException {
+        Path node = devVfio.resolve("devices").resolve(cdevName(device));
+        Files.createDirectories(node.getParent());
         if (!Files.exists(node)) {
             Files.createFile(node);
         }
@@ -82,6 +93,16 @@ final class FakeBus implements DeviceBus<FakeBus.Device> {
         return device.group() < 0 ? OptionalInt.empty() : OptionalInt.of(device.group());
     }
 
+    /** Bound to VFIO, a device has a character device {@code vfioN} of its own, unless cdevs are held back. */
+    @Override
+    public Optional<String> vfioCdev(Device device) {
+        return boundToVfio(device) && makeCdevs ? Optional.of(cdevName(device.name())) : Optional.empty();
+    }
+
+    synchronized String cdevName(String device) {
+        return "vfio" + cdevs.computeIfAbsent(device, d -> cdevs.size());
+    }
+
     @Override
     public Optional<String> driver(Device device) {
         return Optional.ofNullable(device.driver());
@@ -102,6 +123,7 @@ final class FakeBus implements DeviceBus<FakeBus.Device> {
         }
         if (makeNodes) {
             makeNode(device.group());
+            makeCdevNode(device.name());
         }
         return Optional.empty();
     }

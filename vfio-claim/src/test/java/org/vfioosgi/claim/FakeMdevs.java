@@ -52,6 +52,8 @@ final class FakeMdevs implements DeviceBus<FakeMdevs.Device> {
         Device device = new Device(name, kind, nextGroup++);
         devices.put(name, device);
         Files.createFile(devVfio.resolve(Integer.toString(device.group())));
+        Files.createDirectories(devVfio.resolve("devices"));
+        Files.createFile(devVfio.resolve("devices").resolve("vfio" + device.group()));
         send("add", name);
     }
 
@@ -60,6 +62,7 @@ final class FakeMdevs implements DeviceBus<FakeMdevs.Device> {
         if (device != null) {
             available.merge(device.kind(), 1, Integer::sum);
             Files.deleteIfExists(devVfio.resolve(Integer.toString(device.group())));
+            Files.deleteIfExists(devVfio.resolve("devices").resolve("vfio" + device.group()));
             send("remove", name);
         }
     }
@@ -129,6 +132,12 @@ final class FakeMdevs implements DeviceBus<FakeMdevs.Device> {
     @Override
     public OptionalInt iommuGroup(Device device) {
         return OptionalInt.of(device.group());
+    }
+
+    /** Each instance has a group of its own, and a character device numbered as it. */
+    @Override
+    public Optional<String> vfioCdev(Device device) {
+        return Optional.of("vfio" + device.group());
     }
 
     @Override

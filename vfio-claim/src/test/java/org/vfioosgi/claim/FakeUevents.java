@@ -30,6 +30,12 @@ final class FakeUevents implements UeventSource {
                 Map.of("SUBSYSTEM", "vfio", "DEVNAME", "vfio/" + group)));
     }
 
+    /** The kernel's event for a device's VFIO character device, as vfio-pci's probe sends it. */
+    void cdevNode(String device, String cdev) {
+        send(new Uevent("add", "/devices/pci0000:00/" + device + "/vfio-dev/" + cdev,
+                Map.of("SUBSYSTEM", "vfio-dev", "DEVNAME", "vfio/devices/" + cdev)));
+    }
+
     @Override
     public Uevent next() {
         try {

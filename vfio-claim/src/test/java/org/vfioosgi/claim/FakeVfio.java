@@ -9,14 +9,16 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.IoAddressSpace;
+import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioGroup;
 
 /**
- * VFIO in memory, as far as a claim uses it: containers attach groups, groups open devices, devices take their REQ
- * eventfd. Keeps what is open (to prove everything was closed), each device's REQ eventfd (to signal it), and fails
+ * VFIO in memory, as far as a claim uses it: containers attach groups, groups open devices, an iommufd IOAS opens
+ * devices itself, devices take their REQ eventfd. {@link #autoMode} is what {@link #openAddressSpace()} picks. Keeps what is open (to prove everything was closed), each device's REQ eventfd (to signal it), and fails
  * the calls named in {@link #failing}.
  */
 final class FakeVfio implements Vfio {
@@ -26,6 +28,9 @@ final class FakeVfio implements Vfio {
     final Map<String, FakeEventFd> requests = new ConcurrentHashMap<>();
     final List<String> calls = Collections.synchronizedList(new ArrayList<>());
     private int containers;
+    volatile IommuMode autoMode = IommuMode.TYPE1V2;
+    /** The modes of the spaces opened, in order. */
+    final List<IommuMode> opened = Collections.synchronizedList(new ArrayList<>());
 
     private void call(String name) {
         calls.add(name);
@@ -35,12 +40,50 @@ final class FakeVfio implements Vfio {
     }
 
     @Override
-    public synchronized VfioContainer openContainer() {
+    public VfioContainer openContainer() {
+        return container(IommuMode.TYPE1V2);
+    }
+
+    @Override
+    public IoAddressSpace openAddressSpace() {
+        return openAddressSpace(autoMode);
+    }
+
+    @Override
+    public synchronized IoAddressSpace openAddressSpace(IommuMode mode) {
+        return mode == IommuMode.IOMMUFD ? ioas() : container(mode);
+    }
+
+    private synchronized IoAddressSpace ioas() {
+        call("openIoas");
+        String id = "ioas " + ++containers;
+        open.add(id);
+        opened.add(IommuMode.IOMMUFD);
+        IoAddressSpace[] self = new IoAddressSpace[1];
+        self[0] = proxy(IoAddressSpace.class, (p, m, a) -> switch (m.getName()) {
+            case "openDevice" -> device(self[0], null, (String) a[0]);
+            case "mode" -> IommuMode.IOMMUFD;
+            case "close" -> {
+                open.remove(id);
+                yield null;
+            }
+            case "toString" -> id;
+            case "hashCode" -> System.identityHashCode(p);
+            case "equals" -> p == a[0];
+            default -> throw new UnsupportedOperationException(m.getName());
+        });
+        return self[0];
+    }
+
+    private synchronized VfioContainer container(IommuMode mode) {
         call("openContainer");
         String id = "container " + ++containers;
         open.add(id);
-        return proxy(VfioContainer.class, (p, m, a) -> switch (m.getName()) {
-            case "attachGroup" -> group(id, (Integer) a[0]);
+        opened.add(mode);
+        VfioContainer[] self = new VfioContainer[1];
+        self[0] = proxy(VfioContainer.class, (p, m, a) -> switch (m.getName()) {
+            case "attachGroup" -> group(self[0], id, (Integer) a[0]);
+            case "mode" -> mode;
             case "close" -> {
                 open.remove(id);
                 yield null;
@@ -50,17 +93,20 @@ final class FakeVfio implements Vfio {
             case "equals" -> p == a[0];
             default -> throw new UnsupportedOperationException(m.getName());
         });
+        return self[0];
     }
 
-    private VfioGroup group(String container, int number) {
+    private VfioGroup group(VfioContainer container, String containerId, int number) {
         call("attachGroup");
-        String id = container + " group " + number;
+        String id = containerId + " group " + number;
         if (!open.add(id)) {
             throw new IllegalStateException("EBUSY: group " + number + " attached twice");
         }
-        return proxy(VfioGroup.class, (p, m, a) -> switch (m.getName()) {
-            case "openDevice" -> device(id, (String) a[0]);
+        VfioGroup[] self = new VfioGroup[1];
+        self[0] = proxy(VfioGroup.class, (p, m, a) -> switch (m.getName()) {
+            case "openDevice" -> device(container, self[0], (String) a[0]);
             case "number" -> number;
+            case "container" -> container;
             case "close" -> {
                 open.remove(id);
                 yield null;
@@ -70,9 +116,11 @@ final class FakeVfio implements Vfio {
             case "equals" -> p == a[0];
             default -> throw new UnsupportedOperationException(m.getName());
         });
+        return self[0];
     }
 
-    private VfioDevice device(String group, String name) {
+    /** A device doing its DMA through {@code space}, opened from {@code group} (null: through its cdev). */
+    private VfioDevice device(IoAddressSpace space, VfioGroup group, String name) {
         call("openDevice");
         String id = "device " + name;
         if (!open.add(id)) {
@@ -87,6 +135,13 @@ final class FakeVfio implements Vfio {
                 yield null;
             }
             case "name" -> name;
+            case "addressSpace" -> space;
+            case "group" -> {
+                if (group == null) {
+                    throw new UnsupportedOperationException(name + " was opened through its character device");
+                }
+                yield group;
+            }
             case "close" -> {
                 open.remove(id);
                 yield null;

@@ -13,7 +13,12 @@ import java.util.function.Supplier;
  */
 final class RecordingPublisher implements ServicePublisher {
 
-    record Service(Class<?> type, Map<String, Object> properties, Object instance) {
+    /**
+     * @param alsoAs the other names it is published under
+     * @param views  what gives each consumer its view
+     */
+    record Service(Class<?> type, List<Class<?>> alsoAs, Map<String, Object> properties, Object instance,
+            Supplier<? extends SharedViews.ConsumerView<?>> views) {
     }
 
     private final List<Service> live = new ArrayList<>();
@@ -24,13 +29,13 @@ final class RecordingPublisher implements ServicePublisher {
     volatile Class<?> failing;
 
     @Override
-    public <S> Publication publish(Class<S> type, Supplier<SharedViews.ConsumerView<S>> views,
-            Map<String, Object> properties) {
+    public <S> Publication publish(Class<S> type, List<Class<? super S>> alsoAs,
+            Supplier<SharedViews.ConsumerView<S>> views, Map<String, Object> properties) {
         if (type == failing) {
             throw new IllegalStateException("injected failure publishing " + type.getSimpleName());
         }
         Object instance = type == org.vfioosgi.api.claim.ClaimStatus.class ? views.get().service() : null;
-        Service service = new Service(type, Map.copyOf(properties), instance);
+        Service service = new Service(type, List.copyOf(alsoAs), Map.copyOf(properties), instance, views);
         synchronized (this) {
             live.add(service);
             log.add("+" + describe(service));
@@ -66,8 +71,9 @@ final class RecordingPublisher implements ServicePublisher {
         return s.type().getSimpleName() + " " + detail;
     }
 
+    /** The live services published under {@code type} (as their first name or another). */
     synchronized List<Service> live(Class<?> type) {
-        return live.stream().filter(s -> s.type() == type).toList();
+        return live.stream().filter(s -> s.type() == type || s.alsoAs().contains(type)).toList();
     }
 
     synchronized List<String> liveNames() {

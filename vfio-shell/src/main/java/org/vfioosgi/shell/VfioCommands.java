@@ -10,12 +10,13 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.vfioosgi.api.DeviceInfo;
+import org.vfioosgi.api.IoAddressSpace;
+import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.IrqInfo;
 import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.PciRegion;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.Vfio;
-import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.pci.MdevClaims;
 import org.vfioosgi.pci.MdevInstances;
@@ -30,7 +31,7 @@ import org.vfioosgi.pci.PciDevices;
  */
 @Component(service = VfioCommands.class, property = {"osgi.command.scope=vfio", "osgi.command.function=list",
         "osgi.command.function=info", "osgi.command.function=claim", "osgi.command.function=release",
-        "osgi.command.function=mdev"})
+        "osgi.command.function=mdev", "osgi.command.function=modes"})
 public final class VfioCommands {
 
     private final BundleContext context;
@@ -49,14 +50,30 @@ public final class VfioCommands {
         this.vfio = vfio;
     }
 
-    /** Groups and devices: driver, viability, claimed or not. */
+    /** Groups and devices: driver, viability, claimed or not; and the IOMMU mode claims get by default. */
     public String list() {
-        return DeviceTable.render(pci.list(), d -> !deviceServices(d.address()).isEmpty());
+        return DeviceTable.render(pci.list(), d -> !deviceServices(d.address()).isEmpty())
+                + ModeTable.footer(auto());
+    }
+
+    /** The IOMMU modes: which this system offers, and which one {@code iommu.mode=auto} (the default) picks. */
+    public String modes() {
+        return ModeTable.render(vfio.availableModes(), auto());
+    }
+
+    /** What {@link Vfio#openAddressSpace()} picks here: it opens a space to see (nothing else), then closes it. */
+    private ModeTable.Auto auto() {
+        try (IoAddressSpace space = vfio.openAddressSpace()) {
+            return ModeTable.Auto.picked(space.mode());
+        } catch (RuntimeException e) {
+            return ModeTable.Auto.failed(e.getMessage());
+        }
     }
 
     /**
      * Regions (size, flags, capabilities) and IRQ indexes (count, flags) of a device given by PCI address, or of a
-     * mediated device given by UUID.
+     * mediated device given by UUID, and the IOMMU mode it is open in: its claim's, or (not claimed) the mode
+     * {@link Vfio#openAddressSpace()} picks, in which the command opens it for the moment.
      */
     public String info(String device) {
         if (mdevs.find(device).isPresent()) {
@@ -76,8 +93,8 @@ public final class VfioCommands {
         if (!found.boundToVfio()) {
             return device + " is bound to " + found.driver().orElse("no driver") + ", not vfio-pci: vfio:claim it first";
         }
-        try (VfioContainer container = vfio.openContainer()) {
-            return describe(container.attachGroup(found.iommuGroup().getAsInt()).openDevice(address.toString()));
+        try (IoAddressSpace space = vfio.openAddressSpace()) {
+            return describe(space.openDevice(address.toString()));
         }
     }
 
@@ -144,8 +161,8 @@ public final class VfioCommands {
                 context.ungetService(ref);
             }
         }
-        try (VfioContainer container = vfio.openContainer()) {
-            return describe(container.openDevice(uuid));
+        try (IoAddressSpace space = vfio.openAddressSpace()) {
+            return describe(space.openDevice(uuid));
         }
     }
 
@@ -173,6 +190,9 @@ public final class VfioCommands {
         StringBuilder out = new StringBuilder(String.format("%s: %s, %d regions, %d IRQ indexes, reset %s%n",
                 device.name(), info.isPci() ? "PCI" : "platform", info.regions(), info.irqs(),
                 info.supportsReset() ? "yes" : "no"));
+        IommuMode mode = device.addressSpace().mode();
+        out.append(String.format("  IOMMU mode %s%s%n", mode.configName(),
+                mode.usesDeviceCdev() ? " (through its character device)" : ""));
         for (int i = 0; i < info.regions(); i++) {
             RegionInfo r = device.regionInfo(i);
             if (r.size() == 0) {
@@ -197,6 +217,6 @@ public final class VfioCommands {
 
     @Override
     public String toString() {
-        return "vfio commands: list, info, claim, release, mdev";
+        return "vfio commands: list, info, claim, release, mdev, modes";
     }
 }

@@ -55,6 +55,11 @@ final class MdevBus implements DeviceBus<MdevInstance> {
     }
 
     @Override
+    public Optional<String> vfioCdev(MdevInstance device) {
+        return Sysfs.vfioCdev(devices.resolve(device.name()));
+    }
+
+    @Override
     public Optional<String> driver(MdevInstance device) {
         return device.driver();
     }

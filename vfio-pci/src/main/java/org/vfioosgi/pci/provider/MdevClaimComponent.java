@@ -29,8 +29,9 @@ import org.vfioosgi.pci.MdevInstance;
  * One component per mdev claim configuration (factory PID {@value #PID}): an {@link InstanceClaim} keeps {@code count}
  * instances of the configured type, made through sysfs (each recorded in the bundle's {@value #RECORD} file before it
  * is made), and publishes them as the PCI claims publish theirs. A changed count or UUID list is applied in place (the
- * instances kept stay published); a changed parent, type or DMA memory ends the claim and starts a new one. Deleting
- * the configuration or stopping the bundle withdraws the services, closes the devices and removes what was made.
+ * instances kept stay published); a changed parent, type, DMA memory or IOMMU mode ends the claim and starts a new
+ * one. Deleting the configuration or stopping the bundle withdraws the services, closes the devices and removes what
+ * was made.
  */
 @Component(configurationPid = MdevClaims.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE, service = {})
 @Designate(ocd = MdevClaimConfig.class, factory = true)
@@ -62,7 +63,8 @@ public final class MdevClaimComponent {
         MdevTypeMaker maker = new MdevTypeMaker(Path.of("/sys"), config.parent(), config.type());
         List<String> uuids = uuids(config);
         DeviceClaim.Settings settings = new DeviceClaim.Settings(name, "instances of " + maker.kind(),
-                ByteSize.parse(config.dmaMemory()), false, true);
+                ByteSize.parse(config.dmaMemory()), false, true,
+                DeviceClaim.Settings.parseMode(config.iommu_mode()));
         String threadName = "vfio mdev claim " + name;
         claim = new InstanceClaim<>(settings, new MdevBus(Path.of("/sys")), maker, vfio,
                 ClaimRunner.publisherFor(context), made, Path.of("/dev/vfio"), threadName, config.count(), uuids);
@@ -75,7 +77,8 @@ public final class MdevClaimComponent {
     @Modified
     synchronized void modified(MdevClaimConfig config, Map<String, Object> properties) throws InterruptedException {
         if (Objects.equals(config.parent(), current.parent()) && Objects.equals(config.type(), current.type())
-                && Objects.equals(config.dmaMemory(), current.dmaMemory())) {
+                && Objects.equals(config.dmaMemory(), current.dmaMemory())
+                && Objects.equals(config.iommu_mode(), current.iommu_mode())) {
             claim.resize(config.count(), uuids(config));
             current = config;
             return;

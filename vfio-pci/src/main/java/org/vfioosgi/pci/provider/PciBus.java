@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.claim.DeviceBus;
+import org.vfioosgi.claim.Sysfs;
 import org.vfioosgi.pci.PciAddress;
 import org.vfioosgi.pci.PciDevice;
 import org.vfioosgi.pci.PciDevices;
@@ -21,7 +22,11 @@ final class PciBus implements DeviceBus<PciDevice> {
     private final PciDevices devices;
     private final PciDriverBinder binder;
 
+    /** {@code /sys/bus/<bus>/devices}: where each device's {@code vfio-dev} directory is. */
+    private final Path sysfsDevices;
+
     PciBus(Path sysfs) {
+        this.sysfsDevices = sysfs.resolve("bus/pci/devices");
         this.devices = new PciDevices(sysfs);
         this.binder = new PciDriverBinder(sysfs);
     }
@@ -55,6 +60,11 @@ final class PciBus implements DeviceBus<PciDevice> {
     @Override
     public OptionalInt iommuGroup(PciDevice device) {
         return device.iommuGroup();
+    }
+
+    @Override
+    public Optional<String> vfioCdev(PciDevice device) {
+        return Sysfs.vfioCdev(sysfsDevices.resolve(name(device)));
     }
 
     @Override

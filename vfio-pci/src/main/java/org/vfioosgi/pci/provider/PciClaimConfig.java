@@ -2,6 +2,7 @@ package org.vfioosgi.pci.provider;
 
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
 
 /** One claim of PCI devices for VFIO: which devices, and what the provider may do to get them. */
 @ObjectClassDefinition(name = "VFIO PCI claim",
@@ -30,4 +31,13 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
                     + " a size such as 64M or 1G; 0 when unknown. Reported by the claim's status, not enforced",
             required = false)
     String dmaMemory() default "0";
+
+    @AttributeDefinition(name = "IOMMU mode",
+            description = "How the devices reach the IOMMU: auto (iommufd where /dev/iommu and VFIO character devices"
+                    + " exist, else a type1v2 or type1 container) or one mode by name",
+            options = {@Option(value = "auto"), @Option(value = "type1"), @Option(value = "type1v2"),
+                    @Option(value = "iommufd-compat-type1"), @Option(value = "iommufd-compat-type1v2"),
+                    @Option(value = "iommufd")},
+            required = false)
+    String iommu_mode() default "auto";
 }

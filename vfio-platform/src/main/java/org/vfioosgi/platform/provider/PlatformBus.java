@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import org.vfioosgi.claim.DeviceBus;
+import org.vfioosgi.claim.Sysfs;
 import org.vfioosgi.platform.PlatformDevice;
 import org.vfioosgi.platform.PlatformDevices;
 
@@ -19,7 +20,11 @@ final class PlatformBus implements DeviceBus<PlatformDevice> {
     private final PlatformDevices devices;
     private final PlatformDriverBinder binder;
 
+    /** {@code /sys/bus/<bus>/devices}: where each device's {@code vfio-dev} directory is. */
+    private final Path sysfsDevices;
+
     PlatformBus(Path sysfs) {
+        this.sysfsDevices = sysfs.resolve("bus/platform/devices");
         this.devices = new PlatformDevices(sysfs);
         this.binder = new PlatformDriverBinder(sysfs);
     }
@@ -47,6 +52,11 @@ final class PlatformBus implements DeviceBus<PlatformDevice> {
     @Override
     public OptionalInt iommuGroup(PlatformDevice device) {
         return device.iommuGroup();
+    }
+
+    @Override
+    public Optional<String> vfioCdev(PlatformDevice device) {
+        return Sysfs.vfioCdev(sysfsDevices.resolve(name(device)));
     }
 
     @Override

@@ -40,7 +40,8 @@ public final class PlatformClaimComponent {
         PlatformDeviceMatcher matcher = new PlatformDeviceMatcher(List.of(config.names()),
                 List.of(config.compatibles()));
         DeviceClaim.Settings settings = new DeviceClaim.Settings(name, matcher.describe(),
-                ByteSize.parse(config.dmaMemory()), config.takeFromHostDriver(), config.restoreDriver());
+                ByteSize.parse(config.dmaMemory()), config.takeFromHostDriver(), config.restoreDriver(),
+                DeviceClaim.Settings.parseMode(config.iommu_mode()));
         String threadName = "vfio-platform claim " + name;
         UeventSource events = new NetlinkUevents(); // before the first scan: nothing between is missed
         DeviceClaim<PlatformDevice> claim = new DeviceClaim<>(settings, new PlatformBus(Path.of("/sys")), matcher,
