@@ -75,6 +75,10 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
         String path = node.toString();
         int r = kernel.open(path, Kernel.O_RDWR);
         if (r < 0) {
+            if (mode != null && mode.usesIommufd()) { // iommufd's compat container: its hints name iommufd's needs
+                throw IommufdFailures.syscall(kernel, IommufdFailures.Call.OPEN_IOMMUFD, "open the iommufd", "open",
+                        path, -r);
+            }
             throw Failures.syscall(kernel, Operation.OPEN_CONTAINER, "open", path, -r);
         }
         FileDescriptor fd = new FileDescriptor(kernel, r, path);
