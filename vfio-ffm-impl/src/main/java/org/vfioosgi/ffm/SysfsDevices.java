@@ -115,8 +115,11 @@ final class SysfsDevices {
      */
     boolean isNoIommuGroup(int number) {
         try {
+            // the kernel names its emulated groups (mediated devices, whose parent pins their DMA) vfio-noiommu too,
+            // but their node is /dev/vfio/N, whose class device sysfs shows; a no-IOMMU group's is noiommu-N
             return Files.readString(sysfs.resolve("kernel/iommu_groups").resolve(Integer.toString(number))
-                    .resolve("name")).trim().equals("vfio-noiommu");
+                    .resolve("name")).trim().equals("vfio-noiommu")
+                    && !Files.exists(sysfs.resolve("class/vfio").resolve(Integer.toString(number)));
         } catch (IOException e) {
             return false; // no name: a real IOMMU's group
         }
