@@ -13,6 +13,7 @@ import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.sys.Errno;
 import org.vfioosgi.ffm.sys.Kernel;
 
 /**
@@ -77,8 +78,9 @@ final class FfmIoas extends FfmAddressSpace {
     public VfioDevice openDevice(String name) {
         Optional<String> pf = sysfsDevices.vfioPfOf(name);
         if (pf.isPresent()) {
-            throw new VfioException(Operation.OPEN_DEVICE, "", name, 0, "failed to open device " + name + ": it is a VF"
-                    + " of " + pf.get() + ", which is bound to vfio-pci, so it opens only with the VF token that PF's"
+            // EACCES, as the kernel answers on the group path (IoAddressSpace.openDevice(String, UUID) promises it)
+            throw new VfioException(Operation.OPEN_DEVICE, "", name, Errno.EACCES, "failed to open device " + name
+                    + ": it is a VF of " + pf.get() + ", which is bound to vfio-pci, so it opens only with the VF token that PF's"
                     + " user set", "Open it with openDevice(name, token); on kernels before 6.17, whose character"
                     + " devices take no token, open it on a container (IommuMode.TYPE1V2)");
         }

@@ -103,6 +103,7 @@ class SriovIommufdTest {
                 FakeIommufdKernel.cdevPath().getParent(), new SysfsDevices(sysfs), x -> { })) {
             VfioException e = assertThrows(VfioException.class, () -> ioas.openDevice("0000:03:10.0"));
             assertTrue(e.getMessage().contains("opens only with the VF token"), e.getMessage());
+            assertTrue(e.is(Errno.EACCES), "EACCES in every mode, as IoAddressSpace.openDevice promises: " + e.errno());
             assertTrue(e.hint().contains("openDevice(name, token)"), e.hint());
             assertEquals(1, model.openFiles(), "only /dev/iommu: the character device was not even opened");
         }
