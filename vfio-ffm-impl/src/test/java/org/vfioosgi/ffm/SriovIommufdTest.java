@@ -91,6 +91,28 @@ class SriovIommufdTest {
     }
 
     @Test
+    void aBindThatThrowsLeavesNoTokenInTheThreadsScratch() {
+        long[] tokenAddress = new long[1];
+        ForwardingKernel throwing = new ForwardingKernel(model) {
+            @Override
+            public int ioctl(int fd, long request, MemorySegment arg) {
+                if (request == Ioctls.VFIO_DEVICE_BIND_IOMMUFD) {
+                    tokenAddress[0] = arg.reinterpret(24).get(ValueLayout.JAVA_LONG, 16);
+                    throw new IllegalStateException("the call failed in the binding layer");
+                }
+                return super.ioctl(fd, request, arg);
+            }
+        };
+        try (Iommufd iommufd = Iommufd.open(throwing, FakeIommufdKernel.iommuPath());
+                VfioCdev cdev = VfioCdev.open(throwing, FakeIommufdKernel.cdevPath())) {
+            assertThrows(IllegalStateException.class, () -> cdev.bind(iommufd, TOKEN));
+            // the token sat in this thread's long-lived call-frame scratch: it must be gone all the same
+            byte[] left = MemorySegment.ofAddress(tokenAddress[0]).reinterpret(16).toArray(ValueLayout.JAVA_BYTE);
+            assertArrayEquals(new byte[16], left, "the VF token stayed in the thread's scratch");
+        }
+    }
+
+    @Test
     void aVfOfAVfioPciPfIsNeverOpenedWithoutItsToken(@TempDir Path sysfs) throws IOException {
         Path devices = Files.createDirectories(sysfs.resolve("bus/pci/devices"));
         Path driver = Files.createDirectories(sysfs.resolve("bus/pci/drivers/vfio-pci"));
