@@ -113,6 +113,26 @@ class SriovIommufdTest {
     }
 
     @Test
+    void aVfioPciPfWithVfioPciVfsIsNeverOpenedWithoutTheToken(@TempDir Path sysfs) throws IOException {
+        Path devices = Files.createDirectories(sysfs.resolve("bus/pci/devices"));
+        Path driver = Files.createDirectories(sysfs.resolve("bus/pci/drivers/vfio-pci"));
+        Path pf = Files.createDirectories(devices.resolve("0000:03:00.0"));
+        Files.createSymbolicLink(pf.resolve("driver"), driver);
+        Path vf = Files.createDirectories(devices.resolve("0000:03:10.0"));
+        Files.createSymbolicLink(vf.resolve("physfn"), pf);
+        Files.createSymbolicLink(vf.resolve("driver"), driver);
+        Files.createSymbolicLink(pf.resolve("virtfn0"), vf);
+        try (FfmIoas ioas = FfmIoas.open(model, FakeIommufdKernel.iommuPath(),
+                FakeIommufdKernel.cdevPath().getParent(), new SysfsDevices(sysfs), x -> { })) {
+            VfioException e = assertThrows(VfioException.class, () -> ioas.openDevice("0000:03:00.0"));
+            assertTrue(e.is(Errno.EACCES), e.getMessage());
+            assertTrue(e.getMessage().contains("0000:03:10.0"), e.getMessage());
+            assertTrue(e.hint().contains("openDevice(name, token)"), e.hint());
+            assertEquals(1, model.openFiles(), "only /dev/iommu: the character device was not even opened");
+        }
+    }
+
+    @Test
     void aVfOfAVfioPciPfIsNeverOpenedWithoutItsToken(@TempDir Path sysfs) throws IOException {
         Path devices = Files.createDirectories(sysfs.resolve("bus/pci/devices"));
         Path driver = Files.createDirectories(sysfs.resolve("bus/pci/drivers/vfio-pci"));
