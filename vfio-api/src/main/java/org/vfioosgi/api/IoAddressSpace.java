@@ -67,7 +67,9 @@ public interface IoAddressSpace extends AutoCloseable {
      * {@link VfioDevice#name() name}, in messages or logs.
      *
      * <p>Without a token ({@link #openDevice(String)}) a VF of a PF bound to vfio-pci is refused ({@link Errno#EACCES})
-     * in every mode, also by kernels whose character devices do not check tokens.
+     * in every mode, also by kernels whose character devices do not check tokens; so is, with iommufd, a PF bound to
+     * vfio-pci while VFs of it are bound to vfio-pci (the kernel's group path refuses it only while one is in use, which
+     * sysfs cannot tell).
      *
      * @param name    the device's name in sysfs, without options
      * @param vfToken the VF token

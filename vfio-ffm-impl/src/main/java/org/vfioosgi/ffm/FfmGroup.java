@@ -194,8 +194,12 @@ final class FfmGroup implements VfioGroup {
             FfmDevice device;
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment request = arena.allocateFrom(vfToken == null ? name : name + " vf_token=" + vfToken);
-                int r = kernel.ioctl(f, Ioctls.VFIO_GROUP_GET_DEVICE_FD, request);
-                request.fill((byte) 0); // the token is a secret: leave no copy behind in freed memory
+                int r;
+                try {
+                    r = kernel.ioctl(f, Ioctls.VFIO_GROUP_GET_DEVICE_FD, request);
+                } finally {
+                    request.fill((byte) 0); // the token is a secret: leave no copy behind in freed memory, ever
+                }
                 if (r < 0) {
                     throw Failures.syscall(kernel, Operation.OPEN_DEVICE, "ioctl(VFIO_GROUP_GET_DEVICE_FD"
                             + (vfToken == null ? "" : ", with a VF token") + ")", name + " (group " + number + ")", -r);

@@ -2,6 +2,7 @@ package org.vfioosgi.ffm;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -13,6 +14,7 @@ import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.sys.Errno;
 import org.vfioosgi.ffm.sys.Kernel;
 
 /**
@@ -70,17 +72,28 @@ final class FfmIoas extends FfmAddressSpace {
     }
 
     /**
-     * Refuses a VF of a PF bound to vfio-pci: the kernel lets such a VF be opened only with its PF's VF token, and a
-     * kernel whose character devices take no token (6.12) would open it without (through its group it would not).
+     * Refuses a VF of a PF bound to vfio-pci, and such a PF while it has VFs bound to vfio-pci: the kernel lets them be
+     * opened only with the VF token, and a kernel whose character devices take no token (6.12) would open them without
+     * (through their groups it would not).
      */
     @Override
     public VfioDevice openDevice(String name) {
         Optional<String> pf = sysfsDevices.vfioPfOf(name);
         if (pf.isPresent()) {
-            throw new VfioException(Operation.OPEN_DEVICE, "", name, 0, "failed to open device " + name + ": it is a VF"
-                    + " of " + pf.get() + ", which is bound to vfio-pci, so it opens only with the VF token that PF's"
+            // EACCES, as the kernel answers on the group path (IoAddressSpace.openDevice(String, UUID) promises it)
+            throw new VfioException(Operation.OPEN_DEVICE, "", name, Errno.EACCES, "failed to open device " + name
+                    + ": it is a VF of " + pf.get() + ", which is bound to vfio-pci, so it opens only with the VF token that PF's"
                     + " user set", "Open it with openDevice(name, token); on kernels before 6.17, whose character"
                     + " devices take no token, open it on a container (IommuMode.TYPE1V2)");
+        }
+        List<String> vfs = sysfsDevices.vfioVfsOf(name);
+        if (!vfs.isEmpty()) {
+            // the group path's rule (EACCES for a PF whose VFs are in use) that 6.12's character devices skip
+            throw new VfioException(Operation.OPEN_DEVICE, "", name, Errno.EACCES, "failed to open device " + name
+                    + ": it is an SR-IOV PF bound to vfio-pci whose VFs " + vfs + " are bound to vfio-pci, so it opens"
+                    + " only with the VF token their users share", "Open it with openDevice(name, token); on kernels"
+                    + " before 6.17, whose character devices take no token, open it on a container (IommuMode.TYPE1V2),"
+                    + " or remove its VFs first");
         }
         return open(name, null);
     }

@@ -159,8 +159,12 @@ final class FfmSriov implements PciSriov {
             MemorySegment s = VfioDeviceFeature.allocate(arena, VfToken.LAYOUT);
             VfioDeviceFeature.flags(s, Ioctls.VFIO_DEVICE_FEATURE_PCI_VF_TOKEN | Ioctls.VFIO_DEVICE_FEATURE_SET);
             VfToken.write(VfioDeviceFeature.data(s), token);
-            int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_FEATURE, s);
-            s.fill((byte) 0); // the token is a secret: leave no copy behind in freed memory
+            int r;
+            try {
+                r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_FEATURE, s);
+            } finally {
+                s.fill((byte) 0); // the token is a secret: leave no copy behind in freed memory, ever
+            }
             if (r < 0) {
                 // the call names the feature, never the token
                 throw Failures.syscall(kernel, Operation.SRIOV, "set the VF token of",

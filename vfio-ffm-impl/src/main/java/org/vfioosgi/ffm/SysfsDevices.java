@@ -164,6 +164,26 @@ final class SysfsDevices {
     }
 
     /** The file name of a symbolic link's target, e.g. {@code 7} for {@code ../../kernel/iommu_groups/7}. */
+    /**
+     * The VFs bound to vfio-pci of PCI device {@code name} if it is an SR-IOV PF bound to vfio-pci (its
+     * {@code virtfnN} links): while one of them is in use the kernel opens the PF only with the VF token, a rule only
+     * the group path enforces before Linux 6.17 (sysfs cannot tell "in use", so every such VF counts).
+     */
+    List<String> vfioVfsOf(String name) {
+        Path device = pciDevice(name);
+        if (!linkName(device.resolve("driver")).filter("vfio-pci"::equals).isPresent()) {
+            return List.of();
+        }
+        try (java.util.stream.Stream<Path> entries = Files.list(device)) {
+            return entries.filter(p -> p.getFileName().toString().matches("virtfn[0-9]+"))
+                    .map(SysfsDevices::linkName).flatMap(Optional::stream)
+                    .filter(vf -> linkName(pciDevice(vf).resolve("driver")).filter("vfio-pci"::equals).isPresent())
+                    .sorted().toList();
+        } catch (IOException e) {
+            return List.of(); // no directory: no such PCI device, and opening it fails and says so
+        }
+    }
+
     private static Optional<String> linkName(Path link) {
         try {
             return Optional.of(Files.readSymbolicLink(link).getFileName().toString());

@@ -79,8 +79,11 @@ final class VfioCdev implements AutoCloseable {
                     VfioDeviceBindIommufd.flags(s, VfioDeviceBindIommufd.FLAG_TOKEN);
                     VfioDeviceBindIommufd.iommufd(s, i);
                     VfioDeviceBindIommufd.token_uuid_ptr(s, token.address());
-                    r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_BIND_IOMMUFD, s);
-                    token.fill((byte) 0); // the token is a secret: leave no copy behind
+                    try {
+                        r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_BIND_IOMMUFD, s);
+                    } finally {
+                        token.fill((byte) 0); // the token is a secret: no copy left in the thread's scratch, ever
+                    }
                 }
                 if (r < 0) {
                     String call = "ioctl(VFIO_DEVICE_BIND_IOMMUFD" + (vfToken == null ? "" : ", FLAG_TOKEN") + ")";

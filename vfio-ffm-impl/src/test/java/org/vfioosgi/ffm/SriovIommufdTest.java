@@ -91,6 +91,48 @@ class SriovIommufdTest {
     }
 
     @Test
+    void aBindThatThrowsLeavesNoTokenInTheThreadsScratch() {
+        long[] tokenAddress = new long[1];
+        ForwardingKernel throwing = new ForwardingKernel(model) {
+            @Override
+            public int ioctl(int fd, long request, MemorySegment arg) {
+                if (request == Ioctls.VFIO_DEVICE_BIND_IOMMUFD) {
+                    tokenAddress[0] = arg.reinterpret(24).get(ValueLayout.JAVA_LONG, 16);
+                    throw new IllegalStateException("the call failed in the binding layer");
+                }
+                return super.ioctl(fd, request, arg);
+            }
+        };
+        try (Iommufd iommufd = Iommufd.open(throwing, FakeIommufdKernel.iommuPath());
+                VfioCdev cdev = VfioCdev.open(throwing, FakeIommufdKernel.cdevPath())) {
+            assertThrows(IllegalStateException.class, () -> cdev.bind(iommufd, TOKEN));
+            // the token sat in this thread's long-lived call-frame scratch: it must be gone all the same
+            byte[] left = MemorySegment.ofAddress(tokenAddress[0]).reinterpret(16).toArray(ValueLayout.JAVA_BYTE);
+            assertArrayEquals(new byte[16], left, "the VF token stayed in the thread's scratch");
+        }
+    }
+
+    @Test
+    void aVfioPciPfWithVfioPciVfsIsNeverOpenedWithoutTheToken(@TempDir Path sysfs) throws IOException {
+        Path devices = Files.createDirectories(sysfs.resolve("bus/pci/devices"));
+        Path driver = Files.createDirectories(sysfs.resolve("bus/pci/drivers/vfio-pci"));
+        Path pf = Files.createDirectories(devices.resolve("0000:03:00.0"));
+        Files.createSymbolicLink(pf.resolve("driver"), driver);
+        Path vf = Files.createDirectories(devices.resolve("0000:03:10.0"));
+        Files.createSymbolicLink(vf.resolve("physfn"), pf);
+        Files.createSymbolicLink(vf.resolve("driver"), driver);
+        Files.createSymbolicLink(pf.resolve("virtfn0"), vf);
+        try (FfmIoas ioas = FfmIoas.open(model, FakeIommufdKernel.iommuPath(),
+                FakeIommufdKernel.cdevPath().getParent(), new SysfsDevices(sysfs), x -> { })) {
+            VfioException e = assertThrows(VfioException.class, () -> ioas.openDevice("0000:03:00.0"));
+            assertTrue(e.is(Errno.EACCES), e.getMessage());
+            assertTrue(e.getMessage().contains("0000:03:10.0"), e.getMessage());
+            assertTrue(e.hint().contains("openDevice(name, token)"), e.hint());
+            assertEquals(1, model.openFiles(), "only /dev/iommu: the character device was not even opened");
+        }
+    }
+
+    @Test
     void aVfOfAVfioPciPfIsNeverOpenedWithoutItsToken(@TempDir Path sysfs) throws IOException {
         Path devices = Files.createDirectories(sysfs.resolve("bus/pci/devices"));
         Path driver = Files.createDirectories(sysfs.resolve("bus/pci/drivers/vfio-pci"));
@@ -103,6 +145,7 @@ class SriovIommufdTest {
                 FakeIommufdKernel.cdevPath().getParent(), new SysfsDevices(sysfs), x -> { })) {
             VfioException e = assertThrows(VfioException.class, () -> ioas.openDevice("0000:03:10.0"));
             assertTrue(e.getMessage().contains("opens only with the VF token"), e.getMessage());
+            assertTrue(e.is(Errno.EACCES), "EACCES in every mode, as IoAddressSpace.openDevice promises: " + e.errno());
             assertTrue(e.hint().contains("openDevice(name, token)"), e.hint());
             assertEquals(1, model.openFiles(), "only /dev/iommu: the character device was not even opened");
         }
