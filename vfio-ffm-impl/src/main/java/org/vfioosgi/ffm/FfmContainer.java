@@ -116,9 +116,14 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
     }
 
     private static boolean extension(Kernel kernel, FileDescriptor fd, IommuType type) {
-        int r = kernel.ioctl(fd.fd(), Ioctls.VFIO_CHECK_EXTENSION, type.code());
+        return extension(kernel, fd.fd(), fd.path(), type);
+    }
+
+    /** VFIO_CHECK_EXTENSION through {@code f}, which the caller holds (acquired, or before anyone else has it). */
+    private static boolean extension(Kernel kernel, int f, String path, IommuType type) {
+        int r = kernel.ioctl(f, Ioctls.VFIO_CHECK_EXTENSION, type.code());
         if (r < 0) {
-            throw Failures.syscall(kernel, Operation.CHECK_EXTENSION, "ioctl(VFIO_CHECK_EXTENSION)", fd.path(), -r);
+            throw Failures.syscall(kernel, Operation.CHECK_EXTENSION, "ioctl(VFIO_CHECK_EXTENSION)", path, -r);
         }
         return r > 0;
     }
@@ -138,11 +143,7 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
         int f = fd.acquire();
         try {
             ensureOpen();
-            int r = kernel.ioctl(f, Ioctls.VFIO_CHECK_EXTENSION, type.code());
-            if (r < 0) {
-                throw Failures.syscall(kernel, Operation.CHECK_EXTENSION, "ioctl(VFIO_CHECK_EXTENSION)", fd.path(), -r);
-            }
-            return r > 0;
+            return extension(kernel, f, fd.path(), type);
         } finally {
             fd.release();
         }
@@ -328,11 +329,7 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
     @Override
     long unmapAllCall(int f) {
         // the extension asked through f, which the caller holds: supports() would fail once a close began
-        int r = kernel.ioctl(f, Ioctls.VFIO_CHECK_EXTENSION, IommuType.UNMAP_ALL.code());
-        if (r < 0) {
-            throw Failures.syscall(kernel, Operation.CHECK_EXTENSION, "ioctl(VFIO_CHECK_EXTENSION)", fd.path(), -r);
-        }
-        return r > 0 ? unmap(f, 0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
+        return extension(kernel, f, fd.path(), IommuType.UNMAP_ALL) ? unmap(f, 0, 0, Ioctls.VFIO_DMA_UNMAP_FLAG_ALL)
                 // before Linux 5.12: one unmap of the whole IOVA space, which removes every mapping inside it
                 : unmap(f, 0, -granule(iommuInfo()), 0);
     }
