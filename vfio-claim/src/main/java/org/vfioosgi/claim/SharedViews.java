@@ -4,8 +4,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.vfioosgi.api.DeviceInfo;
@@ -31,7 +33,8 @@ import org.vfioosgi.api.VfioGroup;
 /**
  * What other bundles get of the address space (a container, or an iommufd IOAS), groups and devices a claim owns: one
  * view per consumer bundle, through which they cannot destroy what the provider owns ({@code close()},
- * {@code unmapAllDma()}, attaching or opening more are refused), and which keeps what the consumer made through it (DMA buffers, arenas and mappings, region
+ * {@code unmapAllDma()}, attaching or opening more are refused; its IOVA allocator frees only the consumer's own
+ * ranges), and which keeps what the consumer made through it (DMA buffers, arenas and mappings, IOVA ranges, region
  * mappings, enabled interrupts) so that it goes when the consumer's bundle lets go of the service.
  */
 public final class SharedViews {
@@ -56,6 +59,8 @@ public final class SharedViews {
     private static final class Made {
         private final Set<AutoCloseable> open = new LinkedHashSet<>();
         private boolean released;
+        /** The consumer's DMA mappings that would not unmap when it let go: their IOVAs stay taken. */
+        private final List<DmaMapping> stillMapped = new ArrayList<>();
 
         synchronized <T extends AutoCloseable> T add(T resource) {
             if (released) {
@@ -80,10 +85,107 @@ public final class SharedViews {
             for (AutoCloseable resource : all.reversed()) {
                 try {
                     resource.close();
-                } catch (Exception ignored) {
-                    // already gone with its owner (the provider closed the device or container)
+                } catch (Exception e) {
+                    // mostly already gone with its owner (the provider closed the device or container)
+                    if (resource instanceof DmaMapping mapping) {
+                        synchronized (this) {
+                            stillMapped.add(mapping);
+                        }
+                    }
                 }
             }
+        }
+
+        /** Whether a mapping the consumer made could not be unmapped and overlaps the range. */
+        synchronized boolean stillMapped(long iova, long size) {
+            return stillMapped.stream().anyMatch(m -> Long.compareUnsigned(m.iova(), iova + size) < 0
+                    && Long.compareUnsigned(iova, m.iova() + m.size()) < 0);
+        }
+    }
+
+    /**
+     * The IOVA allocator of one consumer's view: allocates from the space's current allocator and frees only ranges it
+     * allocated itself, so a consumer cannot hand out again what the provider or another consumer holds. What the
+     * consumer did not free goes back when it lets go, after its mappings were unmapped (it is the first thing the
+     * view keeps, so the last closed); a range still mapped there (its unmap failed) stays taken. Each range goes
+     * back to the allocator it came from: after an unmap of all DMA that one is discarded, and its IOVAs may already
+     * belong to others in the space's new allocator. Thread-safe, like the allocator it stands for.
+     */
+    private static final class ViewIovas implements IovaAllocator, AutoCloseable {
+        private final IoAddressSpace owner;
+        private final Made made;
+        /** The ranges allocated and not freed, oldest first; the key tells their allocator apart by identity. */
+        private final Map<Taken, Long> taken = new LinkedHashMap<>();
+        private boolean closed;
+
+        /** A range's first IOVA, and the allocator it came from (records compare it with its identity-equals). */
+        private record Taken(IovaAllocator from, long iova) {
+        }
+
+        ViewIovas(IoAddressSpace owner, Made made) {
+            this.owner = owner;
+            this.made = made;
+        }
+
+        @Override
+        public long allocate(long size, long alignment, long limit) {
+            IovaAllocator from = owner.iovaAllocator(); // the current one: a new one after an unmap of all DMA
+            long iova = from.allocate(size, alignment, limit);
+            synchronized (this) {
+                if (!closed) {
+                    taken.put(new Taken(from, iova), size);
+                    return iova;
+                }
+            }
+            from.free(iova, size); // the consumer let go meanwhile
+            throw new IllegalStateException("the service was released");
+        }
+
+        @Override
+        public void free(long iova, long size) {
+            Taken found = null;
+            synchronized (this) {
+                // the newest match: an IOVA freed at once by an unmap of all DMA may have been allocated again
+                for (var range : taken.entrySet()) {
+                    if (range.getKey().iova() == iova && range.getValue() == size) {
+                        found = range.getKey();
+                    }
+                }
+                if (found == null) {
+                    throw new IllegalArgumentException("IOVA range 0x" + Long.toHexString(iova) + " of " + size
+                            + " bytes was not allocated through this view, or is free already: a view frees only "
+                            + "the ranges it allocated itself, with the size given to allocate");
+                }
+                taken.remove(found);
+            }
+            found.from().free(iova, size);
+        }
+
+        @Override
+        public void close() {
+            List<Map.Entry<Taken, Long>> all;
+            synchronized (this) {
+                closed = true;
+                all = new ArrayList<>(taken.entrySet());
+                taken.clear();
+            }
+            for (var range : all) {
+                long iova = range.getKey().iova();
+                long size = range.getValue();
+                if (made.stillMapped(iova, size)) {
+                    continue; // the device may still reach it: handing it out again would break the next map
+                }
+                try {
+                    range.getKey().from().free(iova, size);
+                } catch (RuntimeException ignored) {
+                    // free already: its allocator was discarded with an unmap of all DMA
+                }
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "view of " + owner + "'s IOVA allocator";
         }
     }
 
@@ -134,10 +236,12 @@ public final class SharedViews {
     private static class SharedSpace implements IoAddressSpace {
         private final IoAddressSpace owner;
         final Made made;
+        private final ViewIovas iovas;
 
         SharedSpace(IoAddressSpace owner, Made made) {
             this.owner = owner;
             this.made = made;
+            this.iovas = made.add(new ViewIovas(owner, made));
         }
 
         String what() {
@@ -161,7 +265,8 @@ public final class SharedViews {
 
         @Override
         public IovaAllocator iovaAllocator() {
-            return owner.iovaAllocator();
+            owner.iovaAllocator(); // throws as the space's own would: no IOMMU yet, or closed
+            return iovas; // one per view: it always allocates from the space's current allocator
         }
 
         @Override
