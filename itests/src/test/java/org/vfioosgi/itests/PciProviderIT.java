@@ -26,8 +26,11 @@ import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import java.lang.foreign.ValueLayout;
+import org.vfioosgi.api.DmaAccess;
 import org.vfioosgi.api.DmaBuffer;
+import org.vfioosgi.api.DmaMapping;
 import org.vfioosgi.api.IoAddressSpace;
+import org.vfioosgi.api.IovaAllocator;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.PciRegion;
@@ -138,10 +141,31 @@ public class PciProviderIT extends InGuestTestSupport {
         DmaBuffer buffer = container.allocateDma(4096);
         MappedRegion bar0 = device.map(PciRegion.BAR0.index());
         assertEquals(0x010000ed, bar0.read32(0));
+        IovaAllocator iovas = container.iovaAllocator();
+        assertThrows("the view's allocator frees only what it allocated", IllegalArgumentException.class,
+                () -> iovas.free(buffer.iova(), buffer.size()));
+        long iova = iovas.allocate(4096, 4096, Long.MAX_VALUE);
+        container.mapDma(container.newDmaArena().allocate(4096, 4096), iova, DmaAccess.READ_WRITE);
         context.ungetService(ref); // as when the consumer's bundle stops
         assertThrows("the consumer's buffer went with it", IllegalStateException.class,
                 () -> buffer.segment().get(ValueLayout.JAVA_BYTE, 0));
         assertThrows("and its mapping of BAR0", IllegalStateException.class, () -> bar0.read32(0));
+        assertThrows("and its allocator", IllegalStateException.class, () -> iovas.allocate(4096, 4096, Long.MAX_VALUE));
+
+        // its IOVA is unmapped and free again: first fit hands it out within a few allocations, and it maps
+        IoAddressSpace again = context.getService(ref).addressSpace();
+        IovaAllocator next = again.iovaAllocator();
+        List<Long> taken = new java.util.ArrayList<>();
+        for (int i = 0; i < 8 && !taken.contains(iova); i++) {
+            taken.add(next.allocate(4096, 4096, Long.MAX_VALUE));
+        }
+        assertTrue("IOVA 0x" + Long.toHexString(iova) + " went back, got " + taken, taken.contains(iova));
+        try (DmaMapping remapped = again.mapDma(again.newDmaArena().allocate(4096, 4096), iova,
+                DmaAccess.READ_WRITE)) {
+            assertEquals(iova, remapped.iova());
+        }
+        taken.forEach(range -> next.free(range, 4096));
+        context.ungetService(ref);
         assertEquals("the provider's device still serves the sample driver", 120,
                 edu("0000:00:01.0").factorial(5));
     }

@@ -129,6 +129,11 @@ public final class SharedViews {
 
         @Override
         public long allocate(long size, long alignment, long limit) {
+            synchronized (this) {
+                if (closed) {
+                    throw new IllegalStateException("the service was released");
+                }
+            }
             IovaAllocator from = owner.iovaAllocator(); // the current one: a new one after an unmap of all DMA
             long iova = from.allocate(size, alignment, limit);
             synchronized (this) {
@@ -137,7 +142,7 @@ public final class SharedViews {
                     return iova;
                 }
             }
-            from.free(iova, size); // the consumer let go meanwhile
+            from.free(iova, size); // the consumer let go while it was allocated
             throw new IllegalStateException("the service was released");
         }
 

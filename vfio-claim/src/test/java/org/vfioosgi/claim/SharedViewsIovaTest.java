@@ -115,12 +115,12 @@ class SharedViewsIovaTest {
 
     @Test
     void aViewFreesNoRangeItDidNotAllocateItself() {
-        long providers = space.allocator.allocate(4096, 4096, -1);
+        long providers = space.allocator.allocate(4096, 4096, Long.MAX_VALUE);
         var first = containerView();
         var second = containerView();
         IovaAllocator mine = first.service().iovaAllocator();
-        long firsts = mine.allocate(8192, 4096, -1);
-        long seconds = second.service().iovaAllocator().allocate(4096, 4096, -1);
+        long firsts = mine.allocate(8192, 4096, Long.MAX_VALUE);
+        long seconds = second.service().iovaAllocator().allocate(4096, 4096, Long.MAX_VALUE);
 
         assertThrows(IllegalArgumentException.class, () -> mine.free(providers, 4096), "the provider's range");
         assertThrows(IllegalArgumentException.class, () -> mine.free(seconds, 4096), "another consumer's range");
@@ -135,7 +135,7 @@ class SharedViewsIovaTest {
     @Test
     void aViewOfAnAddressSpaceOwnsItsRangesToo() {
         IoAddressSpace view = SharedViews.addressSpace(space.as(IoAddressSpace.class)).service();
-        long providers = space.allocator.allocate(4096, 4096, -1);
+        long providers = space.allocator.allocate(4096, 4096, Long.MAX_VALUE);
         assertNotSame(space.allocator, view.iovaAllocator(), "not the provider's allocator itself");
         assertSame(view.iovaAllocator(), view.iovaAllocator(), "one per view");
         assertThrows(IllegalArgumentException.class, () -> view.iovaAllocator().free(providers, 4096));
@@ -144,14 +144,14 @@ class SharedViewsIovaTest {
 
     @Test
     void whatAConsumerDidNotFreeGoesBackWhenItLetsGoAfterItsMappingsAreGone() {
-        long providers = space.allocator.allocate(4096, 4096, -1);
+        long providers = space.allocator.allocate(4096, 4096, Long.MAX_VALUE);
         var other = containerView();
-        long others = other.service().iovaAllocator().allocate(4096, 4096, -1);
+        long others = other.service().iovaAllocator().allocate(4096, 4096, Long.MAX_VALUE);
         var view = containerView();
         VfioContainer container = view.service();
-        long mapped = container.iovaAllocator().allocate(4096, 4096, -1);
-        long kept = container.iovaAllocator().allocate(4096, 4096, -1);
-        long freed = container.iovaAllocator().allocate(4096, 4096, -1);
+        long mapped = container.iovaAllocator().allocate(4096, 4096, Long.MAX_VALUE);
+        long kept = container.iovaAllocator().allocate(4096, 4096, Long.MAX_VALUE);
+        long freed = container.iovaAllocator().allocate(4096, 4096, Long.MAX_VALUE);
         container.iovaAllocator().free(freed, 4096);
         container.mapDma(MemorySegment.ofArray(new byte[4096]), mapped, DmaAccess.READ_WRITE);
 
@@ -159,7 +159,7 @@ class SharedViewsIovaTest {
         assertEquals(List.of("map 0x" + Long.toHexString(mapped), "unmap 0x" + Long.toHexString(mapped)), space.log,
                 "unmapped while its IOVA was still allocated");
         assertEquals(Map.of(providers, 4096L, others, 4096L), space.allocator.taken, "only the consumer's went");
-        assertThrows(IllegalStateException.class, () -> container.iovaAllocator().allocate(4096, 4096, -1));
+        assertThrows(IllegalStateException.class, () -> container.iovaAllocator().allocate(4096, 4096, Long.MAX_VALUE));
         assertEquals(Map.of(providers, 4096L, others, 4096L), space.allocator.taken, "nothing allocated after");
         assertThrows(IllegalArgumentException.class, () -> container.iovaAllocator().free(kept, 4096));
     }
@@ -168,8 +168,8 @@ class SharedViewsIovaTest {
     void aRangeWhoseMappingWouldNotUnmapStaysTaken() {
         var view = containerView();
         VfioContainer container = view.service();
-        long stuck = container.iovaAllocator().allocate(8192, 4096, -1);
-        long fine = container.iovaAllocator().allocate(4096, 4096, -1);
+        long stuck = container.iovaAllocator().allocate(8192, 4096, Long.MAX_VALUE);
+        long fine = container.iovaAllocator().allocate(4096, 4096, Long.MAX_VALUE);
         container.mapDma(MemorySegment.ofArray(new byte[4096]), stuck + 4096, DmaAccess.READ_WRITE);
         space.failUnmap.put(stuck + 4096, true);
 
@@ -182,12 +182,12 @@ class SharedViewsIovaTest {
     void afterAnUnmapOfAllDmaTheOldRangesAreNotFreedFromTheNewAllocator() {
         var view = containerView();
         IovaAllocator mine = view.service().iovaAllocator();
-        long before = mine.allocate(4096, 4096, -1);
+        long before = mine.allocate(4096, 4096, Long.MAX_VALUE);
         Allocator old = space.allocator;
         space.unmapAll();
-        long providers = space.allocator.allocate(4096, 4096, -1);
+        long providers = space.allocator.allocate(4096, 4096, Long.MAX_VALUE);
         assertEquals(before, providers, "the same IOVA, now the provider's");
-        long after = mine.allocate(4096, 4096, -1);
+        long after = mine.allocate(4096, 4096, Long.MAX_VALUE);
         assertEquals(Map.of(providers, 4096L, after, 4096L), space.allocator.taken, "the view uses the new one");
 
         view.release();
@@ -209,7 +209,7 @@ class SharedViewsIovaTest {
                     for (int i = 0; i < 2000; i++) {
                         long iova;
                         try {
-                            iova = mine.allocate(4096, 4096, -1);
+                            iova = mine.allocate(4096, 4096, Long.MAX_VALUE);
                         } catch (IllegalStateException released) {
                             return null;
                         }
