@@ -40,6 +40,15 @@ final class SysfsDevices {
      * @throws VfioException            if the device does not exist, has no IOMMU group or is not bound to VFIO
      */
     int iommuGroup(String name) {
+        return find(name).group();
+    }
+
+    /** A device's sysfs directory, on the first bus that has it, and its IOMMU group. */
+    private record Found(Path directory, int group) {
+    }
+
+    /** Finds device {@code name}, bound to VFIO, with the checks (and failures) {@link #iommuGroup} documents. */
+    private Found find(String name) {
         if (name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..") || name.indexOf(0) >= 0) {
             throw new IllegalArgumentException("not a device name: \"" + name + "\" (for PCI the full address, e.g."
                     + " 0000:00:01.0)");
@@ -63,7 +72,7 @@ final class SysfsDevices {
             throw notBound(name, bus, device, driver);
         }
         try {
-            return Integer.parseInt(group.get());
+            return new Found(device, Integer.parseInt(group.get()));
         } catch (NumberFormatException e) {
             throw new VfioException(Operation.OPEN_DEVICE, "readlink(" + groupLink + ")", name, 0, "failed to open"
                     + " device " + name + ": its IOMMU group is \"" + group.get() + "\", not a number", "");
@@ -79,16 +88,15 @@ final class SysfsDevices {
      *                                  kernel lacks CONFIG_VFIO_DEVICE_CDEV)
      */
     String cdevName(String name) {
-        int group = iommuGroup(name); // the same checks, the same messages
+        Found found = find(name); // the same checks, the same messages
+        int group = found.group();
         if (isNoIommuGroup(group)) {
             throw new VfioException(Operation.OPEN_DEVICE, "", name, 0, "failed to open device " + name + " through"
                     + " its character device: no IOMMU protects it (no-IOMMU group " + group + "), and the kernel makes"
                     + " no character device for such devices", "Open it through its group: a container (IOMMU mode"
                     + " type1v2) with " + NoIommu.PROPERTY + "=true");
         }
-        Path device = BUSES.stream().map(b -> devices(b).resolve(name)).filter(Files::isDirectory).findFirst()
-                .orElseThrow(() -> noSuchDevice(name));
-        Path vfioDev = device.resolve("vfio-dev");
+        Path vfioDev = found.directory().resolve("vfio-dev");
         try (var entries = Files.list(vfioDev)) {
             List<String> names = entries.map(p -> p.getFileName().toString())
                     .filter(n -> n.matches("vfio[0-9]+")).toList();
@@ -163,7 +171,6 @@ final class SysfsDevices {
         return sysfs.resolve("bus").resolve(bus).resolve("devices");
     }
 
-    /** The file name of a symbolic link's target, e.g. {@code 7} for {@code ../../kernel/iommu_groups/7}. */
     /**
      * The VFs bound to vfio-pci of PCI device {@code name} if it is an SR-IOV PF bound to vfio-pci (its
      * {@code virtfnN} links): while one of them is in use the kernel opens the PF only with the VF token, a rule only
@@ -184,6 +191,7 @@ final class SysfsDevices {
         }
     }
 
+    /** The file name of a symbolic link's target, e.g. {@code 7} for {@code ../../kernel/iommu_groups/7}. */
     private static Optional<String> linkName(Path link) {
         try {
             return Optional.of(Files.readSymbolicLink(link).getFileName().toString());

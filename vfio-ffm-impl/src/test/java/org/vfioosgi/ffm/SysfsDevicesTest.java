@@ -119,4 +119,30 @@ class SysfsDevicesTest {
             assertThrows(IllegalArgumentException.class, () -> new SysfsDevices(sysfs).iommuGroup(name), name);
         }
     }
+
+    @Test
+    void theCharacterDeviceIsTheOneInTheDirectoryTheGroupWasFoundIn() throws IOException {
+        device("pci", "0000:00:01.0", 7, "vfio-pci");
+        device("platform", "9050000.pl061", 3, "vfio-platform");
+        Files.createDirectories(sysfs.resolve("devices/pci0/0000:00:01.0/vfio-dev/vfio0"));
+        Files.createDirectories(sysfs.resolve("devices/platform0/9050000.pl061/vfio-dev/vfio4"));
+        SysfsDevices devices = new SysfsDevices(sysfs);
+        assertEquals("vfio0", devices.cdevName("0000:00:01.0"));
+        assertEquals("vfio4", devices.cdevName("9050000.pl061"));
+    }
+
+    @Test
+    void aCharacterDeviceIsLookedForOnlyOnceTheGroupChecksPassed() throws IOException {
+        device("pci", "0000:00:03.0", 9, "e1000e");
+        Files.createDirectories(sysfs.resolve("devices/pci0/0000:00:03.0/vfio-dev/vfio1"));
+        device("pci", "0000:00:01.0", 7, "vfio-pci");
+        SysfsDevices devices = new SysfsDevices(sysfs);
+        VfioException bound = assertThrows(VfioException.class, () -> devices.cdevName("0000:00:03.0"));
+        assertTrue(bound.getMessage().contains("it is bound to e1000e"), bound.getMessage());
+        VfioException missing = assertThrows(VfioException.class, () -> devices.cdevName("0000:00:09.0"));
+        assertTrue(missing.getMessage().contains("no such device"), missing.getMessage());
+        VfioException noCdev = assertThrows(VfioException.class, () -> devices.cdevName("0000:00:01.0"));
+        assertTrue(noCdev.hint().contains("CONFIG_VFIO_DEVICE_CDEV"), noCdev.hint());
+        assertThrows(IllegalArgumentException.class, () -> devices.cdevName("../0000:00:01.0"));
+    }
 }
