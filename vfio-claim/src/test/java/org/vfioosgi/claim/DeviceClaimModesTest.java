@@ -7,69 +7,27 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioGroup;
-import org.vfioosgi.api.claim.ClaimedDevice;
 import org.vfioosgi.api.claim.ClaimedDevice.State;
 
 /** The claim engine in each kind of IOMMU mode: configured, auto-detected, container or iommufd. */
-class DeviceClaimModesTest {
+class DeviceClaimModesTest extends ClaimFixture {
 
     private static final String EDU = "0000:00:01.0";
     /** A second function in EDU's group. */
     private static final String EDU2 = "0000:00:01.1";
 
-    @TempDir
-    Path devVfio;
-
-    private FakeBus bus;
-    private final FakeVfio vfio = new FakeVfio();
-    private final RecordingPublisher publisher = new RecordingPublisher();
-    private FakeUevents events;
-    private DeviceClaim<FakeBus.Device> claim;
-    private ClaimRunner runner;
-
     private void start(Set<String> named, Optional<IommuMode> mode) {
-        events = new FakeUevents();
-        claim = new DeviceClaim<>(new DeviceClaim.Settings("claim-1", "addresses " + named, 0, false, true, mode),
-                bus, d -> named.contains(d.name()), vfio, publisher, new MemoryTakenDevices(), devVfio, "test claim");
-        runner = new ClaimRunner("test claim", claim, events);
-    }
-
-    @AfterEach
-    void closeAndCheckNothingLeft() throws Exception {
-        if (runner != null) {
-            runner.close();
-            assertEquals(List.of(), publisher.liveNames(), "services left published");
-            assertEquals(Set.of(), vfio.open, "VFIO objects left open");
-        }
-    }
-
-    private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(1);
-        }
-    }
-
-    private ClaimedDevice status(String device) {
-        return claim.status().devices().stream().filter(d -> d.name().equals(device)).findFirst().orElse(null);
+        start(named, 0, false, true, mode);
     }
 
     private <S> S view(Class<S> type, int index) {

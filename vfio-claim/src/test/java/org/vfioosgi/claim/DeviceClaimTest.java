@@ -4,78 +4,27 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.vfioosgi.api.claim.ClaimStatus;
 import org.vfioosgi.api.claim.ClaimedDevice;
 import org.vfioosgi.api.claim.ClaimedDevice.State;
 
 /** The claim engine against a fake bus, fake VFIO, fake uevents and a recording publisher. */
-class DeviceClaimTest {
+class DeviceClaimTest extends ClaimFixture {
 
     private static final String EDU = "0000:00:01.0";
     private static final String HOT = "0000:01:00.0";
     private static final String NVME = "0000:02:00.0";
 
-    @TempDir
-    Path devVfio;
-
-    private FakeBus bus;
-    private final FakeVfio vfio = new FakeVfio();
-    private final RecordingPublisher publisher = new RecordingPublisher();
-    private FakeUevents events;
-    private final MemoryTakenDevices taken = new MemoryTakenDevices();
-    private DeviceClaim<FakeBus.Device> claim;
-    private ClaimRunner runner;
-
     private void start(Set<String> named, boolean take, boolean restore) {
-        if (bus == null) {
-            bus = new FakeBus(devVfio);
-        }
-        events = new FakeUevents();
-        claim = new DeviceClaim<>(new DeviceClaim.Settings("claim-1", "addresses " + named, 64 << 20, take, restore),
-                bus, d -> named.contains(d.name()), vfio, publisher, taken, devVfio, "test claim");
-        runner = new ClaimRunner("test claim", claim, events);
-    }
-
-    private FakeBus bus() {
-        if (bus == null) {
-            bus = new FakeBus(devVfio);
-        }
-        return bus;
-    }
-
-    @AfterEach
-    void closeAndCheckNothingLeft() throws Exception {
-        if (runner != null) {
-            runner.close();
-            assertEquals(List.of(), publisher.liveNames(), "services left published");
-            assertEquals(Set.of(), vfio.open, "VFIO objects left open");
-            assertTrue(vfio.requests.values().stream().allMatch(FakeEventFd::closed), "REQ eventfds left open");
-        }
-    }
-
-    private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(1);
-        }
-    }
-
-    private ClaimedDevice status(String device) {
-        return claim.status().devices().stream().filter(d -> d.name().equals(device)).findFirst().orElse(null);
+        start(named, 64 << 20, take, restore, Optional.empty());
     }
 
     @Test

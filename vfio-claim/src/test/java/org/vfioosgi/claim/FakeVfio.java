@@ -55,65 +55,43 @@ final class FakeVfio implements Vfio {
     }
 
     private synchronized IoAddressSpace ioas() {
-        call("openIoas");
-        String id = "ioas " + ++containers;
-        open.add(id);
-        opened.add(IommuMode.IOMMUFD);
         IoAddressSpace[] self = new IoAddressSpace[1];
-        self[0] = proxy(IoAddressSpace.class, (p, m, a) -> switch (m.getName()) {
+        self[0] = space(IoAddressSpace.class, "openIoas", "ioas", IommuMode.IOMMUFD, (p, m, a) -> switch (m.getName()) {
             case "openDevice" -> device(self[0], null, (String) a[0]);
-            case "mode" -> IommuMode.IOMMUFD;
-            case "close" -> {
-                open.remove(id);
-                yield null;
-            }
-            case "toString" -> id;
-            case "hashCode" -> System.identityHashCode(p);
-            case "equals" -> p == a[0];
             default -> throw new UnsupportedOperationException(m.getName());
         });
         return self[0];
     }
 
     private synchronized VfioContainer container(IommuMode mode) {
-        call("openContainer");
-        String id = "container " + ++containers;
-        open.add(id);
-        opened.add(mode);
         VfioContainer[] self = new VfioContainer[1];
-        self[0] = proxy(VfioContainer.class, (p, m, a) -> switch (m.getName()) {
-            case "attachGroup" -> group(self[0], id, (Integer) a[0]);
-            case "mode" -> mode;
-            case "close" -> {
-                open.remove(id);
-                yield null;
-            }
-            case "toString" -> id;
-            case "hashCode" -> System.identityHashCode(p);
-            case "equals" -> p == a[0];
+        self[0] = space(VfioContainer.class, "openContainer", "container", mode, (p, m, a) -> switch (m.getName()) {
+            case "attachGroup" -> group(self[0], self[0].toString(), (Integer) a[0]);
             default -> throw new UnsupportedOperationException(m.getName());
         });
         return self[0];
     }
 
+    /** Opens an address space of {@code mode}, its id {@code kind N}; {@code calls} answers all but its mode. */
+    private <T extends IoAddressSpace> T space(Class<T> type, String call, String kind, IommuMode mode,
+            InvocationHandler calls) {
+        call(call);
+        String id = kind + " " + ++containers;
+        opened.add(mode);
+        return open(type, id, (p, m, a) -> m.getName().equals("mode") ? mode : calls.invoke(p, m, a));
+    }
+
     private VfioGroup group(VfioContainer container, String containerId, int number) {
         call("attachGroup");
         String id = containerId + " group " + number;
-        if (!open.add(id)) {
+        if (open.contains(id)) {
             throw new IllegalStateException("EBUSY: group " + number + " attached twice");
         }
         VfioGroup[] self = new VfioGroup[1];
-        self[0] = proxy(VfioGroup.class, (p, m, a) -> switch (m.getName()) {
+        self[0] = open(VfioGroup.class, id, (p, m, a) -> switch (m.getName()) {
             case "openDevice" -> device(container, self[0], (String) a[0]);
             case "number" -> number;
             case "container" -> container;
-            case "close" -> {
-                open.remove(id);
-                yield null;
-            }
-            case "toString" -> id;
-            case "hashCode" -> System.identityHashCode(p);
-            case "equals" -> p == a[0];
             default -> throw new UnsupportedOperationException(m.getName());
         });
         return self[0];
@@ -123,10 +101,10 @@ final class FakeVfio implements Vfio {
     private VfioDevice device(IoAddressSpace space, VfioGroup group, String name) {
         call("openDevice");
         String id = "device " + name;
-        if (!open.add(id)) {
+        if (open.contains(id)) {
             throw new IllegalStateException("EBUSY: " + name + " opened twice");
         }
-        return proxy(VfioDevice.class, (p, m, a) -> switch (m.getName()) {
+        return open(VfioDevice.class, id, (p, m, a) -> switch (m.getName()) {
             case "setIrqEventFds" -> {
                 call("setIrqEventFds");
                 @SuppressWarnings("unchecked")
@@ -142,6 +120,17 @@ final class FakeVfio implements Vfio {
                 }
                 yield group;
             }
+            default -> throw new UnsupportedOperationException(m.getName());
+        });
+    }
+
+    /**
+     * VFIO object {@code id}, open (in {@link #open}) until it is closed; it is its id and equals only itself, and
+     * {@code calls} answers the rest.
+     */
+    private <T> T open(Class<T> type, String id, InvocationHandler calls) {
+        open.add(id);
+        return proxy(type, (p, m, a) -> switch (m.getName()) {
             case "close" -> {
                 open.remove(id);
                 yield null;
@@ -149,7 +138,7 @@ final class FakeVfio implements Vfio {
             case "toString" -> id;
             case "hashCode" -> System.identityHashCode(p);
             case "equals" -> p == a[0];
-            default -> throw new UnsupportedOperationException(m.getName());
+            default -> calls.invoke(p, m, a);
         });
     }
 
