@@ -1,8 +1,6 @@
 package org.vfioosgi.ffm;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -143,22 +141,8 @@ final class FfmMediatedDevices implements MediatedDevices {
 
     /** Writes {@code value} to a sysfs attribute with one write(2); null when it went through. */
     private Refusal tryWriteAttribute(Path attribute, String value) {
-        int fd = kernel.open(attribute.toString(), Kernel.O_WRONLY);
-        if (fd < 0) {
-            return new Refusal(kernel, "open(" + attribute + ")", -fd);
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
-            MemorySegment s = arena.allocate(bytes.length);
-            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, s, 0, bytes.length);
-            long r;
-            do {
-                r = kernel.write(fd, s, bytes.length);
-            } while (r == -Errno.EINTR);
-            return r < 0 ? new Refusal(kernel, "write(" + attribute + ", \"" + value + "\")", (int) -r) : null;
-        } finally {
-            kernel.close(fd);
-        }
+        SysfsDevices.Refused refused = SysfsDevices.writeAttribute(kernel, attribute, value);
+        return refused == null ? null : new Refusal(kernel, refused.call(), refused.errno());
     }
 
     private static VfioException readFailure(Path path, IOException e) {

@@ -5,7 +5,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -110,7 +109,7 @@ final class FfmSriov implements PciSriov {
     /** Binds a VF left without a driver (sriov_drivers_autoprobe off); one bound elsewhere is an error. */
     private void bindToVfio(String vf) {
         Path vfDir = sysfs.pciDevice(vf);
-        Optional<String> driver = linkName(vfDir.resolve("driver"));
+        Optional<String> driver = SysfsDevices.linkName(vfDir.resolve("driver"));
         if (driver.isEmpty()) {
             // vfio-pci set the VF's driver_override as the VF appeared; only the probe is missing
             int r = write(vfDir.resolve("driver_override"), VFIO_PCI);
@@ -122,7 +121,7 @@ final class FfmSriov implements PciSriov {
                         + " drivers_probe)", vf, r, "Bind it by hand: echo vfio-pci > " + vfDir.resolve("driver_override")
                         + "; echo " + vf + " > " + sysfs.root().resolve("bus/pci/drivers_probe"));
             }
-            driver = linkName(vfDir.resolve("driver"));
+            driver = SysfsDevices.linkName(vfDir.resolve("driver"));
         }
         if (!driver.equals(Optional.of(VFIO_PCI))) {
             throw Failures.library(Operation.SRIOV, vf, "VF " + vf + " of " + pf.name() + " is bound "
@@ -217,7 +216,7 @@ final class FfmSriov implements PciSriov {
         List<String> vfs = new ArrayList<>();
         for (int n : numbers) {
             Path link = dir.resolve("virtfn" + n);
-            String vf = linkName(link).orElseThrow(() -> Failures.library(Operation.SRIOV, pf.name(),
+            String vf = SysfsDevices.linkName(link).orElseThrow(() -> Failures.library(Operation.SRIOV, pf.name(),
                     link + " is no link to a device"));
             if (!PCI_ADDRESS.matcher(vf).matches()) {
                 throw Failures.library(Operation.SRIOV, pf.name(), link + " names \"" + vf + "\", not a PCI address");
@@ -249,30 +248,8 @@ final class FfmSriov implements PciSriov {
 
     /** Writes a sysfs attribute with one write(2), as the kernel wants it; 0 or the errno. */
     private int write(Path attribute, String value) {
-        int fd = kernel.open(attribute.toString(), Kernel.O_WRONLY);
-        if (fd < 0) {
-            return -fd;
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
-            MemorySegment s = arena.allocate(bytes.length);
-            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, s, 0, bytes.length);
-            long r;
-            do {
-                r = kernel.write(fd, s, bytes.length);
-            } while (r == -Errno.EINTR);
-            return r < 0 ? (int) -r : 0;
-        } finally {
-            kernel.close(fd);
-        }
-    }
-
-    private static Optional<String> linkName(Path link) {
-        try {
-            return Optional.of(Files.readSymbolicLink(link).getFileName().toString());
-        } catch (IOException | UnsupportedOperationException | NullPointerException e) {
-            return Optional.empty();
-        }
+        SysfsDevices.Refused refused = SysfsDevices.writeAttribute(kernel, attribute, value);
+        return refused == null ? 0 : refused.errno();
     }
 
     @Override

@@ -1,6 +1,9 @@
 package org.vfioosgi.ffm;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -9,6 +12,7 @@ import java.util.regex.Pattern;
 import org.vfioosgi.api.Errno;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
+import org.vfioosgi.ffm.sys.Kernel;
 
 /**
  * Finds a device by its sysfs name ({@code /sys/bus/pci/devices/NAME}, {@code /sys/bus/platform/devices/NAME} or, a
@@ -191,8 +195,37 @@ final class SysfsDevices {
         }
     }
 
+    /** A sysfs attribute write the kernel refused: the call that failed and its errno. */
+    record Refused(String call, int errno) {
+    }
+
+    /**
+     * Writes {@code value} to a sysfs attribute with one write(2), as the kernel wants it (again only when a signal
+     * interrupted it).
+     *
+     * @return null when it went through, else the refused {@code open(PATH)} or {@code write(PATH, "VALUE")}
+     */
+    static Refused writeAttribute(Kernel kernel, Path attribute, String value) {
+        int fd = kernel.open(attribute.toString(), Kernel.O_WRONLY);
+        if (fd < 0) {
+            return new Refused("open(" + attribute + ")", -fd);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
+            MemorySegment s = arena.allocate(bytes.length);
+            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, s, 0, bytes.length);
+            long r;
+            do {
+                r = kernel.write(fd, s, bytes.length);
+            } while (r == -org.vfioosgi.ffm.sys.Errno.EINTR);
+            return r < 0 ? new Refused("write(" + attribute + ", \"" + value + "\")", (int) -r) : null;
+        } finally {
+            kernel.close(fd);
+        }
+    }
+
     /** The file name of a symbolic link's target, e.g. {@code 7} for {@code ../../kernel/iommu_groups/7}. */
-    private static Optional<String> linkName(Path link) {
+    static Optional<String> linkName(Path link) {
         try {
             return Optional.of(Files.readSymbolicLink(link).getFileName().toString());
         } catch (IOException | UnsupportedOperationException | NullPointerException e) {
