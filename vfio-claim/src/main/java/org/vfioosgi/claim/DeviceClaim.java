@@ -15,6 +15,7 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.IoAddressSpace;
@@ -53,7 +54,7 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
 
     private static final System.Logger LOG = System.getLogger(DeviceClaim.class.getName());
     /** How long {@link #close()} waits for work in progress before it releases what is held. */
-    private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
+    static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
     /**
      * The devices that the claims of this bundle hold now (the engine is embedded privately into each provider
      * bundle, so this is per bundle): orphan recovery leaves them alone.
@@ -670,15 +671,7 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
     public void close() {
         synchronized (work) {
             closed = true;
-            long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
-            try {
-                for (long left; !work.isEmpty() && (left = deadline - System.nanoTime()) > 0; ) {
-                    work.wait(Math.max(1, left / 1_000_000));
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (!work.isEmpty()) {
+            if (!awaitEnd(work, work::isEmpty)) {
                 LOG.log(Level.WARNING, "{0}: work on {1} did not end within {2}", name, work.keySet(), CLOSE_WAIT);
             }
         }
@@ -692,6 +685,24 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
         if (statusPublication != null) {
             statusPublication.close();
         }
+    }
+
+    /**
+     * Waits on {@code monitor} (held by the caller; the work notifies it as it ends) until {@code ended}, for
+     * {@link #CLOSE_WAIT} at most.
+     *
+     * @return whether it ended; false on time-out or interrupt (the interrupt is kept)
+     */
+    static boolean awaitEnd(Object monitor, BooleanSupplier ended) {
+        long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
+        try {
+            for (long left; !ended.getAsBoolean() && (left = deadline - System.nanoTime()) > 0; ) {
+                monitor.wait(Math.max(1, left / 1_000_000));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return ended.getAsBoolean();
     }
 
     private final ClaimStatus statusView = new ClaimStatus() {

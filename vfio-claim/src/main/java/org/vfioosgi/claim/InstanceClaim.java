@@ -35,7 +35,6 @@ import org.vfioosgi.api.claim.ClaimedDevice.State;
 public final class InstanceClaim<D> implements EventDrivenClaim {
 
     private static final System.Logger LOG = System.getLogger(InstanceClaim.class.getName());
-    private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
     /** The devices the instance claims of this bundle own now, so that no two claims adopt the same orphan. */
     private static final Set<String> OWNED = ConcurrentHashMap.newKeySet();
 
@@ -333,16 +332,8 @@ public final class InstanceClaim<D> implements EventDrivenClaim {
     public void close() {
         synchronized (work) {
             closed = true;
-            long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
-            try {
-                for (long left; working && (left = deadline - System.nanoTime()) > 0; ) {
-                    work.wait(Math.max(1, left / 1_000_000));
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (working) {
-                LOG.log(Level.WARNING, "{0}: making devices did not end within {1}", name, CLOSE_WAIT);
+            if (!DeviceClaim.awaitEnd(work, () -> !working)) {
+                LOG.log(Level.WARNING, "{0}: making devices did not end within {1}", name, DeviceClaim.CLOSE_WAIT);
             }
         }
         try {

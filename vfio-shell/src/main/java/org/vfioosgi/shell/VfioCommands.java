@@ -82,12 +82,7 @@ public final class VfioCommands {
         PciAddress address = PciAddress.parse(device);
         Collection<ServiceReference<VfioDevice>> claimed = deviceServices(address);
         if (!claimed.isEmpty()) {
-            ServiceReference<VfioDevice> ref = claimed.iterator().next();
-            try {
-                return describe(context.getService(ref));
-            } finally {
-                context.ungetService(ref);
-            }
+            return describeClaimed(claimed);
         }
         PciDevice found = pci.find(address).orElseThrow(() -> new IllegalArgumentException("no PCI device " + device));
         if (!found.boundToVfio()) {
@@ -151,15 +146,20 @@ public final class VfioCommands {
         return "claim " + mdevClaims.claim(parent, type, n) + " for " + n + " x " + parent + "/" + type;
     }
 
+    /** Describes the first of a device's services (there is one per claimed device) through the claim's view. */
+    private String describeClaimed(Collection<ServiceReference<VfioDevice>> claimed) {
+        ServiceReference<VfioDevice> ref = claimed.iterator().next();
+        try {
+            return describe(context.getService(ref));
+        } finally {
+            context.ungetService(ref);
+        }
+    }
+
     private String mdevInfo(String uuid) {
         Collection<ServiceReference<VfioDevice>> claimed = mdevServices(uuid);
         if (!claimed.isEmpty()) {
-            ServiceReference<VfioDevice> ref = claimed.iterator().next();
-            try {
-                return describe(context.getService(ref));
-            } finally {
-                context.ungetService(ref);
-            }
+            return describeClaimed(claimed);
         }
         try (IoAddressSpace space = vfio.openAddressSpace()) {
             return describe(space.openDevice(uuid));
