@@ -65,8 +65,10 @@ public interface Vfio {
     }
 
     /**
-     * The modes this system offers, judged from the device nodes present and the container's extensions, without
-     * opening any device: the modes {@link #openAddressSpace(IommuMode)} is expected to open.
+     * The modes this system offers, judged from the device nodes present, what serves {@code /dev/vfio/vfio} and the
+     * container's extensions, without opening any device: the modes {@link #openAddressSpace(IommuMode)} is expected
+     * to open. Where iommufd serves {@code /dev/vfio/vfio} that excludes {@link IommuMode#TYPE1} and
+     * {@link IommuMode#TYPE1V2}.
      *
      * @return the modes, in declaration order; empty without VFIO
      * @throws UnsupportedOperationException from an implementation without IO address spaces (the default)
