@@ -65,8 +65,10 @@ public class IommufdServedContainerIT extends InGuestTestSupport {
 
     private final Vfio vfio = ServiceLoader.load(Vfio.class).findFirst()
             .orElseThrow(() -> new AssertionError("no Vfio implementation on the class path"));
-    /** Mount points this test mounted, undone in reverse order after it. */
+    /** Mount points this test mounted, undone after it. */
     private final List<Path> mounted = new ArrayList<>();
+    /** Device nodes this test renamed away, renamed back after it. */
+    private final List<Path> hidden = new ArrayList<>();
     private List<String> heldBefore;
 
     @Before
@@ -80,10 +82,14 @@ public class IommufdServedContainerIT extends InGuestTestSupport {
     @After
     public void undoMountsAndNothingLeaked() throws Exception {
         try {
+            for (int i = hidden.size() - 1; i >= 0; i--) {
+                Files.move(hiddenName(hidden.get(i)), hidden.get(i));
+            }
             for (int i = mounted.size() - 1; i >= 0; i--) {
                 run("umount", mounted.get(i).toString());
             }
         } finally {
+            hidden.clear();
             mounted.clear();
         }
         if (heldBefore != null) {
@@ -109,9 +115,9 @@ public class IommufdServedContainerIT extends InGuestTestSupport {
         assertEquals(EnumSet.of(IommuMode.IOMMUFD_COMPAT_TYPE1, IommuMode.IOMMUFD_COMPAT_TYPE1V2, IommuMode.IOMMUFD),
                 modes);
 
-        // without the character devices auto falls back to the container: the served one, in its compat mode
-        run("mount", "-t", "tmpfs", "hidden", DEVICES.toString());
-        mounted.add(DEVICES);
+        // without the character devices auto falls back to the container: the served one, in its compat mode (the
+        // directory is renamed away: a mount over it would still be a directory, which auto takes for cdev support)
+        hide(DEVICES);
         try (IoAddressSpace space = vfio.openAddressSpace()) {
             System.out.println("auto without /dev/vfio/devices: " + space + ", mode " + space.mode());
             assertEquals(IommuMode.IOMMUFD_COMPAT_TYPE1V2, space.mode());
@@ -120,6 +126,17 @@ public class IommufdServedContainerIT extends InGuestTestSupport {
         modes = vfio.availableModes();
         System.out.println("availableModes() without /dev/vfio/devices: " + modes);
         assertEquals(EnumSet.of(IommuMode.IOMMUFD_COMPAT_TYPE1, IommuMode.IOMMUFD_COMPAT_TYPE1V2), modes);
+
+        // without /dev/iommu too (a container runtime passing /dev/vfio alone) the compat modes go through
+        // /dev/vfio/vfio
+        hide(IOMMU);
+        modes = vfio.availableModes();
+        System.out.println("availableModes() without /dev/iommu and /dev/vfio/devices: " + modes);
+        assertEquals(EnumSet.of(IommuMode.IOMMUFD_COMPAT_TYPE1, IommuMode.IOMMUFD_COMPAT_TYPE1V2), modes);
+        try (IoAddressSpace space = vfio.openAddressSpace(IommuMode.IOMMUFD_COMPAT_TYPE1)) {
+            System.out.println("iommufd-compat-type1 without /dev/iommu: " + space);
+            assertEquals(IommuMode.IOMMUFD_COMPAT_TYPE1, space.mode());
+        }
     }
 
     @Test
@@ -154,6 +171,16 @@ public class IommufdServedContainerIT extends InGuestTestSupport {
             System.out.println("raw VFIO_IOMMU_UNMAP_DMA of it: " + unmapped + " bytes");
             assertEquals(PAGE, unmapped);
         }
+    }
+
+    /** Renames a node of the guest's /dev away (rename(2) in devtmpfs), for the test's end to rename it back. */
+    private void hide(Path node) throws IOException {
+        Files.move(node, hiddenName(node));
+        hidden.add(node);
+    }
+
+    private static Path hiddenName(Path node) {
+        return node.resolveSibling(node.getFileName() + ".hidden-by-test");
     }
 
     /** QEMU's edu device, bound to vfio-pci by the VM. */
