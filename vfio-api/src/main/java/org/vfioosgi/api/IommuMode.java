@@ -13,20 +13,29 @@ import java.util.Optional;
  * a method says otherwise. Immutable.
  */
 public enum IommuMode {
-    /** {@code /dev/vfio/vfio} set to {@link IommuType#TYPE1} (the kernel selftests' {@code vfio_type1_iommu}). */
+    /**
+     * {@code /dev/vfio/vfio} set to {@link IommuType#TYPE1} (the kernel selftests' {@code vfio_type1_iommu}). Needs a
+     * real VFIO container: not offered where iommufd serves {@code /dev/vfio/vfio} (a kernel built with
+     * {@code CONFIG_IOMMUFD_VFIO_CONTAINER} and without {@code CONFIG_VFIO_CONTAINER}), whose container is in
+     * {@link #IOMMUFD_COMPAT_TYPE1} or {@link #IOMMUFD_COMPAT_TYPE1V2}.
+     */
     TYPE1(false, false, IommuType.TYPE1),
-    /** {@code /dev/vfio/vfio} set to {@link IommuType#TYPE1V2} ({@code vfio_type1v2_iommu}). */
+    /**
+     * {@code /dev/vfio/vfio} set to {@link IommuType#TYPE1V2} ({@code vfio_type1v2_iommu}); a real VFIO container, as
+     * {@link #TYPE1}.
+     */
     TYPE1V2(false, false, IommuType.TYPE1V2),
     /**
      * {@code /dev/iommu} as a container, set to {@link IommuType#TYPE1} ({@code iommufd_compat_type1}): iommufd maps
-     * with 4 KiB IOMMU pages only, so that any part of a mapping can be unmapped as type1 allows.
+     * with 4 KiB IOMMU pages only, so that any part of a mapping can be unmapped as type1 allows. Also the mode of
+     * {@code /dev/vfio/vfio} where iommufd serves it.
      */
     IOMMUFD_COMPAT_TYPE1(true, false, IommuType.TYPE1),
     /**
      * {@code /dev/iommu} as a container, set to {@link IommuType#TYPE1V2} ({@code iommufd_compat_type1v2}). Compared
      * with a real container: no dirty-page tracking ({@link IoAddressSpace#dirtyPageTracking()} is empty), no
      * peer-to-peer DMA to device memory, and the DMA mappings stay in the address space when the last group leaves
-     * (until unmapped or the container closes).
+     * (until unmapped or the container closes). Also the mode of {@code /dev/vfio/vfio} where iommufd serves it.
      */
     IOMMUFD_COMPAT_TYPE1V2(true, false, IommuType.TYPE1V2),
     /**

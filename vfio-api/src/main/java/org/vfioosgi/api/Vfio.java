@@ -18,7 +18,10 @@ public interface Vfio {
 
     /**
      * Opens a new container ({@code /dev/vfio/vfio}) and checks that the kernel speaks the VFIO API version this
-     * library implements.
+     * library implements. On a kernel built with {@code CONFIG_IOMMUFD_VFIO_CONTAINER} and without
+     * {@code CONFIG_VFIO_CONTAINER}, iommufd serves {@code /dev/vfio/vfio}: the container is then iommufd's compat
+     * container, and its {@link IoAddressSpace#mode() mode} is {@link IommuMode#IOMMUFD_COMPAT_TYPE1V2} (or
+     * {@link IommuMode#IOMMUFD_COMPAT_TYPE1}), with that mode's behaviour.
      *
      * @return the new container, owned by the caller
      * @throws VfioException if the container cannot be opened (no VFIO in the kernel, permissions) or the API version
@@ -30,7 +33,8 @@ public interface Vfio {
      * Opens an IO address space in the mode this system offers best: {@link IommuMode#IOMMUFD} where the kernel has
      * iommufd and VFIO character devices ({@code /dev/iommu} and {@code /dev/vfio/devices} exist), as QEMU and libvfn
      * choose; otherwise a container ({@code /dev/vfio/vfio}) set to {@link IommuType#TYPE1V2} where the kernel supports
-     * it, else {@link IommuType#TYPE1}. {@link #openContainer()} is the legacy path alone.
+     * it, else {@link IommuType#TYPE1}: in a compat mode where iommufd serves {@code /dev/vfio/vfio} (see
+     * {@link #openContainer()}). {@link #openContainer()} is the legacy path alone.
      *
      * @return the new space, owned by the caller
      * @throws VfioException                 if neither path can be opened (no VFIO in the kernel, permissions)
@@ -44,11 +48,16 @@ public interface Vfio {
     /**
      * Opens an IO address space in {@code mode}, for configurations and tests that must not be auto-detected.
      *
+     * <p>The compat modes open {@code /dev/iommu}, or {@code /dev/vfio/vfio} where iommufd serves it and
+     * {@code /dev/iommu} is missing. {@link IommuMode#TYPE1} and {@link IommuMode#TYPE1V2} need a real VFIO container:
+     * where iommufd serves {@code /dev/vfio/vfio} they are refused.
+     *
      * @param mode the mode
      * @return the new space, owned by the caller; a {@link VfioContainer} in the container modes
      * @throws VfioException                 if the mode's device node cannot be opened (the kernel lacks it: the hint
-     *                                       names the configuration option), or the kernel does not support the mode's
-     *                                       IOMMU type
+     *                                       names the configuration option), the kernel does not support the mode's
+     *                                       IOMMU type, or a real container's mode is asked where iommufd serves
+     *                                       {@code /dev/vfio/vfio} (the hint names the modes to use instead)
      * @throws UnsupportedOperationException from an implementation without IO address spaces (the default)
      */
     default IoAddressSpace openAddressSpace(IommuMode mode) {
@@ -56,8 +65,10 @@ public interface Vfio {
     }
 
     /**
-     * The modes this system offers, judged from the device nodes present and the container's extensions, without
-     * opening any device: the modes {@link #openAddressSpace(IommuMode)} is expected to open.
+     * The modes this system offers, judged from the device nodes present, what serves {@code /dev/vfio/vfio} and the
+     * container's extensions, without opening any device: the modes {@link #openAddressSpace(IommuMode)} is expected
+     * to open. Where iommufd serves {@code /dev/vfio/vfio} that excludes {@link IommuMode#TYPE1} and
+     * {@link IommuMode#TYPE1V2}.
      *
      * @return the modes, in declaration order; empty without VFIO
      * @throws UnsupportedOperationException from an implementation without IO address spaces (the default)

@@ -16,12 +16,14 @@ import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.IommuType;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
+import org.vfioosgi.api.VfioException;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.VfioGroup;
 import org.vfioosgi.api.migration.DirtyBitmap;
 import org.vfioosgi.api.migration.DirtyPageTracking;
 import org.vfioosgi.ffm.abi.CapabilityChain;
 import org.vfioosgi.ffm.abi.Ioctls;
+import org.vfioosgi.ffm.abi.IommuOption;
 import org.vfioosgi.ffm.abi.MalformedInfoException;
 import org.vfioosgi.ffm.abi.VfioDmaMap;
 import org.vfioosgi.ffm.abi.VfioBitmap;
@@ -30,13 +32,15 @@ import org.vfioosgi.ffm.abi.VfioIommuType1DirtyBitmap;
 import org.vfioosgi.ffm.abi.VfioIommuType1DirtyBitmapGet;
 import org.vfioosgi.ffm.abi.VfioIommuType1Info;
 import org.vfioosgi.ffm.sys.CallFrame;
+import org.vfioosgi.ffm.sys.Errno;
 import org.vfioosgi.ffm.sys.FileDescriptor;
 import org.vfioosgi.ffm.sys.Kernel;
 
 /**
  * A container: {@code /dev/vfio/vfio} (or {@code /dev/iommu} in iommufd's compatibility mode), the groups attached to
  * it and the DMA mapped through it. The DMA bookkeeping is {@link FfmAddressSpace}'s; the last group leaving releases
- * the IOMMU with every mapping on a real container, which ends the DMA generation.
+ * the IOMMU with every mapping on a real container, which ends the DMA generation. Which of the two a node is, is
+ * asked of the kernel when it opens (iommufd can serve {@code /dev/vfio/vfio} too), never inferred from its path.
  */
 final class FfmContainer extends FfmAddressSpace implements VfioContainer {
 
@@ -62,22 +66,38 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
         this.onClose = onClose;
     }
 
-    /** Opens {@code /dev/vfio/vfio} in the best type1 mode the kernel supports. */
+    /**
+     * Opens {@code /dev/vfio/vfio} in the best type1 mode the kernel supports: a compat mode where iommufd serves it.
+     */
     static FfmContainer open(Kernel kernel, Path devVfio, Consumer<FfmContainer> onClose) {
         return open(kernel, devVfio, devVfio.resolve("vfio"), null, onClose);
     }
 
     /**
      * Opens the container at {@code node} ({@code /dev/vfio/vfio}, or {@code /dev/iommu} for the compat modes) in
-     * {@code mode}, or with a null mode in the best of the real container's type1 modes.
+     * {@code mode}, or with a null mode in the best type1 mode of whatever serves the node. On a kernel built with
+     * {@code CONFIG_IOMMUFD_VFIO_CONTAINER} (and without {@code CONFIG_VFIO_CONTAINER}) iommufd serves
+     * {@code /dev/vfio/vfio} too: that container is iommufd's compat container, so it gets a compat mode (its mappings
+     * outlive the last group), and the real container's modes are refused there. A compat mode whose
+     * {@code /dev/iommu} is missing (a container runtime that passes /dev/vfio alone) uses {@code /dev/vfio/vfio}
+     * when iommufd serves it.
      */
     static FfmContainer open(Kernel kernel, Path devVfio, Path node, IommuMode mode, Consumer<FfmContainer> onClose) {
         String path = node.toString();
+        Path vfioNode = devVfio.resolve("vfio");
         int r = kernel.open(path, Kernel.O_RDWR);
         if (r < 0) {
             if (mode != null && mode.usesIommufd()) { // iommufd's compat container: its hints name iommufd's needs
-                throw IommufdFailures.syscall(kernel, IommufdFailures.Call.OPEN_IOMMUFD, "open the iommufd", "open",
-                        path, -r);
+                VfioException e = IommufdFailures.syscall(kernel, IommufdFailures.Call.OPEN_IOMMUFD,
+                        "open the iommufd", "open", path, -r);
+                if (-r == Errno.ENOENT && !node.equals(vfioNode)) {
+                    try {
+                        return open(kernel, devVfio, vfioNode, mode, onClose);
+                    } catch (VfioException other) {
+                        e.addSuppressed(other); // a real container there, or none: the missing /dev/iommu is the news
+                    }
+                }
+                throw e;
             }
             throw Failures.syscall(kernel, Operation.OPEN_CONTAINER, "open", path, -r);
         }
@@ -96,11 +116,23 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
         return container;
     }
 
-    /** The mode asked for, checked against the kernel's extensions; for none, type1v2 where supported, else type1. */
+    /**
+     * The mode asked for, checked against what serves the node and the kernel's extensions; for none, type1v2 where
+     * supported, else type1, of the real container or of iommufd's compat one, whichever answers.
+     */
     private static IommuMode chooseMode(Kernel kernel, FileDescriptor fd, IommuMode mode) {
         try {
+            boolean iommufd = servedByIommufd(kernel, fd);
             if (mode == null) {
-                return extension(kernel, fd, IommuType.TYPE1V2) ? IommuMode.TYPE1V2 : IommuMode.TYPE1;
+                boolean v2 = extension(kernel, fd, IommuType.TYPE1V2);
+                return iommufd ? (v2 ? IommuMode.IOMMUFD_COMPAT_TYPE1V2 : IommuMode.IOMMUFD_COMPAT_TYPE1)
+                        : (v2 ? IommuMode.TYPE1V2 : IommuMode.TYPE1);
+            }
+            if (iommufd != mode.usesIommufd()) {
+                throw iommufd ? servedByIommufdRefusal(fd.path(), mode) : Failures.library(Operation.OPEN_CONTAINER,
+                        fd.path(), fd.path() + " is a real VFIO container, not iommufd's compat container, which IOMMU"
+                        + " mode " + mode.configName() + " needs", "Open /dev/iommu (the kernel needs CONFIG_IOMMUFD)"
+                        + " or choose another IOMMU mode: Vfio.availableModes() lists those this kernel offers");
             }
             IommuType type = mode.containerType().orElseThrow();
             if (!extension(kernel, fd, type)) {
@@ -113,6 +145,48 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
             fd.close();
             throw e;
         }
+    }
+
+    /**
+     * Whether iommufd serves the freshly opened container node. IOMMU_OPTION, GET of the iommufd's own rlimit mode
+     * (object 0), is iommufd's, and harmless: iommufd answers it with 0 and the mode, 0 or 1
+     * (drivers/iommu/iommufd/ioas.c, iommufd_option_rlimit_mode); a real container passes a call it does not know to
+     * its IOMMU driver, and before VFIO_SET_IOMMU it has none, so it answers EINVAL and nothing changes
+     * (drivers/vfio/container.c, vfio_fops_unl_ioctl). Any other answer leaves the question open: a failure, since the
+     * two keep DMA mappings differently when the last group leaves.
+     */
+    private static boolean servedByIommufd(Kernel kernel, FileDescriptor fd) {
+        MemorySegment s = Iommufd.request(IommuOption.sizeof());
+        IommuOption.option_id(s, Ioctls.IOMMU_OPTION_RLIMIT_MODE);
+        IommuOption.op(s, (short) Ioctls.IOMMU_OPTION_OP_GET);
+        int r = kernel.ioctl(fd.fd(), Ioctls.IOMMU_OPTION, s);
+        if (r == -Errno.EINVAL) {
+            return false;
+        }
+        String call = "ioctl(IOMMU_OPTION, get RLIMIT_MODE)";
+        if (r < 0) {
+            throw Failures.syscall(kernel, Operation.OPEN_CONTAINER, "tell what serves", call, fd.path(), -r,
+                    "Neither a VFIO container (EINVAL) nor iommufd (success) answered: check that " + fd.path()
+                    + " is VFIO's container device (character device 10:196) and that no seccomp or LSM policy"
+                    + " filters ioctls on it");
+        }
+        long value = IommuOption.val64(s);
+        if (r != 0 || value != 0 && value != 1) {
+            throw Failures.library(Operation.OPEN_CONTAINER, fd.path(), call + " returned " + r + " and rlimit mode "
+                    + value + ", which iommufd never answers (0 and 0 or 1)");
+        }
+        return true;
+    }
+
+    /** An explicit real-container mode on a container iommufd serves: refused, with the modes that work there. */
+    private static VfioException servedByIommufdRefusal(String path, IommuMode mode) {
+        return Failures.library(Operation.OPEN_CONTAINER, path, path + " is iommufd's compat container, not a real"
+                + " VFIO container, so IOMMU mode " + mode.configName() + " is not available: this kernel is built"
+                + " with CONFIG_IOMMUFD_VFIO_CONTAINER and without CONFIG_VFIO_CONTAINER",
+                "Use the automatic choice (Vfio.openAddressSpace() or openContainer()) or IOMMU mode "
+                + IommuMode.IOMMUFD_COMPAT_TYPE1V2.configName() + " (or " + IommuMode.IOMMUFD_COMPAT_TYPE1.configName()
+                + "): the same container API, but DMA mappings stay in the address space when the last group leaves,"
+                + " and there is no dirty-page tracking and no peer-to-peer DMA");
     }
 
     private static boolean extension(Kernel kernel, FileDescriptor fd, IommuType type) {

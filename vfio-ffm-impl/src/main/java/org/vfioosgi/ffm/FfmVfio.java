@@ -88,7 +88,10 @@ public final class FfmVfio implements Vfio {
         return container;
     }
 
-    /** iommufd where the kernel has it and VFIO character devices, else the best type1 container (libvfn's choice). */
+    /**
+     * iommufd where the kernel has it and VFIO character devices, else the best type1 container (libvfn's choice):
+     * in a compat mode where iommufd serves /dev/vfio/vfio (FfmContainer finds out).
+     */
     @Override
     public IoAddressSpace openAddressSpace() {
         if (Files.exists(devIommu()) && Files.isDirectory(devVfio.resolve("devices"))) {

@@ -112,7 +112,9 @@ class DeviceTest extends OnFakeKernel {
         assertFalse(model().triggers.containsKey(2));
         device.setIrqEventFds(1, 0, a);
         device.close(); // disables what it enabled before closing
-        assertEquals(-1, kernel.indexOf(c -> c.result() < 0), kernel.calls().toString());
+        // the container's probe for iommufd is answered EINVAL by a real container, as expected
+        assertEquals(-1, kernel.indexOf(c -> c.result() < 0 && !c.name().equals("IOMMU_OPTION")),
+                kernel.calls().toString());
         assertTrue(kernel.lastIndexOf(call("VFIO_DEVICE_SET_IRQS").and(c -> c.detail().contains("index 1")))
                 < kernel.indexOf(call("close", DEVICE)));
     }

@@ -28,7 +28,9 @@ import org.vfioosgi.ffm.sys.Errno;
  *
  * <p>As iommufd's compat container ({@code /dev/iommu}, drivers/iommu/iommufd/vfio_compat.c): the first group's
  * attach makes the compat IOAS, which belongs to the iommufd: SET_IOMMU and the IOMMU's calls need only that IOAS (not
- * a group), its mappings stay when the last group leaves, and VFIO_IOMMU_DIRTY_PAGES is unknown (ENOTTY).
+ * a group), its mappings stay when the last group leaves, and VFIO_IOMMU_DIRTY_PAGES is unknown (ENOTTY). It also
+ * answers iommufd's IOMMU_OPTION, which a real container refuses (EINVAL before SET_IOMMU, ENOTTY after). With
+ * {@link FakeVfioKernel#serveVfioWithIommufd()} {@code /dev/vfio/vfio} is such a container too.
  */
 final class FakeContainer {
 
@@ -107,6 +109,9 @@ final class FakeContainer {
     }
 
     int ioctl(long request, MemorySegment arg, long value, StringBuilder detail) {
+        if (compat && request == Ioctls.IOMMU_OPTION) {
+            return option(arg, detail); // one of iommufd's own calls; a real container passes it to its IOMMU
+        }
         if (request == Ioctls.VFIO_GET_API_VERSION) {
             return Ioctls.VFIO_API_VERSION;
         } else if (request == Ioctls.VFIO_CHECK_EXTENSION) {
@@ -140,6 +145,26 @@ final class FakeContainer {
             return dirtyPages(arg, detail);
         }
         return -Errno.ENOTTY;
+    }
+
+    /**
+     * iommufd's IOMMU_OPTION, as far as the iommufd's own rlimit mode goes: GET answers 1 (accounted per mm, as VFIO
+     * does) when iommufd serves /dev/vfio/vfio, 0 on /dev/iommu (drivers/iommu/iommufd/ioas.c).
+     */
+    private int option(MemorySegment s, StringBuilder detail) {
+        int option = org.vfioosgi.ffm.abi.IommuOption.option_id(s);
+        int op = org.vfioosgi.ffm.abi.IommuOption.op(s);
+        detail.append("option ").append(option).append(", op ").append(op);
+        if (org.vfioosgi.ffm.abi.IommuOption.size(s) < org.vfioosgi.ffm.abi.IommuOption.sizeof()) {
+            return -Errno.EINVAL;
+        }
+        if (option != Ioctls.IOMMU_OPTION_RLIMIT_MODE || op != Ioctls.IOMMU_OPTION_OP_GET
+                || org.vfioosgi.ffm.abi.IommuOption.object_id(s) != 0
+                || org.vfioosgi.ffm.abi.IommuOption.__reserved(s) != 0) {
+            return -Errno.EOPNOTSUPP; // what the model does not need: setting, huge pages
+        }
+        org.vfioosgi.ffm.abi.IommuOption.val64(s, path.equals(FakeVfioKernel.IOMMU.toString()) ? 0 : 1);
+        return 0;
     }
 
     /** The page sizes and a capability chain of the IOVA ranges; a buffer too small for it is told the size. */

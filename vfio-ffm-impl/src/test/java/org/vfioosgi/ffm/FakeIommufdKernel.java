@@ -105,6 +105,10 @@ final class FakeIommufdKernel implements Kernel {
     final java.util.Set<Integer> extensions = new java.util.HashSet<>(java.util.Set.of(
             org.vfioosgi.api.IommuType.TYPE1.code(), org.vfioosgi.api.IommuType.TYPE1V2.code(),
             org.vfioosgi.api.IommuType.UNMAP_ALL.code()));
+    /** Whether iommufd serves the container node too (CONFIG_IOMMUFD_VFIO_CONTAINER without CONFIG_VFIO_CONTAINER). */
+    boolean containerIsIommufd;
+    /** What IOMMU_OPTION GET of the rlimit mode answers in val64 (iommufd: 0 or 1). */
+    long rlimitMode;
     /** The flags of the last IOMMU_HWPT_GET_DIRTY_BITMAP. */
     int lastDirtyFlags = -1;
     /** VT-d data length the hardware information answers (24 is the structure's). */
@@ -261,7 +265,11 @@ final class FakeIommufdKernel implements Kernel {
         if (cdevs.containsKey(path)) {
             return cdev(cdevs.get(path), fd, request, arg);
         }
-        return path.equals(iommu) ? iommufd(request, arg) : -Errno.ENOTTY;
+        if (path.equals(iommu) || path.equals(container) && containerIsIommufd) {
+            return iommufd(request, arg);
+        }
+        // the container node: a real container has no IOMMU driver before VFIO_SET_IOMMU, and answers EINVAL
+        return path.equals(container) ? -Errno.EINVAL : -Errno.ENOTTY;
     }
 
     private static String name(long request) {
@@ -342,6 +350,18 @@ final class FakeIommufdKernel implements Kernel {
             int id = nextId++;
             objects.put(id, new Ioas());
             IommuIoasAlloc.out_ioas_id(arg, corruptIds ? 0 : id);
+            return 0;
+        }
+        if (request == Ioctls.IOMMU_OPTION) {
+            if (size < org.vfioosgi.ffm.abi.IommuOption.sizeof()) {
+                return -Errno.EINVAL;
+            }
+            if (org.vfioosgi.ffm.abi.IommuOption.option_id(arg) != Ioctls.IOMMU_OPTION_RLIMIT_MODE
+                    || org.vfioosgi.ffm.abi.IommuOption.op(arg) != Ioctls.IOMMU_OPTION_OP_GET
+                    || org.vfioosgi.ffm.abi.IommuOption.object_id(arg) != 0) {
+                return -Errno.EOPNOTSUPP; // the model gets the iommufd's rlimit mode only
+            }
+            org.vfioosgi.ffm.abi.IommuOption.val64(arg, rlimitMode);
             return 0;
         }
         if (request == Ioctls.IOMMU_DESTROY) {

@@ -50,7 +50,8 @@ final class FakeVfioKernel implements Kernel {
             Ioctls.VFIO_IOMMU_GET_INFO, "VFIO_IOMMU_GET_INFO",
             Ioctls.VFIO_IOMMU_MAP_DMA, "VFIO_IOMMU_MAP_DMA",
             Ioctls.VFIO_IOMMU_UNMAP_DMA, "VFIO_IOMMU_UNMAP_DMA",
-            Ioctls.VFIO_IOMMU_DIRTY_PAGES, "VFIO_IOMMU_DIRTY_PAGES");
+            Ioctls.VFIO_IOMMU_DIRTY_PAGES, "VFIO_IOMMU_DIRTY_PAGES",
+            Ioctls.IOMMU_OPTION, "IOMMU_OPTION");
     private static final Map<Long, String> GROUP_REQUESTS = Map.of(
             Ioctls.VFIO_GROUP_GET_STATUS, "VFIO_GROUP_GET_STATUS",
             Ioctls.VFIO_GROUP_SET_CONTAINER, "VFIO_GROUP_SET_CONTAINER",
@@ -130,6 +131,7 @@ final class FakeVfioKernel implements Kernel {
     private final Map<String, Pause> pauses = new HashMap<>();
     private boolean recording = true;
     private boolean unmapAll = true;
+    private boolean vfioServedByIommufd;
     private final Set<Long> missingExtensions = new TreeSet<>();
     private int nextFd = FIRST_FD;
 
@@ -152,6 +154,14 @@ final class FakeVfioKernel implements Kernel {
 
     boolean lacks(long extension) {
         return missingExtensions.contains(extension);
+    }
+
+    /**
+     * Makes /dev/vfio/vfio iommufd's compat container, as a kernel built with CONFIG_IOMMUFD_VFIO_CONTAINER and without
+     * CONFIG_VFIO_CONTAINER serves it: containers opened from now on keep their mappings past the last group.
+     */
+    synchronized void serveVfioWithIommufd() {
+        vfioServedByIommufd = true;
     }
 
     /** Whether the IOMMU has VFIO_UNMAP_ALL (Linux 5.12 and later); without it the domain unmaps the whole space. */
@@ -280,7 +290,7 @@ final class FakeVfioKernel implements Kernel {
             return -Errno.ENOENT;
         }
         if (p.getFileName().toString().equals("vfio")) {
-            FakeContainer container = new FakeContainer(this, path);
+            FakeContainer container = new FakeContainer(this, path, vfioServedByIommufd);
             containers.add(container);
             return newFd(new ContainerFile(container));
         }

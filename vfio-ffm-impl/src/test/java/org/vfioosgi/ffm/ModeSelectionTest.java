@@ -146,4 +146,41 @@ class ModeSelectionTest {
         assertEquals(3, kernel.openFiles());
         // the check after the test: the service's close leaves none open
     }
+
+    @Test
+    void whereIommufdServesDevVfioVfioOnlyItsModesAreOffered() throws IOException {
+        kernel.containerIsIommufd = true;
+        kernel.rlimitMode = 1; // iommufd accounts as VFIO does on the node it serves for VFIO
+        assertEquals(EnumSet.of(IommuMode.IOMMUFD_COMPAT_TYPE1, IommuMode.IOMMUFD_COMPAT_TYPE1V2, IommuMode.IOMMUFD),
+                vfio.availableModes());
+        Files.delete(dev.resolve("iommu"));
+        assertEquals(EnumSet.of(IommuMode.IOMMUFD_COMPAT_TYPE1, IommuMode.IOMMUFD_COMPAT_TYPE1V2),
+                vfio.availableModes(), "the compat modes through /dev/vfio/vfio");
+        assertEquals(0, kernel.openFiles(), "each probe closed what it opened");
+    }
+
+    @Test
+    void autoWithoutCharacterDevicesOpensTheServedContainerInTheCompatMode() throws IOException {
+        kernel.containerIsIommufd = true;
+        Files.delete(dev.resolve("vfio/devices"));
+        IoAddressSpace space = vfio.openAddressSpace();
+        assertEquals(IommuMode.IOMMUFD_COMPAT_TYPE1V2, space.mode());
+        assertInstanceOf(FfmContainer.class, space);
+        assertEquals(0, kernel.count("IOMMU_IOAS_ALLOC"));
+        space.close();
+    }
+
+    @Test
+    void anAnswerNeitherAContainerNorIommufdGivesIsAFailureAndClosesTheNode() {
+        kernel.containerIsIommufd = true;
+        kernel.rlimitMode = 2;
+        VfioException e = assertThrows(VfioException.class, vfio::openContainer);
+        assertEquals(VfioException.Operation.OPEN_CONTAINER, e.operation());
+        assertTrue(e.getMessage().contains("rlimit mode 2"), e.getMessage());
+        kernel.failNext("IOMMU_OPTION", Errno.EPERM);
+        e = assertThrows(VfioException.class, vfio::openContainer);
+        assertEquals(Errno.EPERM, e.errno());
+        assertTrue(e.hint().contains("seccomp"), e.hint());
+        assertEquals(0, kernel.openFiles());
+    }
 }
