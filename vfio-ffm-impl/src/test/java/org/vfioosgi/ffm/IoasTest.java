@@ -382,6 +382,10 @@ class IoasTest {
         assertThrows(VfioException.class, () -> space.openDevice(DEVICE));
         assertEquals(0, kernel.cdev(CDEV).boundDevId);
         assertEquals(1, kernel.openFiles());
+        assertEquals(Map.of(), kernel.hwpts(), "its HW page table destroyed once, after the device's close");
+        assertEquals(1, kernel.count("IOMMU_DESTROY"));
+        space.openDevice(DEVICE); // and the space still works: a new table
+        assertEquals(1, kernel.hwpts().size());
         space.close();
     }
 
