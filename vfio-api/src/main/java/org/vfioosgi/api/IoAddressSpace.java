@@ -179,9 +179,12 @@ public interface IoAddressSpace extends AutoCloseable {
 
     /**
      * Dirty-page tracking of this space's DMA, where the kernel offers it: a type1v2 container whose IOMMU reports the
-     * migration capability ({@code VFIO_IOMMU_DIRTY_PAGES}). Neither type1 (v1), iommufd's compat mode nor an IOAS
-     * without a dirty-tracking HW page table offers it. Later calls return the same object until the IOMMU is
-     * released. A space obtained as an OSGi service reports none.
+     * migration capability ({@code VFIO_IOMMU_DIRTY_PAGES}), or a native iommufd space whose every device sits on an
+     * IOMMU reporting {@code IOMMU_HW_CAP_DIRTY_TRACKING} (the space then attaches them to HW page tables allocated
+     * with dirty tracking). Neither type1 (v1), iommufd's compat mode, an IOMMU without the capability (QEMU's
+     * emulated ones) nor a space with a mediated device offers it. Later calls return the same object until the IOMMU
+     * is released (on iommufd: until a device that cannot be tracked joins, or the last device leaves while tracking
+     * is stopped). A space obtained as an OSGi service reports none.
      *
      * @return the tracking, owned by this space; empty where the kernel cannot track
      * @throws IllegalStateException if no group or device is attached, or the space is closed

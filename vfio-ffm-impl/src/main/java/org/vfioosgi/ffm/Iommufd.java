@@ -141,6 +141,27 @@ final class Iommufd implements AutoCloseable {
     }
 
     /**
+     * {@link #destroy} also while the iommufd closes (a HW page table after its last device, in the close's cleanup):
+     * acquiring the descriptor would fail once its close began.
+     *
+     * @throws IllegalStateException once the close's cleanup ended (the close(2) frees the object)
+     */
+    void destroyClosing(int id) {
+        int f = fd.acquireUntilClosed();
+        try {
+            MemorySegment s = request(IommuDestroy.sizeof());
+            IommuDestroy.id(s, id);
+            int r = kernel.ioctl(f, Ioctls.IOMMU_DESTROY, s);
+            if (r < 0) {
+                throw IommufdFailures.syscall(kernel, Call.DESTROY, "destroy object " + id + " of",
+                        "ioctl(IOMMU_DESTROY(" + id + "))", fd.path(), -r);
+            }
+        } finally {
+            fd.release();
+        }
+    }
+
+    /**
      * IOMMU_IOAS_MAP of {@code memory} into IOAS {@code ioas} at {@code iova}; the IOVA.
      *
      * @param memory page-aligned native memory, alive for as long as it stays mapped

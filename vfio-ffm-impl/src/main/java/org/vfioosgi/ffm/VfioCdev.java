@@ -156,6 +156,24 @@ final class VfioCdev implements AutoCloseable {
         }
     }
 
+    /**
+     * VFIO_DEVICE_DETACH_IOMMUFD_PT on a device descriptor {@code fd} whose close is under way (its cleanup admits the
+     * call), so that the page table it was attached to can be destroyed before the device's close(2).
+     */
+    static void detachClosing(Kernel kernel, FileDescriptor fd) {
+        int f = fd.acquireUntilClosed();
+        try {
+            MemorySegment s = Iommufd.request(VfioDeviceDetachIommufdPt.sizeof());
+            int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_DETACH_IOMMUFD_PT, s);
+            if (r < 0) {
+                throw IommufdFailures.syscall(kernel, Call.DETACH, "detach from its page table the VFIO device",
+                        "ioctl(VFIO_DEVICE_DETACH_IOMMUFD_PT)", fd.path(), -r);
+            }
+        } finally {
+            fd.release();
+        }
+    }
+
     /** Closes the descriptor: the kernel detaches and unbinds the device; idempotent. */
     @Override
     public void close() {

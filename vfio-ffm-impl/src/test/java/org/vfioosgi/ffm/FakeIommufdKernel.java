@@ -70,6 +70,35 @@ final class FakeIommufdKernel implements Kernel {
         int boundFd = -1;
         /** The page table the device is attached to, 0 when none. */
         int attachedPt;
+        /** Whether its IOMMU tracks dirty pages (IOMMU_HW_CAP_DIRTY_TRACKING). */
+        boolean dirtyCapable = true;
+        /** Whether its IOMMU refuses (EINVAL) the HW page tables allocated for other devices. */
+        boolean ownDomainOnly;
+    }
+
+    /** The device each HW page table was allocated for (its dev_id). */
+    private final Map<Integer, Integer> hwptDevice = new HashMap<>();
+    /** Per HW page table with a dirty model: the IOVAs of its dirty pages (else its reads answer pages 0 and 2). */
+    private final Map<Integer, java.util.TreeSet<Long>> dirtyIovas = new HashMap<>();
+
+    /** Page {@code iova} of HW page table {@code hwpt} was written (gives the table a dirty model). */
+    synchronized void markDirty(int hwpt, long iova) {
+        dirtyIovas.computeIfAbsent(hwpt, h -> new java.util.TreeSet<>()).add(iova);
+    }
+
+    /** The HW page tables alive, by id. */
+    synchronized Map<Integer, Hwpt> hwpts() {
+        Map<Integer, Hwpt> m = new TreeMap<>();
+        objects.forEach((id, o) -> {
+            if (o instanceof Hwpt h) {
+                m.put(id, h);
+            }
+        });
+        return m;
+    }
+
+    private Cdev byDevId(int devId) {
+        return cdevs.values().stream().filter(c -> c.boundDevId == devId).findFirst().orElse(null);
     }
 
     private final Kernel real = new LinuxKernel();
@@ -331,6 +360,10 @@ final class FakeIommufdKernel implements Kernel {
             if (!(o instanceof Ioas) && !(o instanceof Hwpt)) {
                 return -Errno.EINVAL;
             }
+            if (o instanceof Hwpt h && ((h.flags() & Ioctls.IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != 0 && !cdev.dirtyCapable
+                    || cdev.ownDomainOnly && hwptDevice.get(pt) != cdev.boundDevId)) {
+                return -Errno.EINVAL; // the domain does not fit the device's IOMMU
+            }
             cdev.attachedPt = pt;
             return 0;
         }
@@ -399,15 +432,21 @@ final class FakeIommufdKernel implements Kernel {
             IommuHwInfoVtd.ecap_reg(data, 0xf050daL);
             IommuHwInfo.data_len(arg, vtdDataLength);
             IommuHwInfo.out_data_type(arg, Ioctls.IOMMU_HW_INFO_TYPE_INTEL_VTD);
-            IommuHwInfo.out_capabilities(arg, Ioctls.IOMMU_HW_CAP_DIRTY_TRACKING);
+            IommuHwInfo.out_capabilities(arg, byDevId(IommuHwInfo.dev_id(arg)).dirtyCapable
+                    ? Ioctls.IOMMU_HW_CAP_DIRTY_TRACKING : 0);
             return 0;
         }
         if (request == Ioctls.IOMMU_HWPT_ALLOC) {
             if (!(objects.get(IommuHwptAlloc.dev_id(arg)) instanceof String) || !(objects.get(IommuHwptAlloc.pt_id(arg)) instanceof Ioas)) {
                 return -Errno.ENOENT;
             }
+            if ((IommuHwptAlloc.flags(arg) & Ioctls.IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != 0
+                    && !byDevId(IommuHwptAlloc.dev_id(arg)).dirtyCapable) {
+                return -Errno.EOPNOTSUPP;
+            }
             int id = nextId++;
             objects.put(id, new Hwpt(IommuHwptAlloc.pt_id(arg), IommuHwptAlloc.flags(arg), new boolean[1]));
+            hwptDevice.put(id, IommuHwptAlloc.dev_id(arg));
             IommuHwptAlloc.out_hwpt_id(arg, id);
             return 0;
         }
@@ -419,20 +458,57 @@ final class FakeIommufdKernel implements Kernel {
                 return -Errno.EOPNOTSUPP;
             }
             h.dirtyTracking()[0] = IommuHwptSetDirtyTracking.flags(arg) == Ioctls.IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+            if (h.dirtyTracking()[0] && dirtyIovas.containsKey(IommuHwptSetDirtyTracking.hwpt_id(arg))) {
+                dirtyIovas.get(IommuHwptSetDirtyTracking.hwpt_id(arg)).clear(); // a clean snapshot, as the kernel
+            }
             return 0;
         }
         if (request == Ioctls.IOMMU_HWPT_GET_DIRTY_BITMAP) {
             if (!(objects.get(IommuHwptGetDirtyBitmap.hwpt_id(arg)) instanceof Hwpt h) || !h.dirtyTracking()[0]) {
                 return -Errno.EINVAL;
             }
-            long pages = IommuHwptGetDirtyBitmap.length(arg) / IommuHwptGetDirtyBitmap.page_size(arg);
+            long iova = IommuHwptGetDirtyBitmap.iova(arg);
+            long length = IommuHwptGetDirtyBitmap.length(arg);
+            long pageSize = IommuHwptGetDirtyBitmap.page_size(arg);
+            long pages = length / pageSize;
             MemorySegment bitmap = MemorySegment.ofAddress(IommuHwptGetDirtyBitmap.data(arg))
                     .reinterpret((pages + 63) / 64 * 8);
-            bitmap.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 0b101L); // pages 0 and 2 dirty
             lastDirtyFlags = IommuHwptGetDirtyBitmap.flags(arg);
+            int hwptId = IommuHwptGetDirtyBitmap.hwpt_id(arg);
+            java.util.TreeSet<Long> dirty = dirtyIovas.get(hwptId);
+            if (dirty == null) {
+                bitmap.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 0b101L); // pages 0 and 2 dirty
+                return 0;
+            }
+            // the kernel's rules: page size and range aligned, the range mapped throughout (contiguous areas)
+            if (Long.bitCount(pageSize) != 1 || iova % pageSize != 0 || length % pageSize != 0
+                    || !mappedThroughout(ioas(h.ioas()), iova, length)) {
+                return -Errno.EINVAL;
+            }
+            for (long d : List.copyOf(dirty.subSet(iova, iova + length))) {
+                long page = (d - iova) / pageSize;
+                long offset = page / 64 * 8;
+                bitmap.set(java.lang.foreign.ValueLayout.JAVA_LONG, offset,
+                        bitmap.get(java.lang.foreign.ValueLayout.JAVA_LONG, offset) | 1L << (page % 64)); // sets only
+                if ((lastDirtyFlags & Ioctls.IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) == 0) {
+                    dirty.remove(d);
+                }
+            }
             return 0;
         }
         return -Errno.ENOTTY;
+    }
+
+    private static boolean mappedThroughout(Ioas ioas, long iova, long length) {
+        long at = iova;
+        while (at < iova + length) {
+            var e = ioas.mappings.floorEntry(at);
+            if (e == null || e.getKey() + e.getValue() <= at) {
+                return false;
+            }
+            at = e.getKey() + e.getValue();
+        }
+        return true;
     }
 
     private int map(MemorySegment arg) {

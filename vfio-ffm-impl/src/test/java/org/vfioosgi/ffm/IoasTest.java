@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,6 +27,9 @@ import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException;
+import org.vfioosgi.api.migration.DirtyBitmap;
+import org.vfioosgi.api.migration.DirtyPageTracking;
+import org.vfioosgi.ffm.abi.Ioctls;
 import org.vfioosgi.ffm.sys.Errno;
 
 /**
@@ -89,7 +93,8 @@ class IoasTest {
     /** The IOAS the device is attached to, checked to be the space's. */
     private FakeIommufdKernel.Ioas ioas(IoAddressSpace space) {
         int id = ((FfmIoas) space).ioasId();
-        assertEquals(id, kernel.cdev(CDEV).attachedPt, "the device is attached to the space's IOAS");
+        FakeIommufdKernel.Hwpt hwpt = kernel.hwpt(kernel.cdev(CDEV).attachedPt);
+        assertEquals(id, hwpt.ioas(), "the device is attached to a HW page table on the space's IOAS");
         return kernel.ioas(id);
     }
 
@@ -103,7 +108,7 @@ class IoasTest {
         assertEquals(9, device.info().regions());
         FakeIommufdKernel.Cdev cdev = kernel.cdev(CDEV);
         assertTrue(cdev.boundDevId > 0, "bound");
-        assertTrue(kernel.ioas(cdev.attachedPt) != null, "attached to an IOAS");
+        assertTrue(kernel.ioas(kernel.hwpt(cdev.attachedPt).ioas()) != null, "attached to a HW page table on an IOAS");
         List<String> calls = kernel.calls();
         assertTrue(calls.indexOf("VFIO_DEVICE_BIND_IOMMUFD") < calls.indexOf("VFIO_DEVICE_ATTACH_IOMMUFD_PT")
                 && calls.indexOf("VFIO_DEVICE_ATTACH_IOMMUFD_PT") < calls.indexOf("VFIO_DEVICE_GET_INFO"), calls
@@ -377,6 +382,10 @@ class IoasTest {
         assertThrows(VfioException.class, () -> space.openDevice(DEVICE));
         assertEquals(0, kernel.cdev(CDEV).boundDevId);
         assertEquals(1, kernel.openFiles());
+        assertEquals(Map.of(), kernel.hwpts(), "its HW page table destroyed once, after the device's close");
+        assertEquals(1, kernel.count("IOMMU_DESTROY"));
+        space.openDevice(DEVICE); // and the space still works: a new table
+        assertEquals(1, kernel.hwpts().size());
         space.close();
     }
 
@@ -475,6 +484,185 @@ class IoasTest {
         assertEquals(kernel.ranges, info.iovaRanges());
         assertEquals(FakeIommufdKernel.ALIGNMENT, info.minimumPageSize());
         assertNotEquals(0, info.pageSizes());
+        space.close();
+    }
+
+    // ---- HW page tables and dirty tracking (IOMMU_HWPT_ALLOC, IOMMU_HWPT_SET_DIRTY_TRACKING, _GET_DIRTY_BITMAP)
+
+    /** A second device, vfio4 at 0000:00:05.0, in the same group. */
+    private String secondDevice() throws IOException {
+        String second = "0000:00:05.0";
+        Path real = Files.createDirectories(sysfs.resolve("devices/pci0000:00/" + second));
+        Files.createDirectories(real.resolve("vfio-dev/vfio4"));
+        Files.createSymbolicLink(sysfs.resolve("bus/pci/devices/" + second), real);
+        Files.createSymbolicLink(real.resolve("iommu_group"), sysfs.resolve("kernel/iommu_groups/11"));
+        Files.createSymbolicLink(real.resolve("driver"), sysfs.resolve("bus/pci/drivers/vfio-pci"));
+        Files.createFile(root.resolve("dev/vfio/devices/vfio4"));
+        kernel.addCdev("vfio4");
+        return second;
+    }
+
+    @Test
+    void aDeviceWhoseIommuTracksDirtyPagesSitsOnADirtyTrackingHwptAndTheSpaceReportsItsWrites() {
+        IoAddressSpace space = space();
+        VfioDevice device = space.openDevice(DEVICE);
+        int hwpt = kernel.cdev(CDEV).attachedPt;
+        assertEquals(Ioctls.IOMMU_HWPT_ALLOC_DIRTY_TRACKING, kernel.hwpt(hwpt).flags(), "allocated with the flag");
+        List<String> calls = kernel.calls();
+        assertTrue(calls.indexOf("IOMMU_GET_HW_INFO") < calls.indexOf("IOMMU_HWPT_ALLOC")
+                && calls.indexOf("IOMMU_HWPT_ALLOC") < calls.indexOf("VFIO_DEVICE_ATTACH_IOMMUFD_PT"), calls.toString());
+        assertTrue(space.toString().contains("HW page tables [" + hwpt + " (dirty tracking)]"), space.toString());
+
+        DirtyPageTracking tracking = space.dirtyPageTracking().orElseThrow();
+        assertSame(tracking, space.dirtyPageTracking().orElseThrow(), "the same object while the IOMMU can track");
+        assertEquals(PAGE, tracking.pageSize(), "the IOAS's IOVA alignment");
+        DmaBuffer buffer = space.allocateDma(4 * PAGE);
+        VfioException notStarted = assertThrows(VfioException.class, () -> tracking.query(buffer));
+        assertTrue(notStarted.getMessage().contains("not started"), notStarted.getMessage());
+        assertEquals(0, kernel.count("IOMMU_HWPT_GET_DIRTY_BITMAP"), "refused before any call");
+
+        kernel.markDirty(hwpt, buffer.iova()); // written before tracking starts: the start clears it, as the kernel
+        tracking.start();
+        assertTrue(tracking.isStarted());
+        assertTrue(kernel.hwpt(hwpt).dirtyTracking()[0]);
+        kernel.markDirty(hwpt, buffer.iova() + PAGE);
+        kernel.markDirty(hwpt, buffer.iova() + 3 * PAGE);
+        DirtyBitmap bitmap = tracking.query(buffer);
+        assertEquals(DirtyBitmap.of(buffer.iova(), PAGE, 4, new long[] {0b1010}), bitmap);
+        assertEquals(0, kernel.lastDirtyFlags, "a query clears what it reports");
+        assertEquals(0, tracking.query(buffer).dirtyCount(), "cleared by the first query");
+
+        VfioException unmap = assertThrows(VfioException.class, () -> tracking.unmap(buffer));
+        assertEquals(0, unmap.errno());
+        assertTrue(unmap.getMessage().contains("IOMMU_IOAS_UNMAP reports none"), unmap.getMessage());
+        assertEquals(0, tracking.query(buffer).dirtyCount(), "the refused unmap left the buffer open and mapped");
+
+        tracking.stop();
+        assertFalse(tracking.isStarted());
+        assertFalse(kernel.hwpt(hwpt).dirtyTracking()[0]);
+        buffer.close();
+
+        device.close();
+        calls = kernel.calls();
+        int detach = calls.lastIndexOf("VFIO_DEVICE_DETACH_IOMMUFD_PT");
+        int destroy = calls.lastIndexOf("IOMMU_DESTROY");
+        int close = calls.lastIndexOf("close " + root.resolve("dev/vfio/devices").resolve(CDEV));
+        assertTrue(0 <= detach && detach < destroy && destroy < close, "detach, destroy, then the device's close(2): "
+                + calls);
+        assertEquals(Map.of(), kernel.hwpts(), "the table went with its last device");
+        assertEquals(Optional.empty(), space.dirtyPageTracking(), "no device left to track");
+        IllegalStateException released = assertThrows(IllegalStateException.class, tracking::start);
+        assertTrue(released.getMessage().contains("last device left"), released.getMessage());
+        space.close();
+    }
+
+    @Test
+    void whileTrackingRunsTheTableOutlivesItsDeviceSoItsBitsAreStillReported() {
+        IoAddressSpace space = space();
+        VfioDevice device = space.openDevice(DEVICE);
+        int hwpt = kernel.cdev(CDEV).attachedPt;
+        DirtyPageTracking tracking = space.dirtyPageTracking().orElseThrow();
+        DmaBuffer buffer = space.allocateDma(2 * PAGE);
+        tracking.start();
+        kernel.markDirty(hwpt, buffer.iova() + PAGE);
+        device.close();
+        assertTrue(kernel.hwpt(hwpt) != null, "kept while tracking runs");
+        assertEquals(DirtyBitmap.of(buffer.iova(), PAGE, 2, new long[] {0b10}), tracking.query(buffer));
+        tracking.stop();
+        assertEquals(Map.of(), kernel.hwpts(), "destroyed once tracking stopped");
+        space.close();
+    }
+
+    @Test
+    void aTrackingTableKeptAtCloseIsDestroyedBeforeTheIommufdCloses() {
+        IoAddressSpace space = space();
+        space.openDevice(DEVICE);
+        space.dirtyPageTracking().orElseThrow().start();
+        space.close();
+        List<String> calls = kernel.calls();
+        assertTrue(calls.lastIndexOf("IOMMU_DESTROY") < calls.indexOf("close " + root.resolve("dev/iommu")),
+                calls.toString());
+        assertEquals(1, kernel.count("IOMMU_DESTROY"));
+    }
+
+    @Test
+    void aDeviceWhoseIommuCannotTrackGetsAPlainTableAndTheSpaceNoTracking() {
+        kernel.cdev(CDEV).dirtyCapable = false;
+        IoAddressSpace space = space();
+        space.openDevice(DEVICE);
+        FakeIommufdKernel.Hwpt hwpt = kernel.hwpt(kernel.cdev(CDEV).attachedPt);
+        assertEquals(0, hwpt.flags(), "no dirty flag the kernel would refuse (EOPNOTSUPP)");
+        assertEquals(Optional.empty(), space.dirtyPageTracking());
+        assertTrue(((FfmIoas) space).whyNoDirtyTracking().orElseThrow().contains("IOMMU_HW_CAP_DIRTY_TRACKING"));
+        DmaBuffer buffer = space.allocateDma(PAGE); // DMA through the plain table as through the IOAS
+        assertEquals(PAGE, ioas(space).mappings.get(buffer.iova()));
+        space.close();
+        assertEquals(Map.of(), kernel.hwpts());
+    }
+
+    @Test
+    void aDeviceThatCannotBeTrackedIsRefusedWhileTrackingRunsAndReleasesTheTrackingOtherwise() throws IOException {
+        String second = secondDevice();
+        kernel.cdev("vfio4").dirtyCapable = false;
+        IoAddressSpace space = space();
+        space.openDevice(DEVICE);
+        DirtyPageTracking tracking = space.dirtyPageTracking().orElseThrow();
+        tracking.start();
+        long opens = kernel.count("open");
+        VfioException refused = assertThrows(VfioException.class, () -> space.openDevice(second));
+        assertTrue(refused.getMessage().contains("dirty-page tracking runs"), refused.getMessage());
+        assertEquals(0, kernel.cdev("vfio4").boundDevId, "closed again, unbound");
+        assertEquals(opens + 1, kernel.count("open"));
+        assertEquals(0, kernel.count("VFIO_DEVICE_ATTACH_IOMMUFD_PT") - 1, "not attached anywhere");
+
+        tracking.stop();
+        VfioDevice plain = space.openDevice(second);
+        assertEquals(Optional.empty(), space.dirtyPageTracking(), "one device cannot be tracked");
+        IllegalStateException e = assertThrows(IllegalStateException.class, tracking::start);
+        assertTrue(e.getMessage().contains("IOMMU_HW_CAP_DIRTY_TRACKING"), e.getMessage());
+        assertEquals(2, kernel.hwpts().size(), "a plain table of its own: the kernel refuses it the dirty one");
+
+        plain.close();
+        DirtyPageTracking again = space.dirtyPageTracking().orElseThrow();
+        assertNotEquals(tracking, again, "a new tracking once every device can be tracked again");
+        space.close();
+    }
+
+    @Test
+    void devicesShareATableWhereTheKernelAcceptsTheAttachAndGetTheirOwnWhereItRefuses() throws IOException {
+        String second = secondDevice();
+        IoAddressSpace space = space();
+        space.openDevice(DEVICE);
+        space.openDevice(second);
+        assertEquals(1, kernel.hwpts().size(), "shared");
+        assertEquals(kernel.cdev(CDEV).attachedPt, kernel.cdev("vfio4").attachedPt);
+        space.close();
+
+        String third = "0000:00:05.0";
+        kernel.cdev("vfio4").ownDomainOnly = true;
+        IoAddressSpace other = space();
+        other.openDevice(DEVICE);
+        other.openDevice(third);
+        Map<Integer, FakeIommufdKernel.Hwpt> tables = kernel.hwpts();
+        assertEquals(2, tables.size(), "the refused attach (EINVAL) made it one of its own");
+        DirtyPageTracking tracking = other.dirtyPageTracking().orElseThrow();
+        DmaBuffer buffer = other.allocateDma(2 * PAGE);
+        tracking.start();
+        assertTrue(tables.values().stream().allMatch(h -> h.dirtyTracking()[0]), "started on both");
+        kernel.markDirty(kernel.cdev(CDEV).attachedPt, buffer.iova());
+        kernel.markDirty(kernel.cdev("vfio4").attachedPt, buffer.iova() + PAGE);
+        assertEquals(DirtyBitmap.of(buffer.iova(), PAGE, 2, new long[] {0b11}), tracking.query(buffer), "ORed");
+        other.close();
+        assertEquals(Map.of(), kernel.hwpts());
+    }
+
+    @Test
+    void aFailedAttachToANewTableDestroysIt() {
+        IoAddressSpace space = space();
+        kernel.failNext("VFIO_DEVICE_ATTACH_IOMMUFD_PT", Errno.EBUSY);
+        assertThrows(VfioException.class, () -> space.openDevice(DEVICE));
+        assertEquals(Map.of(), kernel.hwpts());
+        assertEquals(1, kernel.count("IOMMU_DESTROY"));
         space.close();
     }
 }

@@ -8,7 +8,16 @@ import org.vfioosgi.api.DmaMapping;
  * Dirty-page tracking of a container's DMA (type1 {@code VFIO_IOMMU_DIRTY_PAGES}, and {@code VFIO_IOMMU_UNMAP_DMA}
  * with {@code VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP}): while it runs, the kernel records which pages of the container's
  * mappings the devices may have written, so a migration can copy them again. Obtained from
- * {@link org.vfioosgi.api.VfioContainer#dirtyPageTracking()} where the IOMMU reports the migration capability.
+ * {@link org.vfioosgi.api.VfioContainer#dirtyPageTracking()} where the IOMMU reports the migration capability, and
+ * from {@link org.vfioosgi.api.IoAddressSpace#dirtyPageTracking()} of a native iommufd space.
+ *
+ * <p><b>What iommufd reports.</b> On native iommufd ({@link org.vfioosgi.api.IommuMode#IOMMUFD}) the IOMMU itself
+ * records the writes (dirty bits in its page tables: {@code IOMMU_HWPT_SET_DIRTY_TRACKING},
+ * {@code IOMMU_HWPT_GET_DIRTY_BITMAP}), exactly, for every device; tracking is offered only while every device of the
+ * space sits on an IOMMU that reports {@code IOMMU_HW_CAP_DIRTY_TRACKING} (a device that cannot be tracked is refused
+ * while tracking runs, and releases this object otherwise). {@link #maxBitmapSize()} is then the largest
+ * {@link DirtyBitmap}, and the reporting unmaps are refused ({@link org.vfioosgi.api.VfioException}, errno 0, before
+ * any call): iommufd's unmap reports no dirty bits, so a write between a last query and the unmap would be lost.
  *
  * <p><b>What type1 reports.</b> The kernel knows of writes only for pages a driver pinned through
  * {@code vfio_pin_pages} (mediated devices, whose groups type1 emulates). A group with a real IOMMU (vfio-pci) cannot
@@ -102,8 +111,8 @@ public interface DirtyPageTracking {
      * @return the bitmap of the whole mapping
      * @throws IllegalArgumentException       if the mapping is not this container's
      * @throws IllegalStateException          if the mapping is closed already (or being closed), or gone
-     * @throws org.vfioosgi.api.VfioException if tracking is not started (errno 0, before any call: the mapping stays
-     *                                        open), or the kernel fails the unmap
+     * @throws org.vfioosgi.api.VfioException if tracking is not started or the space is native iommufd (errno 0,
+     *                                        before any call: the mapping stays open), or the kernel fails the unmap
      */
     DirtyBitmap unmap(DmaMapping mapping);
 
