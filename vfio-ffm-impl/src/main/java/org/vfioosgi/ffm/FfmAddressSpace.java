@@ -486,6 +486,8 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         } finally {
             try {
                 peerMappings.closeAll(); // the IOMMU went with the descriptor: this only lets their regions go
+            } catch (IllegalStateException unmapFailedBefore) {
+                // a mapping whose unmap failed (reported then) is gone with the IOMMU too; its region keeps its mmap
             } finally {
                 try {
                     dmaBuffers.closeAll();
