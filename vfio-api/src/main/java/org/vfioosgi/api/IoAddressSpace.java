@@ -16,7 +16,8 @@ import org.vfioosgi.api.migration.DirtyPageTracking;
  *
  * <p>Devices are opened by name ({@link #openDevice(String)}); DMA memory is allocated and mapped with
  * {@link #allocateDma(long, long)}, or taken from a DMA arena ({@link #newDmaArena()}) and mapped with
- * {@link #mapDma}. DMA needs an IOMMU behind the space: on a container a group attached (opening a device attaches
+ * {@link #mapDma}; another device's mapped BAR is mapped for peer-to-peer DMA with {@link #mapPeerMemory} (type1
+ * containers only). DMA needs an IOMMU behind the space: on a container a group attached (opening a device attaches
  * its group), on iommufd a device attached (opening one attaches it).
  *
  * <p><b>Threads and ownership:</b> thread-safe; its methods may be called from any thread, concurrently. It owns the
@@ -165,6 +166,50 @@ public interface IoAddressSpace extends AutoCloseable {
      * @throws VfioException            if the kernel refuses the mapping (an overlap: {@code EEXIST})
      */
     DmaMapping mapDma(MemorySegment memory, long iova, DmaAccess access);
+
+    /**
+     * Maps part of a device's mapped MMIO region (a BAR mapped with {@link VfioDevice#map(int)} or
+     * {@link DeviceRegion#map(long, long)}) at {@code iova}, so that the devices of this space can DMA to and from the
+     * peer device's registers or memory: peer-to-peer DMA. The mapping's IOVA then leads to the peer's MMIO, not to
+     * RAM: what a read or write there does is the peer's business (a register read may have side effects), and whether
+     * the transaction reaches the peer at all depends on the platform (PCIe ACS and the root complex may redirect or
+     * block peer-to-peer traffic; the kernel does not check). The peer may be opened in this space or in another one.
+     *
+     * <p><b>Modes:</b> only the type1 containers ({@link IommuMode#TYPE1}, {@link IommuMode#TYPE1V2}) can:
+     * {@code VFIO_IOMMU_MAP_DMA} follows the PFNs of the BAR's mmap. iommufd (as of Linux 6.12), native or in its
+     * compat modes, pins the pages behind a user address with {@code pin_user_pages()}, which refuses device memory:
+     * there this method throws {@link VfioException} before any kernel call, its hint naming the type1 container.
+     *
+     * <p><b>Lifetime:</b> the IOMMU would keep reaching the BAR's physical address after the mmap went, and after the
+     * device was handed back to a host driver, so the mapping is a child of both the region mapping and this space:
+     * closing the {@code MappedRegion} (or its device, or its device's space) first unmaps it from the IOMMU and only
+     * then munmaps the BAR; closing this space (or an unmap-all) ends it with every other mapping. Should the IOMMU
+     * unmap fail, the BAR's mmap is kept (and with it the device file) while the IOMMU may still map it: the region's
+     * close then throws, and its accessors throw as after any close.
+     *
+     * <p>May be called from any thread, concurrently with other mappings and with the region's or the space's close: a
+     * map racing a close either completes before the close unmaps it or fails with {@link IllegalStateException}.
+     *
+     * @param bar    the peer's mapped region, made by a device of this library
+     * @param offset where in {@code bar} the mapped range starts, page-aligned
+     * @param length the length in bytes, whole pages, within {@code bar}
+     * @param iova   where the devices of this space see the range's first byte, page-aligned; from
+     *               {@link #iovaAllocator()}
+     * @param access what the devices may do: {@link DmaAccess#WRITE} needs a writable region, {@link DmaAccess#READ}
+     *               a readable one
+     * @return the mapping, owned by the caller; closing it unmaps the range, and it goes with the region and the space
+     *         at the latest
+     * @throws IllegalArgumentException      if {@code bar} was not mapped by this library, the range is not whole pages
+     *                                       within it, {@code iova} is not page-aligned, or the region does not allow
+     *                                       {@code access}
+     * @throws IllegalStateException         if the region or the space is closed, or no IOMMU is behind the space
+     * @throws VfioException                 in the iommufd modes (refused before any kernel call), or if the kernel
+     *                                       refuses the mapping (an overlap: {@code EEXIST})
+     * @throws UnsupportedOperationException if the implementation cannot map device memory
+     */
+    default DmaMapping mapPeerMemory(MappedRegion bar, long offset, long length, long iova, DmaAccess access) {
+        throw new UnsupportedOperationException(getClass().getName() + " maps no device memory");
+    }
 
     /**
      * Unmaps every DMA mapping of the space ({@code VFIO_DMA_UNMAP_FLAG_ALL} where supported on a container, an

@@ -50,7 +50,12 @@ public interface MappedRegion extends RegisterAccess, AutoCloseable {
 
     /**
      * Unmaps the region; accesses in flight complete first, later ones throw {@link IllegalStateException}.
-     * Idempotent.
+     * Idempotent. Peer-to-peer DMA mappings of the region ({@link IoAddressSpace#mapPeerMemory}) are unmapped from
+     * their IOMMUs first; should one of those unmaps fail, the region's mmap is kept (the IOMMU may still reach the
+     * BAR through it) and this throws that failure, while accesses through this object throw as after any close.
+     *
+     * @throws VfioException         if the IOMMU unmap of a peer-to-peer mapping of the region failed
+     * @throws IllegalStateException if such an unmap had failed before (at the peer mapping's own close)
      */
     @Override
     void close();

@@ -42,7 +42,7 @@
  *
  * @see <a href="https://docs.kernel.org/driver-api/vfio.html">VFIO - Virtual Function I/O (kernel documentation)</a>
  */
-@Version("0.6.0")
+@Version("0.7.0")
 @Export
 package org.vfioosgi.api;
 

@@ -295,6 +295,11 @@ public final class SharedViews {
         }
 
         @Override
+        public DmaMapping mapPeerMemory(MappedRegion bar, long offset, long length, long iova, DmaAccess access) {
+            return made.add(owner.mapPeerMemory(bar, offset, length, iova, access));
+        }
+
+        @Override
         public long unmapAllDma() {
             throw providerOwned("the DMA of " + what() + " (other drivers' buffers too)");
         }

@@ -18,8 +18,8 @@ final class ConstantSegmentRegion extends FfmMappedRegion {
     private static final MemorySegment SEGMENT = classData();
 
     ConstantSegmentRegion(int index, long regionOffset, Arena arena, MemorySegment segment,
-            Consumer<FfmMappedRegion> onClose) {
-        super(index, regionOffset, arena, segment, onClose);
+            Consumer<FfmMappedRegion> onClose, PeerMappings peers) {
+        super(index, regionOffset, arena, segment, onClose, peers);
         if (segment != SEGMENT) {
             throw new IllegalArgumentException("a mapping's class serves that mapping's segment only");
         }

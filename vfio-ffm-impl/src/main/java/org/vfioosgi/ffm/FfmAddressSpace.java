@@ -12,6 +12,7 @@ import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.IommuInfo;
 import org.vfioosgi.api.IommuInfo.IovaRange;
 import org.vfioosgi.api.IovaAllocator;
+import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.VfioException.Operation;
 import org.vfioosgi.api.migration.DirtyBitmap;
 import org.vfioosgi.ffm.sys.FileDescriptor;
@@ -40,6 +41,8 @@ abstract class FfmAddressSpace implements IoAddressSpace {
     final ReentrantReadWriteLock dma = new ReentrantReadWriteLock();
     private final OwnedResources<FfmDmaBuffer> dmaBuffers = new OwnedResources<>();
     private final OwnedResources<FfmDmaArena> dmaArenas = new OwnedResources<>();
+    /** Peer-to-peer mappings of BARs (each also a child of its region mapping). */
+    private final OwnedResources<FfmDmaMapping> peerMappings = new OwnedResources<>();
     /** Guards the allocator's lazy creation (never held while taking {@link #dma}). */
     private final Object allocatorLock = new Object();
     /** Replaced (nulled) under the write lock of {@link #dma}, when every IOVA becomes free again. */
@@ -252,6 +255,57 @@ abstract class FfmAddressSpace implements IoAddressSpace {
         });
     }
 
+    /**
+     * Validates, refuses in the iommufd modes (their pin_user_pages() path cannot map device memory in 6.12), then maps
+     * under the region's read lock (so the region cannot unmap meanwhile) and this space's DMA lock; the mapping is
+     * registered with both, and either's close unmaps it from the IOMMU first.
+     */
+    @Override
+    public DmaMapping mapPeerMemory(MappedRegion bar, long offset, long length, long iova, DmaAccess access) {
+        Objects.requireNonNull(access);
+        if (!(bar instanceof FfmMappedRegion region)) {
+            throw new IllegalArgumentException("peer memory must be a region mapping made by this library's devices"
+                    + " (VfioDevice.map or DeviceRegion.map): only those unmap their IOMMU mappings before the BAR goes;"
+                    + " got " + bar);
+        }
+        long pageSize = kernel.pageSize();
+        if (offset < 0 || length <= 0 || offset % pageSize != 0 || length % pageSize != 0
+                || length > region.size() - offset) {
+            throw new IllegalArgumentException("the peer range must be whole pages within the mapping: offset " + offset
+                    + ", " + length + " bytes, mapping " + region.size() + " bytes, page size " + pageSize);
+        }
+        if (iova % pageSize != 0) {
+            throw new IllegalArgumentException("IOVA 0x" + Long.toHexString(iova) + " is not page-aligned");
+        }
+        PeerMappings peers = region.peers();
+        if (access != DmaAccess.WRITE && !peers.readable() || access != DmaAccess.READ && !peers.writable()) {
+            throw new IllegalArgumentException("region " + region.index() + " is not " + (peers.readable() ? "writable"
+                    : "readable") + ": it cannot be mapped for " + access);
+        }
+        if (mode().usesIommufd()) {
+            throw Failures.library(Operation.MAP_DMA, fd.path(), "iommufd (IOMMU mode " + mode().configName()
+                    + ") cannot map device memory: " + region + " for peer-to-peer DMA at IOVA 0x"
+                    + Long.toHexString(iova), "iommufd (Linux 6.12) pins a mapping's pages with pin_user_pages(),"
+                    + " which refuses MMIO (a BAR's mmap is VM_PFNMAP); only a type1 container follows a BAR's PFNs:"
+                    + " open the address space in IommuMode.TYPE1V2 (/dev/vfio/vfio) for peer-to-peer DMA");
+        }
+        return peers.map(() -> {
+            dma.readLock().lock();
+            try {
+                int f = fd.acquire();
+                try {
+                    FfmDmaMapping mapping = map(f, region.segment().asSlice(offset, length), iova, access, false);
+                    peerMappings.add(mapping, toString()); // sealed (the space closed meanwhile): closed, and thrown
+                    return mapping;
+                } finally {
+                    fd.release();
+                }
+            } finally {
+                dma.readLock().unlock();
+            }
+        }, peerMappings::remove, region.toString());
+    }
+
     private static RuntimeException unmappable(MemorySegment memory, long iova, long pageSize) {
         if (!wholePages(memory, pageSize)) {
             return new IllegalArgumentException("DMA memory must be page-aligned whole pages: address 0x"
@@ -431,12 +485,18 @@ abstract class FfmAddressSpace implements IoAddressSpace {
             fd.close(this::closeChildren);
         } finally {
             try {
-                dmaBuffers.closeAll();
+                peerMappings.closeAll(); // the IOMMU went with the descriptor: this only lets their regions go
+            } catch (IllegalStateException unmapFailedBefore) {
+                // a mapping whose unmap failed (reported then) is gone with the IOMMU too; its region keeps its mmap
             } finally {
                 try {
-                    dmaArenas.closeAll();
+                    dmaBuffers.closeAll();
                 } finally {
-                    closed();
+                    try {
+                        dmaArenas.closeAll();
+                    } finally {
+                        closed();
+                    }
                 }
             }
         }

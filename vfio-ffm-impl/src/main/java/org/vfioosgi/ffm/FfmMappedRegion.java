@@ -47,14 +47,16 @@ abstract class FfmMappedRegion implements MappedRegion {
     private final Arena arena;
     private final MemorySegment segment;
     private final Consumer<FfmMappedRegion> onClose;
+    private final PeerMappings peers;
 
     FfmMappedRegion(int index, long regionOffset, Arena arena, MemorySegment segment,
-            Consumer<FfmMappedRegion> onClose) {
+            Consumer<FfmMappedRegion> onClose, PeerMappings peers) {
         this.index = index;
         this.regionOffset = regionOffset;
         this.arena = arena;
         this.segment = segment;
         this.onClose = onClose;
+        this.peers = peers;
     }
 
     /** Maps {@code size} bytes at {@code offset} within the region; the caller has checked both. */
@@ -66,11 +68,15 @@ abstract class FfmMappedRegion implements MappedRegion {
             throw Failures.syscall(kernel, Operation.MAP_REGION, "mmap(region " + region.index() + ", offset " + offset
                     + ", " + size + " bytes)", device.path(), (int) -address);
         }
+        PeerMappings peers = new PeerMappings(region.readable(), region.writable());
         Arena arena = Arena.ofShared();
-        MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(size, arena,
-                unused -> kernel.munmap(address, size));
+        MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(size, arena, unused -> {
+            if (!peers.keepsMmap()) { // an IOMMU may still reach the BAR: keep the VMA (and the device file) for good
+                kernel.munmap(address, size);
+            }
+        });
         try {
-            return ConstantSegmentClass.newRegion(region.index(), offset, arena, segment, onClose);
+            return ConstantSegmentClass.newRegion(region.index(), offset, arena, segment, onClose, peers);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -97,15 +103,31 @@ abstract class FfmMappedRegion implements MappedRegion {
         return segment;
     }
 
+    /** The IOMMU mappings of this region (peer-to-peer DMA), unmapped before it is. */
+    final PeerMappings peers() {
+        return peers;
+    }
+
+    /**
+     * Unmaps the peer-to-peer mappings of the region from their IOMMUs, then the region (unless one of those unmaps
+     * failed: then the mmap stays, and the failure is thrown once the region is closed for Java).
+     */
     @Override
     public final void close() {
+        RuntimeException stuck = peers.close();
         if (arena.scope().isAlive()) {
             try {
                 arena.close();
             } catch (IllegalStateException alreadyClosed) {
+                if (stuck != null) {
+                    throw stuck;
+                }
                 return;  // a concurrent close won
             }
             onClose.accept(this);
+        }
+        if (stuck != null) {
+            throw stuck;
         }
     }
 
@@ -122,15 +144,15 @@ abstract class FfmMappedRegion implements MappedRegion {
 
         private static final MethodHandles.Lookup LOOKUP = MethodHandles.lookup();
         private static final MethodType CONSTRUCTOR = MethodType.methodType(void.class, int.class, long.class,
-                Arena.class, MemorySegment.class, Consumer.class);
+                Arena.class, MemorySegment.class, Consumer.class, PeerMappings.class);
         private static final byte[] TEMPLATE = templateBytes();
 
         static FfmMappedRegion newRegion(int index, long regionOffset, Arena arena, MemorySegment segment,
-                Consumer<FfmMappedRegion> onClose) {
+                Consumer<FfmMappedRegion> onClose, PeerMappings peers) {
             try {
                 MethodHandles.Lookup hidden = LOOKUP.defineHiddenClassWithClassData(TEMPLATE, segment, true);
                 MethodHandle constructor = hidden.findConstructor(hidden.lookupClass(), CONSTRUCTOR);
-                return (FfmMappedRegion) constructor.invoke(index, regionOffset, arena, segment, onClose);
+                return (FfmMappedRegion) constructor.invoke(index, regionOffset, arena, segment, onClose, peers);
             } catch (RuntimeException | Error e) {
                 throw e;
             } catch (Throwable t) {

@@ -111,6 +111,6 @@ class MappedRegionTest {
 
     @Test
     void theTemplateIsNeverUsedAsItself() {
-        assertThrows(Throwable.class, () -> new ConstantSegmentRegion(0, 0, null, null, r -> { }));
+        assertThrows(Throwable.class, () -> new ConstantSegmentRegion(0, 0, null, null, r -> { }, null));
     }
 }
