@@ -19,6 +19,7 @@ import org.vfioosgi.api.DeviceRegion;
 import org.vfioosgi.api.Errno;
 import org.vfioosgi.api.DmaBuffer;
 import org.vfioosgi.api.EventFd;
+import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.IrqInfo;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciIrq;
@@ -29,7 +30,11 @@ import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.VfioException;
 import org.vfioosgi.pci.PciDevice;
 
-/** QEMU's NVMe controller: MSI-X with 65 vectors, region capabilities, reset. */
+/**
+ * QEMU's NVMe controller: MSI-X with 65 vectors, region capabilities, reset, DMA. Opened through
+ * {@code openAddressSpace()}, so it runs in the default mode: the system's choice (native iommufd on the iommufd
+ * kernel) or the one {@code vfio.iommu.mode} names.
+ */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerSuite.class)
 public class NvmeDeviceIT extends DeviceTestSupport {
@@ -40,10 +45,12 @@ public class NvmeDeviceIT extends DeviceTestSupport {
         void run(VfioDevice device) throws Exception;
     }
 
+    /** The device opened in the default mode's space (vfio.iommu.mode, else the system's choice: iommufd included). */
     private void withNvme(DeviceTest test) throws Exception {
         PciDevice pci = pciDevice(NVME_VENDOR, NVME_DEVICE);
-        try (VfioContainer container = vfio.openContainer()) {
-            VfioDevice device = container.attachGroup(pci.iommuGroup().getAsInt()).openDevice(pci.address().toString());
+        try (IoAddressSpace space = vfio.openAddressSpace()) {
+            VfioDevice device = space.openDevice(pci.address().toString());
+            System.out.println("NVMe opened in IOMMU mode " + space.mode().configName());
             test.run(device);
         }
     }
@@ -162,15 +169,19 @@ public class NvmeDeviceIT extends DeviceTestSupport {
     @Test
     public void unmapAllDmaReleasesEveryBufferAndItsIovas() throws Exception {
         PciDevice pci = pciDevice(NVME_VENDOR, NVME_DEVICE);
-        try (VfioContainer container = vfio.openContainer()) {
-            container.attachGroup(java.nio.file.Path.of("/dev/vfio", Integer.toString(pci.iommuGroup().getAsInt())));
-            DmaBuffer a = container.allocateDma(8192);
-            DmaBuffer b = container.allocateDma(2 << 20);
+        try (IoAddressSpace space = vfio.openAddressSpace()) {
+            if (space instanceof VfioContainer c) { // a container attaches the group by its path, too
+                c.attachGroup(java.nio.file.Path.of("/dev/vfio", Integer.toString(pci.iommuGroup().getAsInt())));
+            } else {
+                space.openDevice(pci.address().toString());
+            }
+            DmaBuffer a = space.allocateDma(8192);
+            DmaBuffer b = space.allocateDma(2 << 20);
             System.out.println("DMA buffers: " + a + ", " + b);
-            assertEquals(8192 + (2 << 20), container.unmapAllDma());
+            assertEquals(8192 + (2 << 20), space.unmapAllDma());
             assertThrows(IllegalStateException.class, () -> a.segment().get(ValueLayout.JAVA_BYTE, 0));
             assertThrows(IllegalStateException.class, () -> b.segment().get(ValueLayout.JAVA_BYTE, 0));
-            try (DmaBuffer again = container.allocateDma(8192)) {
+            try (DmaBuffer again = space.allocateDma(8192)) {
                 assertEquals("the IOVAs were given back", a.iova(), again.iova());
             }
             // the guest reserves 2 MiB huge pages (hugepages=16): a 2 MiB buffer takes one, at a 2 MiB-aligned IOVA
