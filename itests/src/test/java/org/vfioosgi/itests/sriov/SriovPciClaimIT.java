@@ -119,10 +119,13 @@ public class SriovPciClaimIT extends InGuestTestSupport {
         assertEquals("8086:10ca", vfRef.getProperty("vfio.pci.id"));
         assertEquals(config.getPid(), vfRef.getProperty("vfio.claim"));
         assertEquals("type1v2", vfRef.getProperty(MODE));
-        for (String key : vfRef.getPropertyKeys()) {
-            // no property carries a UUID: the token is the only one the claim has
-            assertTrue(key + "=" + vfRef.getProperty(key), !String.valueOf(vfRef.getProperty(key))
-                    .matches("(?s).*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}.*"));
+        for (ServiceReference<VfioDevice> ref : List.of(pfRef, vfRef)) {
+            for (String key : ref.getPropertyKeys()) {
+                // no property carries a UUID but the claim's PID: the token is the only other one the claim has
+                String value = String.valueOf(ref.getProperty(key)).replace(config.getPid(), "");
+                assertTrue(key + "=" + value, !value.matches(
+                        "(?s).*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}.*"));
+            }
         }
         ClaimedDevice vfStatus = status(config.getPid()).stream().filter(d -> d.name().equals(vf)).findFirst()
                 .orElseThrow(() -> new AssertionError(vf + " not in the claim's status"));
