@@ -163,13 +163,14 @@ public class SriovPciClaimIT extends InGuestTestSupport {
             context.ungetService(vfRef);
         }
 
+        String pid = config.getPid(); // a deleted configuration has none to give
         long t1 = System.nanoTime();
         config.delete();
         waitFor("the VF's service withdrawn", () -> services(VfioDevice.class, vfFilter).isEmpty(), 30_000);
         waitFor("the PF's service withdrawn", () -> services(VfioDevice.class, null).isEmpty(), 30_000);
         double teardownMs = (System.nanoTime() - t1) / 1e6;
         waitFor("the claim's status withdrawn", () -> services(ClaimStatus.class,
-                "(vfio.claim=" + config.getPid() + ")").isEmpty(), 10_000);
+                "(vfio.claim=" + pid + ")").isEmpty(), 10_000);
         assertEquals("the VFs removed", 0, numVfs());
         assertEquals(List.of(), sysfsVfs());
         waitFor("VFIO descriptors released", () -> vfioResources().size() == heldBefore.size(), 10_000);
