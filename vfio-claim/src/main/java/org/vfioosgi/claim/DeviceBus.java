@@ -35,6 +35,14 @@ public interface DeviceBus<D> {
      */
     Optional<String> vfioCdev(D device);
 
+    /**
+     * The SR-IOV physical function whose virtual function the device is ({@code physfn} in sysfs), by name; empty if
+     * it is none (or the bus has no SR-IOV).
+     */
+    default Optional<String> physicalFunction(D device) {
+        return Optional.empty();
+    }
+
     /** The driver the device is bound to, empty if none. */
     Optional<String> driver(D device);
 

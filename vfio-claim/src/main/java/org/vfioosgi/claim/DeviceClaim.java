@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -13,13 +14,17 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.IommuMode;
+import org.vfioosgi.api.PciSriov;
 import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioContainer;
 import org.vfioosgi.api.VfioDevice;
@@ -48,6 +53,12 @@ import org.vfioosgi.api.claim.ClaimedDevice.State;
  * lock, and a device that fails half way is rolled back: no container is published without a group, no group
  * without a device. Nothing wakes up while nothing happens.
  *
+ * <p>SR-IOV ({@link Settings#sriovNumVfs()}): once a PF is opened, the claim sets a random VF token on it, makes the
+ * VFs, opens each with the token in the PF's space and publishes the PF ({@value #NUMVFS_PROPERTY}), then each VF like
+ * a device it names, with {@value #PHYSFN_PROPERTY}. The token is never stored beyond that, nor published or logged.
+ * The PF's release withdraws and closes its VFs, removes them, then releases the PF. Where the VFs cannot be made or
+ * opened, the PF stays claimed and the claim's status says why under {@code "<PF> VFs"}.
+ *
  * <p>Thread-safe.
  */
 public final class DeviceClaim<D> implements EventDrivenClaim {
@@ -64,15 +75,43 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
     /** The service property naming the IOMMU mode ({@link IommuMode#configName()}) of what a claim publishes. */
     public static final String MODE_PROPERTY = "vfio.iommu.mode";
 
+    /** The property of a PF's service saying how many VFs the claim made of it ({@link Settings#sriovNumVfs()}). */
+    public static final String NUMVFS_PROPERTY = "vfio.pci.numvfs";
+
+    /** The property of a VF's service naming its PF (the VF's {@code physfn} in sysfs). */
+    public static final String PHYSFN_PROPERTY = "vfio.pci.physfn";
+
     /**
      * How one claim is configured.
      *
-     * @param iommuMode the mode of the claim's address space; empty to let {@link Vfio#openAddressSpace()} choose
+     * @param iommuMode   the mode of the claim's address space; empty to let {@link Vfio#openAddressSpace()} choose
+     * @param sriovNumVfs how many SR-IOV VFs to make of each SR-IOV PF the claim holds, and to claim with it; 0 for
+     *                    none
      */
     public record Settings(String name, String selection, long dmaBytes, boolean takeFromHostDriver,
-            boolean restoreDriver, Optional<IommuMode> iommuMode) {
+            boolean restoreDriver, Optional<IommuMode> iommuMode, int sriovNumVfs) {
 
-        /** Settings in the mode {@link Vfio#openAddressSpace()} chooses. */
+        /** The configuration property of {@link #sriovNumVfs()}. */
+        public static final String SRIOV_NUMVFS = "sriov.numvfs";
+
+        /**
+         * Checks the settings.
+         *
+         * @throws IllegalArgumentException if {@code sriovNumVfs} is negative
+         */
+        public Settings {
+            if (sriovNumVfs < 0) {
+                throw new IllegalArgumentException(SRIOV_NUMVFS + " must be 0 (no VFs) or more: " + sriovNumVfs);
+            }
+        }
+
+        /** Settings without SR-IOV VFs. */
+        public Settings(String name, String selection, long dmaBytes, boolean takeFromHostDriver,
+                boolean restoreDriver, Optional<IommuMode> iommuMode) {
+            this(name, selection, dmaBytes, takeFromHostDriver, restoreDriver, iommuMode, 0);
+        }
+
+        /** Settings in the mode {@link Vfio#openAddressSpace()} chooses, without SR-IOV VFs. */
         public Settings(String name, String selection, long dmaBytes, boolean takeFromHostDriver,
                 boolean restoreDriver) {
             this(name, selection, dmaBytes, takeFromHostDriver, restoreDriver, Optional.empty());
@@ -140,15 +179,26 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
         final int group;
         final VfioDevice device;
         final Optional<EventFd> request;
+        /** The IOMMU mode's configuration name, as its service says it. */
+        final String mode;
+        /** For a VF the claim made: its PF (whose release removes it); null for a device the claim names. */
+        final Held<D> pf;
+        /** For a PF: the VFs the claim made of it and holds. */
+        final List<Held<D>> vfs = new CopyOnWriteArrayList<>();
+        /** For a PF: whether the claim made VFs of it that it has not removed yet. */
+        volatile boolean madeVfs;
         volatile ServicePublisher.Publication publication;
         final AtomicBoolean requested = new AtomicBoolean();
         final AtomicBoolean releasing = new AtomicBoolean();
+        final CountDownLatch released = new CountDownLatch(1);
 
-        Held(D busDevice, int group, VfioDevice device, Optional<EventFd> request) {
+        Held(D busDevice, int group, VfioDevice device, Optional<EventFd> request, String mode, Held<D> pf) {
             this.busDevice = busDevice;
             this.group = group;
             this.device = device;
             this.request = request;
+            this.mode = mode;
+            this.pf = pf;
         }
     }
 
@@ -319,6 +369,22 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
     private void reconcile(String deviceName) {
         Optional<D> found = bus.find(deviceName);
         Held<D> open = held.get(deviceName);
+        if (open != null && open.pf != null) {
+            // a VF the claim made: here only its going on its own (the kernel asking it back, or it vanished);
+            // its PF's release removes it otherwise
+            if (found.isEmpty() || open.requested.get()) {
+                LOG.log(Level.INFO, "{0}: releasing {1}, a VF of {2} ({3})", name, deviceName,
+                        bus.name(open.pf.busDevice), found.isEmpty() ? "removed" : "the kernel requested it back");
+                release(open, false);
+            }
+            return;
+        }
+        if (open == null && found.isPresent() && settings.sriovNumVfs() > 0) {
+            Optional<String> pf = bus.physicalFunction(found.get());
+            if (pf.isPresent() && held.containsKey(pf.get())) {
+                return; // a VF of a PF the claim holds: the PF's work makes, opens and publishes its VFs
+            }
+        }
         if (found.isEmpty()) {
             requestedBack.remove(deviceName);
             status.remove(deviceName);
@@ -454,23 +520,76 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
 
     /**
      * Opens the device in the claim's space (opening the space and, on the container path, attaching the device's
-     * group as needed) and publishes it.
+     * group as needed), makes and opens its VFs where the claim asks for them ({@link Settings#sriovNumVfs()}), and
+     * publishes it, then its VFs.
      */
     private void open(D device, int groupNumber, long started, long bound) {
         String deviceName = bus.name(device);
-        Held<D> open;
-        String modeName;
+        Held<D> open = openInSpace(device, groupNumber, null, null);
+        if (open == null) {
+            return; // waiting for its node
+        }
+        long opened = System.nanoTime();
+        held.put(deviceName, open);
+        HELD.add(deviceName);
+        Map<String, Object> extra = new LinkedHashMap<>();
+        List<Held<D>> vfs = List.of();
+        if (settings.sriovNumVfs() > 0) {
+            // before the PF's service: its consumers see the PF with its VFs, and the count it really has
+            vfs = makeVfs(open);
+            extra.put(NUMVFS_PROPERTY, vfs.size());
+        }
+        long vfsOpened = System.nanoTime();
+        try {
+            publish(open, extra);
+        } catch (RuntimeException e) {
+            release(open, true); // its VFs with it
+            throw e;
+        }
+        report(device, State.PUBLISHED, "");
+        for (Held<D> vf : vfs) {
+            try {
+                publish(vf, Map.of(PHYSFN_PROPERTY, deviceName));
+                report(vf.busDevice, State.PUBLISHED, "");
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, name + ": cannot publish " + bus.name(vf.busDevice) + ", a VF of " + deviceName,
+                        e);
+                release(vf, true);
+            }
+        }
+        long published = System.nanoTime();
+        LOG.log(Level.INFO, "{0}: published {1} (group {2}, IOMMU mode {7}) in {3} ms: bound to VFIO in {4} ms,"
+                + " opened in {5} ms, services published in {6} ms", name, deviceName, groupNumber,
+                millis(started, published), millis(started, bound), millis(bound, opened),
+                millis(vfsOpened, published), open.mode);
+    }
+
+    /**
+     * Opens a device in the claim's space, presenting {@code vfToken} unless it is null, and reserves its REQ; not
+     * published yet. Under {@link #structure}; a device that fails half way leaves nothing open.
+     *
+     * @param pf the PF whose VF it is (made by this claim), null for a device the claim names
+     * @return the device, or null if the node to open it through is missing (reported as PENDING; for a VF an error)
+     */
+    private Held<D> openInSpace(D device, int groupNumber, UUID vfToken, Held<D> pf) {
+        String deviceName = bus.name(device);
         synchronized (structure) {
             VfioDevice vfioDevice = null;
             Optional<EventFd> request = Optional.empty();
             OpenGroup group = null;
             boolean counted = false;
+            String modeName;
             try {
                 Optional<String> missing = missingNode(device, groupNumber, mode());
                 if (missing.isPresent()) {
+                    if (pf != null) {
+                        // the kernel made and bound the VF before sriov_numvfs's write returned: its nodes too
+                        throw new IllegalStateException(deviceName + " has no " + missing.get()
+                                + " although the kernel bound it to VFIO");
+                    }
                     report(device, State.PENDING, "waiting for " + missing.get());
                     closeUnused(groupNumber); // a space opened to learn the mode is not kept for nothing
-                    return;
+                    return null;
                 }
                 if (space == null) {
                     space = settings.iommuMode().map(vfio::openAddressSpace).orElseGet(vfio::openAddressSpace);
@@ -483,7 +602,13 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
                             ? container.attachGroup(groupNumber) : null);
                     groups.put(groupNumber, group);
                 }
-                vfioDevice = group.group != null ? group.group.openDevice(deviceName) : space.openDevice(deviceName);
+                if (vfToken == null) {
+                    vfioDevice = group.group != null ? group.group.openDevice(deviceName)
+                            : space.openDevice(deviceName);
+                } else {
+                    vfioDevice = group.group != null ? group.group.openDevice(deviceName, vfToken)
+                            : space.openDevice(deviceName, vfToken);
+                }
                 if (bus.requestIrqIndex().isPresent()) {
                     request = Optional.of(vfio.newEventFd());
                     vfioDevice.setIrqEventFds(bus.requestIrqIndex().getAsInt(), 0, List.of(request.get()));
@@ -519,33 +644,131 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
                 closeUnused(groupNumber);
                 throw e;
             }
-            open = new Held<>(device, groupNumber, vfioDevice, request);
+            return new Held<>(device, groupNumber, vfioDevice, request, modeName, pf);
         }
-        long opened = System.nanoTime();
-        held.put(deviceName, open);
-        HELD.add(deviceName);
+    }
+
+    /** Publishes an opened device with the claim's properties and {@code extra}, and waits for its REQ. */
+    private void publish(Held<D> open, Map<String, Object> extra) {
+        String deviceName = bus.name(open.busDevice);
         int reservedIrq = bus.requestIrqIndex().orElse(-1);
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("vfio.device.name", deviceName);
-        properties.putAll(bus.serviceProperties(device));
-        properties.put("vfio.group", groupNumber);
+        properties.putAll(bus.serviceProperties(open.busDevice));
+        properties.put("vfio.group", open.group);
         properties.put("vfio.claim", name);
-        properties.put(MODE_PROPERTY, modeName);
-        try {
-            open.publication = publisher.publish(VfioDevice.class,
-                    () -> SharedViews.device(open.device, reservedIrq), properties);
-        } catch (RuntimeException e) {
-            release(open, true);
-            throw e;
-        }
+        properties.put(MODE_PROPERTY, open.mode);
+        properties.putAll(extra);
+        open.publication = publisher.publish(VfioDevice.class,
+                () -> SharedViews.device(open.device, reservedIrq), properties);
         open.request.ifPresent(request -> Thread.ofPlatform().daemon().name(threadName + " REQ " + deviceName)
                 .start(() -> awaitRequest(open, deviceName, request)));
-        report(device, State.PUBLISHED, "");
-        long published = System.nanoTime();
-        LOG.log(Level.INFO, "{0}: published {1} (group {2}, IOMMU mode {7}) in {3} ms: bound to VFIO in {4} ms,"
-                + " opened in {5} ms, services published in {6} ms", name, deviceName, groupNumber,
-                millis(started, published), millis(started, bound), millis(bound, opened), millis(opened, published),
-                modeName);
+    }
+
+    /**
+     * Makes the claim's {@link Settings#sriovNumVfs()} VFs of an opened PF and opens them in the claim's space: a new
+     * random VF token set on the PF, the VFs made (the kernel binds them to vfio-pci), each opened with the token. The
+     * token lives only in this call and in the kernel: it is never stored, published, logged or put in a message. All
+     * or nothing: where a step fails (the kernel cannot take the token on a character device before 6.17, vfio-pci's
+     * {@code enable_sriov} is off, too many asked for, VFs made by someone else) what was made is undone and the
+     * claim's status says why under {@link #vfsNote}; the PF stays claimed.
+     *
+     * @return the VFs opened, not yet published
+     */
+    private List<Held<D>> makeVfs(Held<D> pf) {
+        String pfName = bus.name(pf.busDevice);
+        int count = settings.sriovNumVfs();
+        Optional<PciSriov> found = pf.device.sriov();
+        if (found.isEmpty()) {
+            refuseVfs(pfName, "it is not an SR-IOV physical function (no sriov_totalvfs in sysfs)");
+            return List.of();
+        }
+        PciSriov sriov = found.get();
+        long t0 = System.nanoTime();
+        long made = t0;
+        List<Held<D>> vfs = new ArrayList<>();
+        try {
+            int total = sriov.totalVfs();
+            if (count > total) {
+                refuseVfs(pfName, count + " VFs asked for, but it has at most " + total + " (sriov_totalvfs)");
+                return List.of();
+            }
+            List<String> before = sriov.vfs();
+            if (!before.isEmpty()) {
+                refuseVfs(pfName, "it has " + before.size() + " VFs already (" + String.join(", ", before)
+                        + "), made by someone else, whose VF token the claim does not know: remove them (write 0 to"
+                        + " its sriov_numvfs), then update the claim");
+                return List.of();
+            }
+            UUID token = UUID.randomUUID(); // SecureRandom: nobody else can guess it
+            sriov.setVfToken(token);
+            pf.madeVfs = true; // removed on release even if making them fails half way
+            List<String> names = sriov.enableVfs(count);
+            made = System.nanoTime();
+            for (String vfName : names) {
+                D vf = bus.find(vfName).orElseThrow(() -> new IllegalStateException(
+                        "its VF " + vfName + " left the bus as it was made"));
+                OptionalInt vfGroup = bus.iommuGroup(vf);
+                if (vfGroup.isEmpty()) {
+                    throw new IllegalStateException("its VF " + vfName + " has no IOMMU group");
+                }
+                vfs.add(openInSpace(vf, vfGroup.getAsInt(), token, pf));
+            }
+        } catch (RuntimeException e) {
+            for (Held<D> vf : vfs) {
+                closeHeld(vf);
+            }
+            removeVfs(pf);
+            refuseVfs(pfName, "cannot make and open its VFs: " + e.getMessage());
+            return List.of();
+        }
+        notes.remove(vfsNote(pfName));
+        for (Held<D> vf : vfs) {
+            String vfName = bus.name(vf.busDevice);
+            pf.vfs.add(vf);
+            held.put(vfName, vf);
+            HELD.add(vfName);
+        }
+        long opened = System.nanoTime();
+        LOG.log(Level.INFO, "{0}: made {1} VFs of {2} in {3} ms (VF token set, made and bound to VFIO in {4} ms,"
+                + " opened in {5} ms)", name, vfs.size(), pfName, millis(t0, opened), millis(t0, made),
+                millis(made, opened));
+        return vfs;
+    }
+
+    /** The name under which the claim's status reports the VFs of a PF that it could not make. */
+    static String vfsNote(String pfName) {
+        return pfName + " VFs";
+    }
+
+    private void refuseVfs(String pfName, String why) {
+        String detail = Settings.SRIOV_NUMVFS + "=" + settings.sriovNumVfs() + " refused for " + pfName + ": " + why
+                + " (the PF itself is claimed)";
+        note(vfsNote(pfName), State.REFUSED, detail);
+        LOG.log(Level.WARNING, "{0}: {1}", name, detail);
+    }
+
+    /**
+     * Removes the VFs the claim made of a PF ({@code sriov_numvfs} 0), once they are closed here. A PF going away (its
+     * driver unbound, a hot-unplug) has them removed by the kernel already.
+     */
+    private void removeVfs(Held<D> pf) {
+        if (!pf.madeVfs) {
+            return;
+        }
+        pf.madeVfs = false;
+        String pfName = bus.name(pf.busDevice);
+        try {
+            PciSriov sriov = pf.device.sriov().orElseThrow(() -> new IllegalStateException("no SR-IOV control"));
+            if (!sriov.vfs().isEmpty()) {
+                long t0 = System.nanoTime();
+                sriov.disableVfs();
+                LOG.log(Level.INFO, "{0}: removed the VFs of {1} in {2} ms", name, pfName,
+                        millis(t0, System.nanoTime()));
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, name + ": cannot remove the VFs of " + pfName, e);
+        }
     }
 
     private static String millis(long from, long to) {
@@ -565,22 +788,60 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
 
     /**
      * Withdraws the device's service (its consumers deactivate first), then closes it, its group and container if
-     * unused, and gives a taken device back. Once per device.
+     * unused, and gives a taken device back. A PF's VFs go first, in the order the kernel needs: their services
+     * withdrawn and their descriptors closed, then the VFs removed ({@code sriov_numvfs} 0), then the PF. Once per
+     * device; a second caller waits until the first is done (a PF removes its VFs only once they are closed).
      */
     private void release(Held<D> open, boolean stillPresent) {
         if (!open.releasing.compareAndSet(false, true)) {
+            awaitReleased(open);
             return;
         }
         String deviceName = bus.name(open.busDevice);
-        held.remove(deviceName);
-        HELD.remove(deviceName);
         try {
-            if (open.publication != null) {
-                open.publication.close();
+            held.remove(deviceName);
+            HELD.remove(deviceName);
+            if (open.pf != null) {
+                open.pf.vfs.remove(open);
+                status.remove(deviceName);
+            }
+            try {
+                for (Held<D> vf : List.copyOf(open.vfs)) {
+                    release(vf, true);
+                }
+                removeVfs(open);
+                if (open.pf == null) {
+                    notes.remove(vfsNote(deviceName));
+                }
+            } finally {
+                try {
+                    if (open.publication != null) {
+                        open.publication.close();
+                    }
+                } finally {
+                    closeHeld(open);
+                }
             }
         } finally {
+            open.released.countDown();
+        }
+        giveBack(deviceName, open.busDevice, stillPresent);
+    }
+
+    private static void awaitReleased(Held<?> open) {
+        try {
+            open.released.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Closes an opened device, its REQ eventfd (ending its waiter), and its group and space if unused. */
+    private void closeHeld(Held<D> open) {
+        try {
             open.device.close();
-            open.request.ifPresent(EventFd::close); // ends its waiter
+        } finally {
+            open.request.ifPresent(EventFd::close);
             synchronized (structure) {
                 OpenGroup group = groups.get(open.group);
                 if (group != null) {
@@ -589,7 +850,6 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
                 closeUnused(open.group);
             }
         }
-        giveBack(deviceName, open.busDevice, stillPresent);
     }
 
     /** Gives a device this claim took back to its driver, when configured so; forgets it either way. */

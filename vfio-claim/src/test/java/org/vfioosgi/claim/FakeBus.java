@@ -23,6 +23,7 @@ final class FakeBus implements DeviceBus<FakeBus.Device> {
 
     private final Map<String, Device> devices = new TreeMap<>();
     private final Map<String, String> hostDrivers = new TreeMap<>();
+    private final Map<String, String> physfn = new TreeMap<>();
     private final Path devVfio;
     final List<String> reads = Collections.synchronizedList(new ArrayList<>());
     volatile boolean makeNodes = true;
@@ -43,6 +44,22 @@ final class FakeBus implements DeviceBus<FakeBus.Device> {
 
     synchronized void remove(String name) {
         devices.remove(name);
+        physfn.remove(name);
+    }
+
+    /** An SR-IOV VF of {@code pf}, bound to vfio-pci as vfio-pci binds the VFs of its PFs, with its nodes. */
+    void addVf(String name, int group, String pf) throws IOException {
+        synchronized (this) {
+            devices.put(name, new Device(name, group, "vfio-pci"));
+            physfn.put(name, pf);
+        }
+        makeNode(group);
+        makeCdevNode(name);
+    }
+
+    @Override
+    public synchronized Optional<String> physicalFunction(Device device) {
+        return Optional.ofNullable(physfn.get(device.name()));
     }
 
     synchronized String driverOf(String name) {

@@ -6,7 +6,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.IoAddressSpace;
@@ -18,10 +20,14 @@ import org.vfioosgi.api.VfioGroup;
 
 /**
  * VFIO in memory, as far as a claim uses it: containers attach groups, groups open devices, an iommufd IOAS opens
- * devices itself, devices take their REQ eventfd. {@link #autoMode} is what {@link #openAddressSpace()} picks. Keeps what is open (to prove everything was closed), each device's REQ eventfd (to signal it), and fails
- * the calls named in {@link #failing}.
+ * devices itself, devices take their REQ eventfd. {@link #autoMode} is what {@link #openAddressSpace()} picks.
+ * Keeps what is open (to prove everything was closed), each device's REQ eventfd (to signal it), and fails the calls
+ * named in {@link #failing}.
  */
 final class FakeVfio implements Vfio {
+
+    /** How a device's id begins: its name follows. */
+    private static final String DEVICE = "device ";
 
     final Set<String> open = ConcurrentHashMap.newKeySet();
     final Set<String> failing = ConcurrentHashMap.newKeySet();
@@ -31,6 +37,14 @@ final class FakeVfio implements Vfio {
     volatile IommuMode autoMode = IommuMode.TYPE1V2;
     /** The modes of the spaces opened, in order. */
     final List<IommuMode> opened = Collections.synchronizedList(new ArrayList<>());
+    /** SR-IOV PFs by name: their devices report it as {@code sriov()}, their VFs open only with its token. */
+    final Map<String, FakeSriov> pfs = new ConcurrentHashMap<>();
+    /** Whether an iommufd IOAS takes a VF token (a kernel with VFIO_DEVICE_BIND_FLAG_TOKEN, 6.17). */
+    volatile boolean cdevTakesToken;
+    /** Devices whose open fails. */
+    final Set<String> failingOpen = ConcurrentHashMap.newKeySet();
+    /** What happened to devices and VFs, in order, shared with a publisher's timeline if a test sets both. */
+    volatile List<String> timeline = Collections.synchronizedList(new ArrayList<>());
 
     private void call(String name) {
         calls.add(name);
@@ -57,7 +71,7 @@ final class FakeVfio implements Vfio {
     private synchronized IoAddressSpace ioas() {
         IoAddressSpace[] self = new IoAddressSpace[1];
         self[0] = space(IoAddressSpace.class, "openIoas", "ioas", IommuMode.IOMMUFD, (p, m, a) -> switch (m.getName()) {
-            case "openDevice" -> device(self[0], null, (String) a[0]);
+            case "openDevice" -> device(self[0], null, (String) a[0], a.length > 1 ? (UUID) a[1] : null);
             default -> throw new UnsupportedOperationException(m.getName());
         });
         return self[0];
@@ -89,7 +103,7 @@ final class FakeVfio implements Vfio {
         }
         VfioGroup[] self = new VfioGroup[1];
         self[0] = open(VfioGroup.class, id, (p, m, a) -> switch (m.getName()) {
-            case "openDevice" -> device(container, self[0], (String) a[0]);
+            case "openDevice" -> device(container, self[0], (String) a[0], a.length > 1 ? (UUID) a[1] : null);
             case "number" -> number;
             case "container" -> container;
             default -> throw new UnsupportedOperationException(m.getName());
@@ -97,10 +111,26 @@ final class FakeVfio implements Vfio {
         return self[0];
     }
 
-    /** A device doing its DMA through {@code space}, opened from {@code group} (null: through its cdev). */
-    private VfioDevice device(IoAddressSpace space, VfioGroup group, String name) {
+    /**
+     * A device doing its DMA through {@code space}, opened from {@code group} (null: through its cdev), presenting
+     * {@code token} unless null; a VF of a {@link #pfs PF} opens only with its PF's token, as vfio-pci wants, and with
+     * iommufd only where {@link #cdevTakesToken}.
+     */
+    private VfioDevice device(IoAddressSpace space, VfioGroup group, String name, UUID token) {
         call("openDevice");
-        String id = "device " + name;
+        if (failingOpen.contains(name)) {
+            throw new IllegalStateException("injected failure opening " + name);
+        }
+        if (token != null && group == null && !cdevTakesToken) {
+            throw new IllegalStateException("EINVAL: this kernel's VFIO_DEVICE_BIND_IOMMUFD takes no VF token (no"
+                    + " VFIO_DEVICE_BIND_FLAG_TOKEN): open it on a container");
+        }
+        for (FakeSriov pf : pfs.values()) {
+            if (pf.vfs().contains(name) && (token == null || !token.equals(pf.token))) {
+                throw new IllegalStateException("EACCES: " + name + " opens only with its PF's VF token");
+            }
+        }
+        String id = DEVICE + name;
         if (open.contains(id)) {
             throw new IllegalStateException("EBUSY: " + name + " opened twice");
         }
@@ -113,6 +143,7 @@ final class FakeVfio implements Vfio {
                 yield null;
             }
             case "name" -> name;
+            case "sriov" -> Optional.ofNullable((org.vfioosgi.api.PciSriov) pfs.get(name));
             case "addressSpace" -> space;
             case "group" -> {
                 if (group == null) {
@@ -132,7 +163,9 @@ final class FakeVfio implements Vfio {
         open.add(id);
         return proxy(type, (p, m, a) -> switch (m.getName()) {
             case "close" -> {
-                open.remove(id);
+                if (open.remove(id) && id.startsWith(DEVICE)) {
+                    timeline.add("close " + id.substring(DEVICE.length()));
+                }
                 yield null;
             }
             case "toString" -> id;

@@ -27,6 +27,8 @@ final class RecordingPublisher implements ServicePublisher {
     final Map<String, CountDownLatch> holdWithdrawal = new ConcurrentHashMap<>();
     final Map<String, CountDownLatch> withdrawalStarted = new ConcurrentHashMap<>();
     volatile Class<?> failing;
+    /** Where publications and withdrawals are also written, if set (a timeline shared with the fake VFIO). */
+    volatile List<String> timeline;
 
     @Override
     public <S> Publication publish(Class<S> type, List<Class<? super S>> alsoAs,
@@ -39,6 +41,9 @@ final class RecordingPublisher implements ServicePublisher {
         synchronized (this) {
             live.add(service);
             log.add("+" + describe(service));
+            if (timeline != null) {
+                timeline.add("+" + describe(service));
+            }
             notifyAll();
         }
         return () -> {
@@ -60,6 +65,9 @@ final class RecordingPublisher implements ServicePublisher {
             synchronized (this) {
                 live.remove(service);
                 log.add("-" + describe(service));
+                if (timeline != null) {
+                    timeline.add("-" + describe(service));
+                }
                 notifyAll();
             }
         };

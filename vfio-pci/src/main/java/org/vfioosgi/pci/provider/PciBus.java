@@ -68,6 +68,15 @@ final class PciBus implements DeviceBus<PciDevice> {
     }
 
     @Override
+    public Optional<String> physicalFunction(PciDevice device) {
+        try {
+            return Sysfs.link(sysfsDevices.resolve(name(device)).resolve("physfn"));
+        } catch (IOException gone) {
+            return Optional.empty(); // removed meanwhile: its remove event follows
+        }
+    }
+
+    @Override
     public Optional<String> driver(PciDevice device) {
         return device.driver();
     }

@@ -40,7 +40,7 @@ public final class PciClaimComponent {
         DeviceMatcher matcher = DeviceMatcher.of(config.addresses(), config.ids(), config.classes());
         DeviceClaim.Settings settings = new DeviceClaim.Settings(name, matcher.describe(),
                 ByteSize.parse(config.dmaMemory()), config.takeFromHostDriver(), config.restoreDriver(),
-                DeviceClaim.Settings.parseMode(config.iommu_mode()));
+                DeviceClaim.Settings.parseMode(config.iommu_mode()), config.sriov_numvfs());
         String threadName = "vfio-pci claim " + name;
         UeventSource events = new NetlinkUevents(); // before the first scan: nothing between is missed
         DeviceClaim<PciDevice> claim = new DeviceClaim<>(settings, new PciBus(Path.of("/sys")), matcher::matches,

@@ -40,4 +40,13 @@ import org.osgi.service.metatype.annotations.Option;
                     @Option(value = "iommufd")},
             required = false)
     String iommu_mode() default "auto";
+
+    @AttributeDefinition(name = "SR-IOV VFs",
+            description = "How many SR-IOV virtual functions to make of each claimed physical function (its"
+                    + " sriov_numvfs; at most its sriov_totalvfs), claimed with it and published with vfio.pci.physfn;"
+                    + " 0 for none. The provider sets a random VF token on the PF, known only to it. vfio-pci's"
+                    + " enable_sriov must be on; with native iommufd the kernel must take VF tokens on its character"
+                    + " devices (Linux 6.17), else use a container mode",
+            required = false)
+    int sriov_numvfs() default 0;
 }
