@@ -6,12 +6,17 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
 import java.util.Random;
 import java.util.zip.CRC32;
 import org.junit.Test;
@@ -37,7 +42,8 @@ import org.vfioosgi.pci.PciDevice;
  * The vfio-nvme driver on QEMU's NVMe controller (vm/run: {@code -device nvme,serial=vfio-osgi} on a 16 MiB raw
  * image): bring-up and Identify, random writes read back through PRP lists with many commands in flight on two queue
  * pairs, the controller's LBA Out of Range status as an exception, and a clean shutdown after which a second bring-up
- * reads what the first wrote.
+ * reads what the first wrote; data written by this driver is read by the kernel's nvme driver after the controller
+ * moved over to it (O_DIRECT), and the other way round.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerSuite.class)
@@ -261,5 +267,127 @@ public class NvmeDriverIT extends DeviceTestSupport {
             }
             System.out.println("NvmeDriverIT: second bring-up read back the 32 KiB the first wrote at LBA " + lba);
         }
+    }
+
+    private static final Path PCI = Path.of("/sys/bus/pci");
+    private static final int INTEROP_BLOCKS = 128;
+
+    @Test
+    public void dataCrossesBetweenThisDriverAndTheKernelsNvmeDriver() throws Exception {
+        String address = pciDevice(NVME_VENDOR, NVME_DEVICE).address().toString();
+        Random random = new Random();
+        byte[] ours = new byte[INTEROP_BLOCKS * 512];
+        byte[] theirs = new byte[INTEROP_BLOCKS * 512];
+        random.nextBytes(ours);
+        random.nextBytes(theirs);
+        long ourLba = (long) INTEROP_BLOCKS * random.nextInt(100);             // below block 12800
+        long theirLba = 16384 + (long) INTEROP_BLOCKS * random.nextInt(100);   // from block 16384 on
+        withController((space, device, nvme) -> {
+            NvmeNamespace ns = nvme.namespace(1).orElseThrow();
+            try (DmaBuffer buffer = space.allocateDma(ours.length)) {
+                MemorySegment.copy(MemorySegment.ofArray(ours), 0, buffer.segment(), 0, ours.length);
+                NvmeQueuePair queue = nvme.queuePairs().get(0);
+                queue.write(ns, ourLba, INTEROP_BLOCKS, buffer, 0);
+                queue.flush(ns);
+            }
+        });
+        Path scratch = Files.createTempDirectory("nvme-interop-");
+        try {
+            giveToNvmeDriver(address);
+            String disk = awaitNamespaceNode();
+            Path read = scratch.resolve("read");
+            dd("if=/dev/" + disk, "of=" + read, "bs=512", "skip=" + ourLba, "count=" + INTEROP_BLOCKS, "iflag=direct");
+            assertArrayEquals("what the kernel's nvme driver reads (O_DIRECT) at LBA " + ourLba
+                    + " is what this driver wrote", ours, Files.readAllBytes(read));
+            Path written = scratch.resolve("written");
+            Files.write(written, theirs);
+            dd("if=" + written, "of=/dev/" + disk, "bs=512", "seek=" + theirLba, "count=" + INTEROP_BLOCKS,
+                    "oflag=direct", "conv=notrunc,fsync");
+            System.out.printf("NvmeDriverIT: /dev/%s (the kernel's nvme driver) read the 64 KiB this driver wrote"
+                    + " at LBA %d and wrote 64 KiB at LBA %d%n", disk, ourLba, theirLba);
+        } finally {
+            giveToVfioPci(address);
+            try (Stream<Path> files = Files.list(scratch)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(scratch);
+        }
+        withController((space, device, nvme) -> {
+            NvmeNamespace ns = nvme.namespace(1).orElseThrow();
+            try (DmaBuffer buffer = space.allocateDma(theirs.length)) {
+                nvme.queuePairs().get(1).read(ns, theirLba, INTEROP_BLOCKS, buffer, 0);
+                assertArrayEquals("what this driver reads at LBA " + theirLba + " is what the kernel's driver wrote",
+                        theirs, buffer.segment().asSlice(0, theirs.length).toArray(ValueLayout.JAVA_BYTE));
+            }
+        });
+        System.out.println("NvmeDriverIT: and this driver read back what the kernel's driver wrote: identical");
+    }
+
+    private static void dd(String... operands) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("dd", "status=none"));
+        command.addAll(List.of(operands));
+        Process dd = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(dd.getInputStream().readAllBytes());
+        assertEquals(command + ": " + output, 0, dd.waitFor());
+    }
+
+    private static Optional<String> driverOf(String device) {
+        try {
+            return Optional.of(Files.readSymbolicLink(PCI.resolve("devices").resolve(device).resolve("driver"))
+                    .getFileName().toString());
+        } catch (IOException none) {
+            return Optional.empty();
+        }
+    }
+
+    /** Unbinds the controller from vfio-pci and lets the kernel's nvme driver take it (no override). */
+    private static void giveToNvmeDriver(String device) throws Exception {
+        Path dir = PCI.resolve("devices").resolve(device);
+        if (driverOf(device).isPresent()) {
+            Files.writeString(dir.resolve("driver/unbind"), device);
+        }
+        Files.writeString(dir.resolve("driver_override"), "\n");
+        Files.writeString(PCI.resolve("drivers_probe"), device);
+        waitFor(device + " bound to nvme", () -> driverOf(device).equals(Optional.of("nvme")), 60_000);
+    }
+
+    /** Binds the controller to vfio-pci with an override, as the guest's init did at boot. */
+    private static void giveToVfioPci(String device) throws Exception {
+        Path dir = PCI.resolve("devices").resolve(device);
+        if (driverOf(device).isPresent() && !driverOf(device).equals(Optional.of("vfio-pci"))) {
+            Files.writeString(dir.resolve("driver/unbind"), device);
+        }
+        Files.writeString(dir.resolve("driver_override"), "vfio-pci");
+        if (driverOf(device).isEmpty()) {
+            Files.writeString(PCI.resolve("drivers_probe"), device);
+        }
+        String group = Files.readSymbolicLink(dir.resolve("iommu_group")).getFileName().toString();
+        waitFor(device + " back on vfio-pci with /dev/vfio/" + group,
+                () -> driverOf(device).equals(Optional.of("vfio-pci")) && Files.exists(Path.of("/dev/vfio", group)),
+                60_000);
+    }
+
+    /** The kernel's block device of the namespace: the only nvmeXnY of 32768 sectors (QEMU's 16 MiB image). */
+    private static String awaitNamespaceNode() throws Exception {
+        String[] found = new String[1];
+        waitFor("the nvme driver's namespace block device", () -> {
+            try (Stream<Path> blocks = Files.list(Path.of("/sys/block"))) {
+                found[0] = blocks.map(p -> p.getFileName().toString()).filter(n -> n.matches("nvme\\d+n\\d+"))
+                        .filter(n -> {
+                            try {
+                                return Files.readString(Path.of("/sys/block", n, "size")).strip()
+                                        .equals(Long.toString(IMAGE_BYTES / 512));
+                            } catch (IOException notYet) {
+                                return false;
+                            }
+                        }).findFirst().orElse(null);
+                return found[0] != null && Files.exists(Path.of("/dev", found[0]));
+            } catch (IOException notYet) {
+                return false;
+            }
+        }, 60_000);
+        return found[0];
     }
 }
