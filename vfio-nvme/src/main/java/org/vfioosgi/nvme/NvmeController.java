@@ -12,10 +12,14 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.vfioosgi.api.DmaBuffer;
+import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.IoAddressSpace;
+import org.vfioosgi.api.IrqInfo;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciConfig;
+import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.PciRegion;
+import org.vfioosgi.api.Vfio;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.nvme.spec.IdentifyData;
 import org.vfioosgi.nvme.spec.NvmeCommands;
@@ -25,7 +29,8 @@ import org.vfioosgi.nvme.spec.NvmeRegisters;
  * An NVMe controller driven from Java: {@link #open} resets it (CC.EN = 0, then CSTS.RDY = 0 within CAP.TO), puts
  * the admin queues into DMA memory, enables it, reads Identify Controller, asks for I/O queues with Set Features
  * (Number of Queues) and creates the I/O queue pairs; {@link #close()} deletes them and shuts the controller down
- * (CC.SHN normal, then CSTS.SHST complete). Every value the controller gives is checked before it is used: CAP's
+ * (CC.SHN normal, then CSTS.SHST complete). Completions are polled, or with {@link Options#interrupts()} signalled
+ * by an MSI-X vector per queue pair. Every value the controller gives is checked before it is used: CAP's
  * queue size, doorbell stride, page sizes and timeout, MDTS, NN, the queue count granted, the namespaces' LBA
  * format and size, and each completion's queue, SQ head and command ID.
  *
@@ -62,8 +67,10 @@ public final class NvmeController implements AutoCloseable {
      * @param queueEntries   the entries of each I/O queue, 2 to 65536 (fewer if CAP.MQES allows fewer); a queue pair
      *                       has this many less one commands in flight at most
      * @param commandTimeout how long a command may take before it fails with {@link NvmeTimeoutException}
+     * @param interrupts     whether each I/O queue pair gets an MSI-X vector of its own (on an eventfd) that wakes
+     *                       its waiter, instead of spinning ({@link #open(VfioDevice, Options, Vfio)} only)
      */
-    public record Options(int queuePairs, int queueEntries, Duration commandTimeout) {
+    public record Options(int queuePairs, int queueEntries, Duration commandTimeout, boolean interrupts) {
 
         /**
          * Checks the values.
@@ -71,6 +78,7 @@ public final class NvmeController implements AutoCloseable {
          * @param queuePairs     the I/O queue pairs to create
          * @param queueEntries   the entries of each I/O queue
          * @param commandTimeout the command timeout
+         * @param interrupts     whether completions are signalled by MSI-X
          * @throws IllegalArgumentException if a value is out of range
          */
         public Options {
@@ -83,7 +91,19 @@ public final class NvmeController implements AutoCloseable {
         }
 
         /**
-         * One queue pair of 64 entries, a 10-second command timeout.
+         * Options with completions by polling.
+         *
+         * @param queuePairs     the I/O queue pairs to create
+         * @param queueEntries   the entries of each I/O queue
+         * @param commandTimeout the command timeout
+         * @throws IllegalArgumentException if a value is out of range
+         */
+        public Options(int queuePairs, int queueEntries, Duration commandTimeout) {
+            this(queuePairs, queueEntries, commandTimeout, false);
+        }
+
+        /**
+         * One queue pair of 64 entries, a 10-second command timeout, completions by polling.
          *
          * @return the defaults
          */
@@ -96,6 +116,9 @@ public final class NvmeController implements AutoCloseable {
     private final String name;
     private final long timeoutNanos;
     private final List<DmaBuffer> buffers = new ArrayList<>();
+    private final List<EventFd> eventFds = new ArrayList<>();
+    private final Vfio vfio;
+    private boolean msixEnabled;
     private MappedRegion bar;
     private long cap;
     private long readyTimeoutNanos;
@@ -125,8 +148,9 @@ public final class NvmeController implements AutoCloseable {
     };
     private boolean shutdownComplete;
 
-    private NvmeController(VfioDevice device, Options options) {
+    private NvmeController(VfioDevice device, Options options, Vfio vfio) {
         this.device = device;
+        this.vfio = vfio;
         this.name = device.name();
         this.timeoutNanos = options.commandTimeout().toNanos();
     }
@@ -143,7 +167,32 @@ public final class NvmeController implements AutoCloseable {
      * @throws IllegalStateException if the device is closed
      */
     public static NvmeController open(VfioDevice device, Options options) {
-        NvmeController controller = new NvmeController(Objects.requireNonNull(device), Objects.requireNonNull(options));
+        if (options.interrupts()) {
+            throw new IllegalArgumentException("interrupts need eventfds: open(device, options, vfio)");
+        }
+        return open(device, options, null);
+    }
+
+    /**
+     * Brings up the NVMe controller of an open vfio-pci device as {@link #open(VfioDevice, Options)} does; with
+     * {@link Options#interrupts()} each I/O queue pair's completion queue signals an MSI-X vector of its own
+     * (vector {@code qid}), delivered to an eventfd made with {@code vfio} and owned by the controller.
+     *
+     * @param device  an NVMe controller opened by the caller, who keeps owning it
+     * @param options the queue pairs, their size, the command timeout and whether completions interrupt
+     * @param vfio    where eventfds come from; may be null without interrupts
+     * @return the controller, ready for I/O; the caller closes it before the device
+     * @throws NvmeException         if the controller reports a value out of range (also: fewer MSI-X vectors than
+     *                               queue pairs) or fails a step; everything made so far is closed again
+     * @throws NvmeTimeoutException  if it does not become ready or answer in time
+     * @throws IllegalStateException if the device is closed
+     */
+    public static NvmeController open(VfioDevice device, Options options, Vfio vfio) {
+        if (options.interrupts() && vfio == null) {
+            throw new IllegalArgumentException("interrupts need eventfds: give the Vfio service");
+        }
+        NvmeController controller = new NvmeController(Objects.requireNonNull(device), Objects.requireNonNull(options),
+                vfio);
         try {
             controller.bringUp(options);
             return controller;
@@ -218,14 +267,30 @@ public final class NvmeController implements AutoCloseable {
 
         identity = identifyController(version);
         int granted = setNumberOfQueues(options.queuePairs());
+        int count = Math.min(granted, options.queuePairs());
+        if (options.interrupts()) {
+            IrqInfo msix = device.irqInfo(PciIrq.MSIX);
+            if (msix.count() < count + 1 || !msix.eventfd()) {
+                throw new NvmeException("NVMe " + name + ": " + msix.count() + " MSI-X vectors, " + (count + 1)
+                        + " needed (the admin queue's and one per I/O queue pair)");
+            }
+            for (int i = 0; i <= count; i++) {
+                eventFds.add(vfio.newEventFd());
+            }
+            device.setIrqEventFds(PciIrq.MSIX.index(), 0, eventFds); // vector 0: the admin queue's (polled anyway)
+            msixEnabled = true;
+        }
         List<NvmeQueuePair> pairs = new ArrayList<>();
-        for (int qid = 1; qid <= Math.min(granted, options.queuePairs()); qid++) {
+        for (int qid = 1; qid <= count; qid++) {
             DmaBuffer memory = own(space.allocateDma(NvmeQueuePair.memorySize(entries)));
+            EventFd irq = options.interrupts() ? eventFds.get(qid) : null;
             NvmeQueuePair pair = new NvmeQueuePair(owner, qid, entries, memory, bar, stride, timeoutNanos,
-                    identity.maxTransferBytes());
+                    identity.maxTransferBytes(), irq);
             int size = (entries - 1) << 16 | qid;
+            // with interrupts: vector qid, enabled; without: none, completions are polled
+            int interrupts = irq != null ? qid << 16 | NvmeCommands.CQ_INTERRUPTS_ENABLED : 0;
             adminCommand(NvmeCommands.ADMIN_CREATE_CQ, 0, pair.cqIova(), size,
-                    NvmeCommands.QUEUE_PHYSICALLY_CONTIGUOUS); // interrupts off: completions are polled
+                    interrupts | NvmeCommands.QUEUE_PHYSICALLY_CONTIGUOUS);
             adminCommand(NvmeCommands.ADMIN_CREATE_SQ, 0, pair.sqIova(), size,
                     qid << 16 | NvmeCommands.QUEUE_PHYSICALLY_CONTIGUOUS);
             pairs.add(pair);
@@ -477,6 +542,16 @@ public final class NvmeController implements AutoCloseable {
             }
         } finally {
             closed = true;
+            if (msixEnabled) {
+                try {
+                    device.disableIrq(PciIrq.MSIX);
+                } catch (RuntimeException e) {
+                    failure = add(failure, e);
+                }
+            }
+            for (EventFd eventFd : eventFds) {
+                eventFd.close();
+            }
             // the library unmaps each buffer from the IOMMU before freeing it: safe even if the controller did not stop
             for (DmaBuffer buffer : buffers.reversed()) {
                 buffer.close();

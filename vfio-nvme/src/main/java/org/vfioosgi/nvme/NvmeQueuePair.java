@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import org.vfioosgi.api.DmaBuffer;
+import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.nvme.spec.NvmeCommands;
 import org.vfioosgi.nvme.spec.NvmeRegisters;
@@ -19,7 +20,8 @@ import org.vfioosgi.nvme.spec.NvmeStatus;
 
 /**
  * A submission queue and its completion queue: reads, writes and flushes of a namespace, several in flight at once,
- * completed by polling the completion queue's phase tags. {@code submit*} returns a tag, {@link #await(int)} waits
+ * completed by polling the completion queue's phase tags, or, where the controller was opened with interrupts, by
+ * waiting for the queue's MSI-X vector once nothing is there to poll. {@code submit*} returns a tag, {@link #await(int)} waits
  * for that command and gives the tag back; {@link #read}, {@link #write} and {@link #flush} do both. Nothing on
  * this path allocates or locks when commands succeed.
  *
@@ -56,6 +58,9 @@ public final class NvmeQueuePair {
     private final long cqDoorbell;
     private final long timeoutNanos;
     private final int maxTransfer;
+    /** The queue's MSI-X vector's eventfd, the controller's; null where completions are polled only. */
+    private final EventFd irq;
+    private long interrupts;
 
     private int sqTail;
     private int sqHead;
@@ -70,7 +75,6 @@ public final class NvmeQueuePair {
     private final int[] freeTags;
     private int freeCount;
 
-    /** The memory a queue pair of {@code entries} entries needs: SQ, CQ and a PRP list page per tag, page-aligned. */
     /** What a queue pair needs of its controller; an interface so that tests can stand in for one. */
     interface Owner {
         /** Throws {@link IllegalStateException} once the controller is closed. */
@@ -83,6 +87,7 @@ public final class NvmeQueuePair {
         String fatalStatusNote();
     }
 
+    /** The memory a queue pair of {@code entries} entries needs: SQ, CQ and a PRP list page per tag, page-aligned. */
     static long memorySize(int entries) {
         return sqBytes(entries) + cqBytes(entries) + (long) (entries - 1) * Prp.PAGE;
     }
@@ -101,6 +106,11 @@ public final class NvmeQueuePair {
 
     NvmeQueuePair(Owner controller, int id, int entries, DmaBuffer memory, MappedRegion bar, int stride,
             long timeoutNanos, int maxTransfer) {
+        this(controller, id, entries, memory, bar, stride, timeoutNanos, maxTransfer, null);
+    }
+
+    NvmeQueuePair(Owner controller, int id, int entries, DmaBuffer memory, MappedRegion bar, int stride,
+            long timeoutNanos, int maxTransfer, EventFd irq) {
         if (entries < 2 || memory.size() < memorySize(entries)) {
             throw new IllegalArgumentException("queue " + id + ": " + entries + " entries in " + memory.size()
                     + " bytes");
@@ -121,6 +131,7 @@ public final class NvmeQueuePair {
         this.cqDoorbell = NvmeRegisters.doorbell(id, true, stride);
         this.timeoutNanos = timeoutNanos;
         this.maxTransfer = maxTransfer;
+        this.irq = irq;
         int tags = entries - 1; // a full SQ has one empty entry: at most entries - 1 commands in it
         this.state = new byte[tags];
         this.opcodes = new byte[tags];
@@ -157,6 +168,24 @@ public final class NvmeQueuePair {
      */
     public int depth() {
         return state.length;
+    }
+
+    /**
+     * Whether completions wake the waiter through the queue's MSI-X vector (else {@link #await(int)} spins polling).
+     *
+     * @return true where the controller was opened with interrupts
+     */
+    public boolean interruptDriven() {
+        return irq != null;
+    }
+
+    /**
+     * The interrupts {@link #await(int)} waited for and took from the queue's MSI-X vector so far.
+     *
+     * @return the count; 0 where completions are polled only
+     */
+    public long interruptsTaken() {
+        return interrupts;
     }
 
     /**
@@ -393,13 +422,19 @@ public final class NvmeQueuePair {
         long start = System.nanoTime();
         while (state[tag] == IN_FLIGHT) {
             if (poll() == 0) {
-                if (System.nanoTime() - start > timeoutNanos) {
+                long waited = System.nanoTime() - start;
+                if (waited > timeoutNanos) {
                     state[tag] = ABANDONED;
                     throw new NvmeTimeoutException(String.format("NVMe %s: command opcode 0x%02x (tag %d) on queue"
                             + " %d did not complete in %d ms%s", controller.name(), opcodes[tag] & 0xff, tag, id,
                             timeoutNanos / 1_000_000, controller.fatalStatusNote()));
                 }
-                Thread.onSpinWait();
+                if (irq != null) {
+                    // a completion posted after the poll above has signalled the eventfd already: no wake-up is lost
+                    interrupts += irq.awaitNanos(Math.max(1, timeoutNanos - waited));
+                } else {
+                    Thread.onSpinWait();
+                }
             }
         }
         int status = statuses[tag];

@@ -2,7 +2,8 @@
  * A userspace NVMe driver over vfio-osgi: {@link org.vfioosgi.nvme.NvmeController} brings a controller up (disable,
  * admin queues, enable, Identify, Number of Queues, I/O queue pairs) on a device the caller opened, and shuts it down
  * on close; each {@link org.vfioosgi.nvme.NvmeQueuePair} reads, writes and flushes with PRP lists from
- * {@link org.vfioosgi.api.DmaBuffer DMA buffers}, several commands in flight, completions by polling.
+ * {@link org.vfioosgi.api.DmaBuffer DMA buffers}, several commands in flight, completions by polling or woken by an
+ * MSI-X vector per queue pair.
  *
  * <p><b>Ownership:</b> the caller owns the device and the address space; the controller owns what it makes (the BAR0
  * mapping, the queues' DMA memory) and closes it, so no queue outlives its controller. The data buffers are the

@@ -13,6 +13,7 @@ import java.util.function.IntUnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.vfioosgi.api.DmaBuffer;
+import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.nvme.spec.NvmeCommands;
 import org.vfioosgi.nvme.spec.NvmeStatus;
@@ -265,6 +266,58 @@ class QueuePairTest {
         assertEquals(1, q.poll());
         assertEquals(0, q.inFlight(), "the late completion gave it back");
         q.read(NS, 0, 1, data, 0);
+    }
+
+    @Test
+    void withAnInterruptTheWaiterSleepsOnTheEventFdUntilTheControllerPosts() {
+        DmaBuffer memory = buffer(NvmeQueuePair.memorySize(4), QUEUE_IOVA);
+        device = new SimulatedController(memory.segment(), 4, 1);
+        int[] waits = new int[1];
+        EventFd irq = new EventFd() {
+            @Override
+            public long awaitNanos(long timeoutNanos) {
+                waits[0]++;
+                device.completeUpTo(device.pendingTail); // the controller posts, then signals the vector
+                return 1;
+            }
+
+            @Override
+            public void signal() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public long await() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public long await(java.time.Duration timeout) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public long poll() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int fd() {
+                return -1;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        NvmeQueuePair q = new NvmeQueuePair(owner, 1, 4, memory, device, 0, 1_000_000_000L, 128 * 1024, irq);
+        device.silent = true;
+        DmaBuffer data = buffer(8192, DATA_IOVA);
+        assertTrue(q.interruptDriven());
+        q.read(NS, 0, 1, data, 0);
+        assertEquals(1, waits[0], "one wait: the completion was there after the wake-up");
+        assertEquals(1, q.interruptsTaken());
+        assertEquals(0, q.inFlight());
     }
 
     @Test
