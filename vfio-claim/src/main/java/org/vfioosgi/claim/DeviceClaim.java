@@ -534,15 +534,16 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
         HELD.add(deviceName);
         Map<String, Object> extra = new LinkedHashMap<>();
         List<Held<D>> vfs = List.of();
-        if (settings.sriovNumVfs() > 0) {
-            // before the PF's service: its consumers see the PF with its VFs, and the count it really has
-            vfs = makeVfs(open);
-            extra.put(NUMVFS_PROPERTY, vfs.size());
-        }
-        long vfsOpened = System.nanoTime();
+        long vfsOpened;
         try {
+            if (settings.sriovNumVfs() > 0) {
+                // before the PF's service: its consumers see the PF with its VFs, and the count it really has
+                vfs = makeVfs(open);
+                extra.put(NUMVFS_PROPERTY, vfs.size());
+            }
+            vfsOpened = System.nanoTime();
             publish(open, extra);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException e) { // held, so released: never held unpublished
             release(open, true); // its VFs with it
             throw e;
         }
@@ -678,7 +679,15 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
     private List<Held<D>> makeVfs(Held<D> pf) {
         String pfName = bus.name(pf.busDevice);
         int count = settings.sriovNumVfs();
-        Optional<PciSriov> found = pf.device.sriov();
+        Optional<PciSriov> found;
+        try {
+            found = pf.device.sriov();
+        } catch (RuntimeException e) {
+            // its sysfs unreadable, or the PF closed under us: the PF stays claimed (as for any refusal here), and
+            // not held unpublished
+            refuseVfs(pfName, "cannot read its SR-IOV capability: " + e.getMessage());
+            return List.of();
+        }
         if (found.isEmpty()) {
             refuseVfs(pfName, "it is not an SR-IOV physical function (no sriov_totalvfs in sysfs)");
             return List.of();

@@ -143,7 +143,10 @@ final class FakeVfio implements Vfio {
                 yield null;
             }
             case "name" -> name;
-            case "sriov" -> Optional.ofNullable((org.vfioosgi.api.PciSriov) pfs.get(name));
+            case "sriov" -> {
+                call("sriov");
+                yield Optional.ofNullable((org.vfioosgi.api.PciSriov) pfs.get(name));
+            }
             case "addressSpace" -> space;
             case "group" -> {
                 if (group == null) {

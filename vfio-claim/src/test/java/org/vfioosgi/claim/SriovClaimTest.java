@@ -307,6 +307,20 @@ class SriovClaimTest {
     }
 
     @Test
+    void aPfWhoseSriovCannotBeReadIsPublishedAndTheVfsRefused() throws Exception {
+        vfio.failing.add("sriov");
+        start(1, Optional.empty());
+        publisher.awaitLive(List.of("ClaimStatus claim-1", "VfioContainer claim-1", "VfioGroup 7",
+                "VfioDevice " + PF));
+        waitFor("the VFs refused", () -> status(DeviceClaim.vfsNote(PF)) != null);
+        assertTrue(status(DeviceClaim.vfsNote(PF)).detail().contains("injected failure of sriov"),
+                status(DeviceClaim.vfsNote(PF)).detail());
+        assertEquals(State.PUBLISHED, status(PF).state());
+        assertEquals(0, device(PF).properties().get(DeviceClaim.NUMVFS_PROPERTY));
+        assertEquals(List.of(), sriov.tokens, "no token set");
+    }
+
+    @Test
     void withoutSriovNumVfsNothingIsMadeAndNoPropertyAdded() throws Exception {
         start(0, Optional.empty());
         publisher.awaitLive(List.of("ClaimStatus claim-1", "VfioContainer claim-1", "VfioGroup 7",
