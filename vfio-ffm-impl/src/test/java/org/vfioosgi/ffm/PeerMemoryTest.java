@@ -114,6 +114,21 @@ class PeerMemoryTest extends OnFakeKernel {
     }
 
     @Test
+    void closingTheSpaceOfBothTheBarAndItsPeerMappingUnmapsItBeforeTheMunmap() {
+        VfioContainer container = vfio.openContainer();
+        MappedRegion bar = container.attachGroup(GROUP).openDevice(DEVICE).map(FakeDevice.BAR0);
+        DmaMapping mapping = container.mapPeerMemory(bar, 0, PAGE, IOVA, DmaAccess.READ_WRITE);
+        container.close(); // its device's region closes in the container's cleanup, its IOMMU still there
+        int unmap = unmapAt(IOVA);
+        int munmap = munmapOf(bar);
+        assertTrue(unmap >= 0 && unmap < munmap && munmap < kernel.indexOf(call("close", DEVICE)),
+                kernel.calls().toString());
+        assertEquals(List.of(), kernel.mappings());
+        assertEquals(List.of(), kernel.problems());
+        mapping.close(); // gone with the space: no failure
+    }
+
+    @Test
     void closingTheMappingsSpaceEndsItAndLeavesTheRegionMapped() {
         kernel.addGroup(8, "0000:00:02.0");
         VfioContainer owner = vfio.openContainer();
