@@ -147,18 +147,10 @@ final class Iommufd implements AutoCloseable {
      * @throws IllegalStateException once the close's cleanup ended (the close(2) frees the object)
      */
     void destroyClosing(int id) {
-        int f = fd.acquireUntilClosed();
-        try {
-            MemorySegment s = request(IommuDestroy.sizeof());
-            IommuDestroy.id(s, id);
-            int r = kernel.ioctl(f, Ioctls.IOMMU_DESTROY, s);
-            if (r < 0) {
-                throw IommufdFailures.syscall(kernel, Call.DESTROY, "destroy object " + id + " of",
-                        "ioctl(IOMMU_DESTROY(" + id + "))", fd.path(), -r);
-            }
-        } finally {
-            fd.release();
-        }
+        MemorySegment s = request(IommuDestroy.sizeof());
+        IommuDestroy.id(s, id);
+        call(fd.acquireUntilClosed(), Ioctls.IOMMU_DESTROY, s, Call.DESTROY, "destroy object " + id + " of",
+                "IOMMU_DESTROY(" + id + ")");
     }
 
     /**
@@ -494,7 +486,11 @@ final class Iommufd implements AutoCloseable {
 
     /** Makes one ioctl on the descriptor with a request in this thread's scratch space. */
     private void call(long request, MemorySegment s, Call call, String what, String name) {
-        int f = fd.acquire();
+        call(fd.acquire(), request, s, call, what, name);
+    }
+
+    /** {@link #call(long, MemorySegment, Call, String, String)} through {@code f}, acquired, which this releases. */
+    private void call(int f, long request, MemorySegment s, Call call, String what, String name) {
         try {
             int r = kernel.ioctl(f, request, s);
             if (r < 0) {

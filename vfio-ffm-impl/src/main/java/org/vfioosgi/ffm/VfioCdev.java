@@ -143,17 +143,7 @@ final class VfioCdev implements AutoCloseable {
 
     /** VFIO_DEVICE_DETACH_IOMMUFD_PT: the device is left blocking DMA. */
     void detach() {
-        int f = fd.acquire();
-        try {
-            MemorySegment s = Iommufd.request(VfioDeviceDetachIommufdPt.sizeof());
-            int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_DETACH_IOMMUFD_PT, s);
-            if (r < 0) {
-                throw IommufdFailures.syscall(kernel, Call.DETACH, "detach from its page table the VFIO device",
-                        "ioctl(VFIO_DEVICE_DETACH_IOMMUFD_PT)", fd.path(), -r);
-            }
-        } finally {
-            fd.release();
-        }
+        detach(kernel, fd, fd.acquire());
     }
 
     /**
@@ -161,7 +151,11 @@ final class VfioCdev implements AutoCloseable {
      * call), so that the page table it was attached to can be destroyed before the device's close(2).
      */
     static void detachClosing(Kernel kernel, FileDescriptor fd) {
-        int f = fd.acquireUntilClosed();
+        detach(kernel, fd, fd.acquireUntilClosed());
+    }
+
+    /** VFIO_DEVICE_DETACH_IOMMUFD_PT through {@code f}, acquired from {@code fd}, which this releases. */
+    private static void detach(Kernel kernel, FileDescriptor fd, int f) {
         try {
             MemorySegment s = Iommufd.request(VfioDeviceDetachIommufdPt.sizeof());
             int r = kernel.ioctl(f, Ioctls.VFIO_DEVICE_DETACH_IOMMUFD_PT, s);
