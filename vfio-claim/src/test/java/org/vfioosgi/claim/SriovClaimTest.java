@@ -6,22 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.vfioosgi.api.IommuMode;
 import org.vfioosgi.api.VfioDevice;
 import org.vfioosgi.api.claim.ClaimedDevice;
@@ -31,22 +27,13 @@ import org.vfioosgi.api.claim.ClaimedDevice.State;
  * SR-IOV VFs of a claimed PF ({@code sriov.numvfs}): made, opened with a token only the claim knows, published with
  * their PF; withdrawn, closed and removed before the PF goes; refused, with the PF kept, where they cannot be.
  */
-class SriovClaimTest {
+class SriovClaimTest extends ClaimFixture {
 
     private static final String PF = "0000:03:00.0";
     private static final String VF0 = FakeSriov.vfName(0);
     private static final String VF1 = FakeSriov.vfName(1);
 
-    @TempDir
-    Path devVfio;
-
-    private FakeBus bus;
-    private final FakeVfio vfio = new FakeVfio();
-    private final RecordingPublisher publisher = new RecordingPublisher();
-    private final FakeUevents events = new FakeUevents();
     private FakeSriov sriov;
-    private DeviceClaim<FakeBus.Device> claim;
-    private ClaimRunner runner;
     /** What DeviceClaim logs, formatted, to prove the token never is. */
     private final List<String> logged = Collections.synchronizedList(new ArrayList<>());
     private final Handler logCapture = new Handler() {
@@ -67,10 +54,10 @@ class SriovClaimTest {
 
     @BeforeEach
     void pfBoundToVfio() throws Exception {
-        bus = new FakeBus(devVfio);
-        bus.add(PF, 7, "vfio-pci");
+        bus().add(PF, 7, "vfio-pci");
         bus.makeNode(7);
         bus.makeCdevNode(PF);
+        events = new FakeUevents();
         sriov = new FakeSriov(PF, 8, 20, bus, vfio, events);
         vfio.timeline = publisher.timeline = Collections.synchronizedList(new ArrayList<>());
         Logger.getLogger(DeviceClaim.class.getName()).addHandler(logCapture);
@@ -78,37 +65,14 @@ class SriovClaimTest {
 
     private void start(int numVfs, Optional<IommuMode> mode) {
         claim = new DeviceClaim<>(new DeviceClaim.Settings("claim-1", "addresses [" + PF + "]", 0, false, true, mode,
-                numVfs), bus, d -> d.name().equals(PF), vfio, publisher, new MemoryTakenDevices(), devVfio,
-                "test claim");
+                numVfs), bus, d -> d.name().equals(PF), vfio, publisher, taken, devVfio, "test claim");
         runner = new ClaimRunner("test claim", claim, events);
     }
 
+    /** Before {@link ClaimFixture}'s checks (JUnit runs a subclass's first). */
     @AfterEach
-    void closeAndCheckNothingLeft() throws Exception {
-        try {
-            if (runner != null) {
-                runner.close();
-                assertEquals(List.of(), publisher.liveNames(), "services left published");
-                assertEquals(Set.of(), vfio.open, "VFIO objects left open");
-                assertTrue(vfio.requests.values().stream().allMatch(FakeEventFd::closed), "REQ eventfds left open");
-            }
-        } finally {
-            Logger.getLogger(DeviceClaim.class.getName()).removeHandler(logCapture);
-        }
-    }
-
-    private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(1);
-        }
-    }
-
-    private ClaimedDevice status(String device) {
-        return claim.status().devices().stream().filter(d -> d.name().equals(device)).findFirst().orElse(null);
+    void stopCapturingTheLog() {
+        Logger.getLogger(DeviceClaim.class.getName()).removeHandler(logCapture);
     }
 
     private RecordingPublisher.Service device(String name) {
@@ -217,6 +181,8 @@ class SriovClaimTest {
         waitFor("its descriptors closed", () -> !vfio.open.contains("device " + VF0));
         waitFor("its status gone", () -> status(VF0) == null);
         assertFalse(vfio.timeline.contains("disableVfs"), "the claim does not remove the VFs for one going");
+        // a status follows its service's publication: awaitLive may return in between
+        waitFor("the others' statuses", () -> status(VF1) != null && status(PF) != null);
         assertEquals(State.PUBLISHED, status(VF1).state());
         assertEquals(State.PUBLISHED, status(PF).state());
         runner.close();
@@ -315,6 +281,7 @@ class SriovClaimTest {
         waitFor("the VFs refused", () -> status(DeviceClaim.vfsNote(PF)) != null);
         assertTrue(status(DeviceClaim.vfsNote(PF)).detail().contains("injected failure of sriov"),
                 status(DeviceClaim.vfsNote(PF)).detail());
+        waitFor("the PF's status", () -> status(PF) != null); // reported just after its service is published
         assertEquals(State.PUBLISHED, status(PF).state());
         assertEquals(0, device(PF).properties().get(DeviceClaim.NUMVFS_PROPERTY));
         assertEquals(List.of(), sriov.tokens, "no token set");
