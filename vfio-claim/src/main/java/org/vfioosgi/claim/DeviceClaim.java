@@ -187,6 +187,8 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
         final List<Held<D>> vfs = new CopyOnWriteArrayList<>();
         /** For a PF: whether the claim made VFs of it that it has not removed yet. */
         volatile boolean madeVfs;
+        /** For a PF: whether the close of one of its VFs failed (its device file may be kept: a BAR's mmap). */
+        volatile boolean vfLeftOpen;
         volatile ServicePublisher.Publication publication;
         final AtomicBoolean requested = new AtomicBoolean();
         final AtomicBoolean releasing = new AtomicBoolean();
@@ -725,7 +727,12 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
             }
         } catch (RuntimeException e) {
             for (Held<D> vf : vfs) {
-                closeHeld(vf);
+                try {
+                    closeHeld(vf);
+                } catch (RuntimeException c) {
+                    pf.vfLeftOpen = true; // removeVfs leaves them
+                    e.addSuppressed(c);
+                }
             }
             removeVfs(pf);
             refuseVfs(pfName, "cannot make and open its VFs: " + e.getMessage());
@@ -765,8 +772,14 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
         if (!pf.madeVfs) {
             return;
         }
-        pf.madeVfs = false;
         String pfName = bus.name(pf.busDevice);
+        if (pf.vfLeftOpen) {
+            // the kernel's removal would wait for that VF's device file, which may never go: the VFs stay
+            LOG.log(Level.WARNING, "{0}: the VFs of {1} stay: one of them did not close (see the failure logged"
+                    + " with it); remove them once it is gone (write 0 to its sriov_numvfs)", name, pfName);
+            return;
+        }
+        pf.madeVfs = false;
         try {
             PciSriov sriov = pf.device.sriov().orElseThrow(() -> new IllegalStateException("no SR-IOV control"));
             if (!sriov.vfs().isEmpty()) {
@@ -815,12 +828,24 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
                 status.remove(deviceName);
             }
             try {
+                RuntimeException vfFailed = null;
                 for (Held<D> vf : List.copyOf(open.vfs)) {
-                    release(vf, true);
+                    try {
+                        release(vf, true);
+                    } catch (RuntimeException e) { // the other VFs go all the same
+                        if (vfFailed == null) {
+                            vfFailed = e;
+                        } else {
+                            vfFailed.addSuppressed(e);
+                        }
+                    }
                 }
                 removeVfs(open);
                 if (open.pf == null) {
                     notes.remove(vfsNote(deviceName));
+                }
+                if (vfFailed != null) {
+                    throw vfFailed;
                 }
             } finally {
                 try {
@@ -828,7 +853,14 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
                         open.publication.close();
                     }
                 } finally {
-                    closeHeld(open);
+                    try {
+                        closeHeld(open);
+                    } catch (RuntimeException e) {
+                        if (open.pf != null) {
+                            open.pf.vfLeftOpen = true;
+                        }
+                        throw e;
+                    }
                 }
             }
         } finally {
@@ -945,7 +977,11 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
             }
         }
         for (Held<D> open : List.copyOf(held.values())) {
-            release(open, true);
+            try {
+                release(open, true);
+            } catch (RuntimeException e) { // the other devices and the status go all the same
+                LOG.log(Level.WARNING, name + ": releasing " + bus.name(open.busDevice) + " failed", e);
+            }
         }
         for (String deviceName : List.copyOf(tookHere)) { // taken, but not opened (yet)
             bus.find(deviceName).ifPresentOrElse(d -> giveBack(deviceName, d, true), () -> giveBack(deviceName,

@@ -43,6 +43,8 @@ final class FakeVfio implements Vfio {
     volatile boolean cdevTakesToken;
     /** Devices whose open fails. */
     final Set<String> failingOpen = ConcurrentHashMap.newKeySet();
+    /** Devices whose close fails (after the descriptor is gone, as FileDescriptor.close does when a cleanup throws). */
+    final Set<String> failingClose = ConcurrentHashMap.newKeySet();
     /** What happened to devices and VFs, in order, shared with a publisher's timeline if a test sets both. */
     volatile List<String> timeline = Collections.synchronizedList(new ArrayList<>());
 
@@ -167,7 +169,11 @@ final class FakeVfio implements Vfio {
         return proxy(type, (p, m, a) -> switch (m.getName()) {
             case "close" -> {
                 if (open.remove(id) && id.startsWith(DEVICE)) {
-                    timeline.add("close " + id.substring(DEVICE.length()));
+                    String name = id.substring(DEVICE.length());
+                    timeline.add("close " + name);
+                    if (failingClose.contains(name)) {
+                        throw new IllegalStateException("injected failure closing " + name);
+                    }
                 }
                 yield null;
             }

@@ -288,6 +288,24 @@ class SriovClaimTest extends ClaimFixture {
     }
 
     @Test
+    void aVfThatWillNotCloseLeavesTheOthersReleasedAndTheVfsInPlace() throws Exception {
+        vfio.failingClose.add(VF0);
+        start(2, Optional.empty());
+        publisher.awaitLive(ALL_LIVE);
+        runner.close(); // the claim's close goes on past the failure: nothing left published or open
+        runner = null;
+        assertEquals(List.of(), publisher.liveNames(), "services left published");
+        assertEquals(Set.of(), vfio.open, "VFIO objects left open");
+        List<String> t = List.copyOf(vfio.timeline);
+        assertTrue(t.contains("close " + VF0) && t.contains("close " + VF1) && t.contains("close " + PF), t.toString());
+        assertFalse(t.contains("disableVfs"), "the kernel would wait for the VF that did not close: " + t);
+        assertTrue(logged.stream().anyMatch(l -> l.contains("failed") && l.contains("injected failure closing "
+                + VF0)), logged.toString());
+        assertTrue(logged.stream().anyMatch(l -> l.contains("the VFs of " + PF + " stay")), logged.toString());
+        assertEquals(List.of(VF0, VF1), sriov.vfs());
+    }
+
+    @Test
     void withoutSriovNumVfsNothingIsMadeAndNoPropertyAdded() throws Exception {
         start(0, Optional.empty());
         publisher.awaitLive(List.of("ClaimStatus claim-1", "VfioContainer claim-1", "VfioGroup 7",
