@@ -30,6 +30,10 @@ final class Failures {
     }
 
     /** A failure the library found itself, not the kernel. */
+    /** The hint of a failure that is a kernel answer out of its contract (a value validated and refused). */
+    static final String KERNEL_ANSWER_HINT = "The kernel answered what it never should: report it with the kernel's"
+            + " version";
+
     static VfioException library(Operation operation, String target, String message) {
         return new VfioException(operation, "", target, 0, message);
     }

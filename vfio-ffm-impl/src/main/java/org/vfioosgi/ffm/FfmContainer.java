@@ -173,7 +173,7 @@ final class FfmContainer extends FfmAddressSpace implements VfioContainer {
         long value = IommuOption.val64(s);
         if (r != 0 || value != 0 && value != 1) {
             throw Failures.library(Operation.OPEN_CONTAINER, fd.path(), call + " returned " + r + " and rlimit mode "
-                    + value + ", which iommufd never answers (0 and 0 or 1)");
+                    + value + ", which iommufd never answers (0 and 0 or 1)", Failures.KERNEL_ANSWER_HINT);
         }
         return true;
     }

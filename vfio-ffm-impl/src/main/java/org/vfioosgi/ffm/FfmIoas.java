@@ -339,7 +339,7 @@ final class FfmIoas extends FfmAddressSpace {
             long pageSize = granule(iommuInfo());
             if (Long.bitCount(pageSize) != 1 || pageSize < 4096) {
                 throw Failures.library(Operation.IOMMU_INFO, path(), "the IOAS's IOVA alignment " + pageSize
-                        + " is no page size to track dirty pages in");
+                        + " is no page size to track dirty pages in", Failures.KERNEL_ANSWER_HINT);
             }
             tracking = new FfmHwptDirtyTracking(this, pageSize);
         }

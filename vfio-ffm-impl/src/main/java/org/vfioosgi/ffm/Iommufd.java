@@ -526,6 +526,6 @@ final class Iommufd implements AutoCloseable {
 
     private VfioException malformed(Call call, String message) {
         return Failures.library(IommufdFailures.operation(call), fd.path(), message,
-                "The kernel answered what it never should: report it with the kernel's version");
+                Failures.KERNEL_ANSWER_HINT);
     }
 }

@@ -103,7 +103,7 @@ final class VfioCdev implements AutoCloseable {
                 if (devId <= 0) { // iommufd numbers its objects from 1 to 2^31 - 1
                     throw Failures.library(VfioException.Operation.OPEN_DEVICE, fd.path(), "VFIO_DEVICE_BIND_IOMMUFD"
                             + " answered device id " + Integer.toUnsignedString(devId),
-                            "The kernel answered what it never should: report it with the kernel's version");
+                            Failures.KERNEL_ANSWER_HINT);
                 }
                 return devId;
             } finally {
@@ -133,7 +133,7 @@ final class VfioCdev implements AutoCloseable {
             if (attached <= 0) {
                 throw Failures.library(VfioException.Operation.SET_CONTAINER, fd.path(), "VFIO_DEVICE_ATTACH_IOMMUFD_PT"
                         + " answered page table " + Integer.toUnsignedString(attached),
-                        "The kernel answered what it never should: report it with the kernel's version");
+                        Failures.KERNEL_ANSWER_HINT);
             }
             return attached;
         } finally {

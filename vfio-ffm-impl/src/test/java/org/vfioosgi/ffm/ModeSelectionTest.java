@@ -177,6 +177,7 @@ class ModeSelectionTest {
         VfioException e = assertThrows(VfioException.class, vfio::openContainer);
         assertEquals(VfioException.Operation.OPEN_CONTAINER, e.operation());
         assertTrue(e.getMessage().contains("rlimit mode 2"), e.getMessage());
+        assertEquals(Failures.KERNEL_ANSWER_HINT, e.hint());
         kernel.failNext("IOMMU_OPTION", Errno.EPERM);
         e = assertThrows(VfioException.class, vfio::openContainer);
         assertEquals(Errno.EPERM, e.errno());
