@@ -81,16 +81,28 @@ public class IommufdServedContainerIT extends InGuestTestSupport {
 
     @After
     public void undoMountsAndNothingLeaked() throws Exception {
-        try {
-            for (int i = hidden.size() - 1; i >= 0; i--) {
+        // each undone on its own: one that fails must not leave the others in place for the boot's later ITs
+        List<Throwable> failed = new ArrayList<>();
+        for (int i = hidden.size() - 1; i >= 0; i--) {
+            try {
                 Files.move(hiddenName(hidden.get(i)), hidden.get(i));
+            } catch (IOException | RuntimeException e) {
+                failed.add(e);
             }
-            for (int i = mounted.size() - 1; i >= 0; i--) {
+        }
+        for (int i = mounted.size() - 1; i >= 0; i--) {
+            try {
                 run("umount", mounted.get(i).toString());
+            } catch (IOException | AssertionError e) {
+                failed.add(e);
             }
-        } finally {
-            hidden.clear();
-            mounted.clear();
+        }
+        hidden.clear();
+        mounted.clear();
+        if (!failed.isEmpty()) {
+            AssertionError e = new AssertionError("the guest's /dev not restored: " + failed);
+            failed.forEach(e::addSuppressed);
+            throw e;
         }
         if (heldBefore != null) {
             assertEquals("descriptors or mappings leaked: " + vfioResources(), heldBefore.size(),
