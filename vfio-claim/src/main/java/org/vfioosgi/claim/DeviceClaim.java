@@ -866,6 +866,12 @@ public final class DeviceClaim<D> implements EventDrivenClaim {
         } finally {
             open.released.countDown();
         }
+        if (open.vfLeftOpen && tookHere.remove(deviceName)) {
+            // its driver's unbind would remove the VFs, and wait in the kernel for the one that did not close
+            LOG.log(Level.WARNING, "{0}: {1} stays on VFIO with its VFs; it is given back (still in the record of"
+                    + " taken devices) when the provider next starts", name, deviceName);
+            return;
+        }
         giveBack(deviceName, open.busDevice, stillPresent);
     }
 

@@ -306,6 +306,22 @@ class SriovClaimTest extends ClaimFixture {
     }
 
     @Test
+    void aPfTakenFromItsDriverWhoseVfWillNotCloseIsNotGivenBackYet() throws Exception {
+        bus.add(PF, 7, "igb"); // on its host driver: taken, to be given back
+        vfio.failingClose.add(VF0);
+        claim = new DeviceClaim<>(new DeviceClaim.Settings("claim-1", "addresses [" + PF + "]", 0, true, true,
+                Optional.empty(), 2), bus, d -> d.name().equals(PF), vfio, publisher, taken, devVfio, "test claim");
+        runner = new ClaimRunner("test claim", claim, events);
+        publisher.awaitLive(ALL_LIVE);
+        runner.close();
+        runner = null;
+        assertEquals(Optional.of("vfio-pci"), bus.find(PF).flatMap(bus::driver),
+                "unbinding it would wait in the kernel for the VF that did not close");
+        assertEquals(Optional.of("igb"), taken.takenFrom(PF), "kept in the record: given back at the next start");
+        assertEquals(Set.of(), vfio.open, "VFIO objects left open");
+    }
+
+    @Test
     void withoutSriovNumVfsNothingIsMadeAndNoPropertyAdded() throws Exception {
         start(0, Optional.empty());
         publisher.awaitLive(List.of("ClaimStatus claim-1", "VfioContainer claim-1", "VfioGroup 7",
