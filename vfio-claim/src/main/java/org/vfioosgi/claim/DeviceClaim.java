@@ -56,8 +56,10 @@ import org.vfioosgi.api.claim.ClaimedDevice.State;
  * <p>SR-IOV ({@link Settings#sriovNumVfs()}): once a PF is opened, the claim sets a random VF token on it, makes the
  * VFs, opens each with the token in the PF's space and publishes the PF ({@value #NUMVFS_PROPERTY}), then each VF like
  * a device it names, with {@value #PHYSFN_PROPERTY}. The token is never stored beyond that, nor published or logged.
- * The PF's release withdraws and closes its VFs, removes them, then releases the PF. Where the VFs cannot be made or
- * opened, the PF stays claimed and the claim's status says why under {@code "<PF> VFs"}.
+ * The PF's release withdraws and closes its VFs, removes them, then releases the PF; should a VF not close (a BAR
+ * mapping kept for an IOMMU keeps its device file), the VFs stay and a PF taken from its driver is given back only
+ * when the provider next starts, as the kernel would wait for that VF. Where the VFs cannot be made or opened, the PF
+ * stays claimed and the claim's status says why under {@code "<PF> VFs"}.
  *
  * <p>Thread-safe.
  */
