@@ -50,8 +50,9 @@ wait_for "the nvme driver's block device" kernel_has_disk
 } | tee "$out/kernel.txt"
 poll=$(cat /sys/block/$disk/queue/io_poll)
 dd if=/dev/urandom of=/dev/$disk bs=1M count=$(($(cat /sys/block/$disk/size) / 2048)) oflag=direct status=none
-fio_common=(--filename=/dev/$disk --bs=4k --direct=1 --time_based --runtime="$seconds" --ramp_time="$ramp"
-  --group_reporting --lat_percentiles=1 --percentile_list=50:99:99.9 --output-format=json)
+# uniformly random offsets, as NvmeBench draws them (no map of blocks already hit)
+fio_common=(--filename=/dev/$disk --bs=4k --direct=1 --norandommap --randrepeat=0 --time_based
+  --runtime="$seconds" --ramp_time="$ramp" --group_reporting --lat_percentiles=1 --percentile_list=50:99:99.9 --output-format=json)
 for rw in randread randwrite; do
   for qd in ${qds//,/ }; do
     for n in ${jobs//,/ }; do
