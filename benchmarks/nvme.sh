@@ -52,7 +52,8 @@ poll=$(cat /sys/block/$disk/queue/io_poll)
 dd if=/dev/urandom of=/dev/$disk bs=1M count=$(($(cat /sys/block/$disk/size) / 2048)) oflag=direct status=none
 # uniformly random offsets, as NvmeBench draws them (no map of blocks already hit)
 fio_common=(--filename=/dev/$disk --bs=4k --direct=1 --norandommap --randrepeat=0 --time_based
-  --runtime="$seconds" --ramp_time="$ramp" --group_reporting --lat_percentiles=1 --percentile_list=50:99:99.9 --output-format=json)
+  --runtime="$seconds" --ramp_time="$ramp" --group_reporting --lat_percentiles=1 --percentile_list=50:99:99.9
+  --output-format=json)
 for rw in randread randwrite; do
   for qd in ${qds//,/ }; do
     for n in ${jobs//,/ }; do
@@ -64,12 +65,18 @@ for rw in randread randwrite; do
           # polled completions, the kernel's fastest path: registered buffers and file too
           args+=(--hipri=1 --fixedbufs=1 --registerfiles=1)
         fi
-        if "$fio" --name="$name" "${fio_common[@]}" --rw=$rw --iodepth=$qd --numjobs=$n "${args[@]}" \
-            --output="$out/fio/$name.json" 2> "$out/fio/$name.err"; then
-          rm -f "$out/fio/$name.err"
+        # the CPU's busy time over the measured window: /proc/stat when the ramp ends and when the job ends (fio
+        # runs these through system(), its output redirected to NAME.prerun.txt / .postrun.txt in the working
+        # directory, hence the parentheses)
+        if (cd "$out/fio" && "$fio" --name="$name" "${fio_common[@]}" --rw=$rw --iodepth=$qd --numjobs=$n "${args[@]}" \
+            --exec_prerun="(sleep $ramp; head -1 /proc/stat > $name.cpu.0) &" \
+            --exec_postrun="(head -1 /proc/stat > $name.cpu.1)" --output="$name.json" 2> "$name.err"); then
+          cat "$out/fio/$name.cpu.0" "$out/fio/$name.cpu.1" > "$out/fio/$name.cpu" 2>/dev/null \
+            || { rm -f "$out/fio/$name.cpu"; echo "$name: no CPU time"; }
+          rm -f "$out/fio/$name".{err,cpu.0,cpu.1,prerun.txt,postrun.txt}
           echo "$name: done"
         else
-          mv "$out/fio/$name.json" "$out/fio/$name.err" "$out/fio-failed/" 2>/dev/null || true
+          mv "$out/fio/$name".* "$out/fio-failed/" 2>/dev/null || true
           echo "$name: fio failed: $(tail -1 "$out/fio-failed/$name.err" 2>/dev/null)"
         fi
       done

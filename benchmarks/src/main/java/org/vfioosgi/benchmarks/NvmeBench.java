@@ -1,6 +1,7 @@
 package org.vfioosgi.benchmarks;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -25,7 +26,8 @@ import org.vfioosgi.pci.PciDevices;
  * a thread with a queue pair of its own that keeps QD commands in flight: it awaits the oldest, takes the time and
  * submits the next into the same buffer slot. Latency is submission to completion as the job sees it, recorded into a
  * preallocated array (nothing allocates on the I/O path); a command that completes behind an older one is seen when the
- * older one is, as fio's libaio and io_uring engines see completions in the order they reap them. Appends one
+ * older one is, as fio's libaio and io_uring engines see completions in the order they reap them. The guest CPU's
+ * busy time over the measured window comes from {@code /proc/stat}, read by the main thread. Appends one
  * {@link NvmeResult} line per workload to OUT.
  *
  * <p>Usage: {@code NvmeBench OUT SECONDS RAMP_SECONDS QDS JOBS MODES}, e.g. {@code out.csv 5 2 1,32 1,2 poll,irq}:
@@ -94,7 +96,7 @@ public final class NvmeBench {
                                 NvmeResult r = run(jobs.subList(0, n), workload.equals("randwrite"), qd, ramp,
                                         seconds);
                                 NvmeResult row = new NvmeResult(workload, engine, n, qd, r.ios(), r.seconds(),
-                                        r.p50(), r.p99(), r.p999());
+                                        r.p50(), r.p99(), r.p999(), r.cpuNanos());
                                 System.out.println("NvmeBench: " + row.csv());
                                 Files.writeString(out, row.csv() + "\n", StandardOpenOption.CREATE,
                                         StandardOpenOption.APPEND);
@@ -120,6 +122,14 @@ public final class NvmeBench {
         for (Job job : jobs) {
             threads.add(Thread.ofPlatform().name("nvme-job-" + job.queue.id()).start(
                     () -> job.run(write, qd, measureFrom, until)));
+        }
+        double busy = Double.NaN;
+        if (seconds > 0) {
+            // the guest CPU's busy time over the measured window, read while the jobs run (this thread sleeps)
+            sleepUntil(measureFrom);
+            double from = busyNanos();
+            sleepUntil(until);
+            busy = busyNanos() - from;
         }
         for (Thread t : threads) {
             t.join();
@@ -147,7 +157,22 @@ public final class NvmeBench {
         }
         Arrays.sort(all);
         return new NvmeResult("-", "-", jobs.size(), qd, ios, seconds, percentile(all, 50) / 1e3,
-                percentile(all, 99) / 1e3, percentile(all, 99.9) / 1e3);
+                percentile(all, 99) / 1e3, percentile(all, 99.9) / 1e3, busy);
+    }
+
+    private static void sleepUntil(long nanoTime) throws InterruptedException {
+        long left = nanoTime - System.nanoTime();
+        if (left > 0) {
+            Thread.sleep(Duration.ofNanos(left));
+        }
+    }
+
+    private static double busyNanos() {
+        try {
+            return NvmeResult.busyNanos(Files.readAllLines(Path.of("/proc/stat")).get(0));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The nearest-rank percentile P of SORTED: the smallest value at least P % of the values are not above. */

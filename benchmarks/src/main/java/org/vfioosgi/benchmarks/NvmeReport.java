@@ -36,7 +36,17 @@ public final class NvmeReport {
         if (Files.isDirectory(fio)) {
             try (Stream<Path> files = Files.list(fio)) {
                 for (Path f : files.filter(p -> p.toString().endsWith(".json")).sorted().toList()) {
-                    results.add(fromFio(Files.readString(f)));
+                    NvmeResult r = fromFio(Files.readString(f));
+                    // NAME.cpu: /proc/stat's cpu line at the start and the end of the measured window (nvme.sh)
+                    Path cpu = f.resolveSibling(f.getFileName().toString().replaceFirst("\\.json$", ".cpu"));
+                    if (Files.exists(cpu)) {
+                        List<String> lines = Files.readAllLines(cpu);
+                        if (lines.size() != 2) {
+                            throw new IllegalStateException(cpu + ": not two /proc/stat lines");
+                        }
+                        r = r.withCpuNanos(NvmeResult.busyNanos(lines.get(1)) - NvmeResult.busyNanos(lines.get(0)));
+                    }
+                    results.add(r);
                 }
             }
         }
@@ -142,13 +152,17 @@ public final class NvmeReport {
 
     /**
      * The table: a row per result, grouped by workload, QD and jobs; each vfio-nvme row gives its IOPS against the
-     * best of the kernel's engines on the same workload.
+     * best of the kernel's engines on the same workload, and every row the guest CPU's busy time per I/O where it was
+     * measured. On the instruction clock ({@code icount}) times are instructions: the busy time per I/O is the
+     * instructions the CPU executed per I/O, and at QD 1 with one job the elapsed time per I/O is given too (idle
+     * waiting included, which that clock skips to the next timer).
      */
     static String markdown(List<NvmeResult> results, boolean icount) {
         StringBuilder md = new StringBuilder();
-        md.append("| workload | QD | jobs | engine | IOPS | p50 us | p99 us | p99.9 us | IOPS / kernel's best |");
-        md.append(icount ? " instructions per I/O |\n" : "\n");
-        md.append("|---|---|---|---|---|---|---|---|---|").append(icount ? "---|\n" : "\n");
+        md.append("| workload | QD | jobs | engine | IOPS | p50 us | p99 us | p99.9 us | IOPS / kernel's best | ");
+        md.append(icount ? "busy instructions per I/O | elapsed instructions per I/O |\n"
+                : "CPU us per I/O |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|").append(icount ? "---|\n" : "\n");
         for (NvmeResult r : results) {
             String ratio = "";
             if (r.engine().startsWith("vfio-nvme")) {
@@ -157,10 +171,13 @@ public final class NvmeReport {
                         .mapToDouble(NvmeResult::iops).max().orElse(Double.NaN);
                 ratio = Double.isNaN(best) ? "" : String.format(Locale.ROOT, "%.2f", r.iops() / best);
             }
-            md.append(String.format(Locale.ROOT, "| %s | %d | %d | %s | %.0f | %.1f | %.1f | %.1f | %s |", r.workload(),
-                    r.qd(), r.jobs(), r.engine(), r.iops(), r.p50(), r.p99(), r.p999(), ratio));
+            String cpu = Double.isNaN(r.cpuNanos()) ? ""
+                    : icount ? String.format(Locale.ROOT, "%.0f", r.cpuNanosPerIo())
+                    : String.format(Locale.ROOT, "%.1f", r.cpuNanosPerIo() / 1e3);
+            md.append(String.format(Locale.ROOT, "| %s | %d | %d | %s | %.0f | %.1f | %.1f | %.1f | %s | %s |",
+                    r.workload(), r.qd(), r.jobs(), r.engine(), r.iops(), r.p50(), r.p99(), r.p999(), ratio, cpu));
             if (icount) {
-                md.append(r.qd() == 1 ? String.format(Locale.ROOT, " %.0f |", r.nanosPerIo()) : " |");
+                md.append(r.qd() == 1 && r.jobs() == 1 ? String.format(Locale.ROOT, " %.0f |", r.nanosPerIo()) : " |");
             }
             md.append('\n');
         }
