@@ -81,6 +81,23 @@ papt() {
     -o APT::Install-Recommends=false
 }
 
+# Downloads package PKG at version VER into $VM_CACHE/debs unless a file with the SHA256 of the signed index is there
+# already, checks that checksum, and prints the deb's path. Usage: fetch_deb DIR ARCH "SUITE..." PKG VER
+fetch_deb() {
+  local d=$1 arch=$2 suites=$3 p=$4 ver=$5 info sha a deb
+  info=$(papt "$d" "$arch" "$suites" apt-cache show "$p=$ver")
+  sha=$(sed -n 's/^SHA256: //p' <<< "$info" | head -1)
+  a=$(sed -n 's/^Architecture: //p' <<< "$info" | head -1)
+  [ -n "$sha" ] || die "$p $ver is not in $suites"
+  mkdir -p "$VM_CACHE/debs"
+  deb=$VM_CACHE/debs/${p}_${ver//:/%3a}_$a.deb   # apt-get download's name: the epoch's colon escaped
+  if ! echo "$sha  $deb" | sha256sum -c --status 2>/dev/null; then
+    (cd "$VM_CACHE/debs" && papt "$d" "$arch" "$suites" apt-get download -qq "$p=$ver" >&2)
+  fi
+  echo "$sha  $deb" | sha256sum -c --status || die "checksum mismatch for $deb"
+  echo "$deb"
+}
+
 # The kernel image package to fetch: PIN while the suite still has it, else the newest one matching FALLBACK_RE
 # (bookworm-backports moves on). Usage: kernel_package DIR ARCH "SUITE..." PIN FALLBACK_RE
 kernel_package() {
@@ -108,3 +125,9 @@ extract_kernel() {
 # QEMU 10 for the SR-IOV guest run (vm/run --sriov, vm/qemu10): bookworm's QEMU 7.2 has no igb (82576, SR-IOV).
 QEMU10_SUITE=bookworm-backports
 QEMU10_PACKAGES="qemu-system-x86 qemu-system-common qemu-system-data"
+
+# fio for the NVMe benchmark (benchmarks/run --nvme, vm/fio): bookworm's, with libaio; the libraries it links (Ceph,
+# GlusterFS, PMDK, libnbd: engines the benchmark does not use) are taken from the same suite where the host lacks them.
+FIO_SUITE=bookworm
+FIO_VERSION=${VFIO_VM_FIO_VERSION:-3.33-3}
+FIO_PACKAGES="libaio1"
