@@ -48,14 +48,22 @@ public final class NvmeBlockComponent {
 
     static final String PID = "org.vfioosgi.nvme";
 
-    private final Vfio vfio;
     private final BundleContext context;
-    private final NvmeController.Options options;
+    private final Driver driver;
     private final String configuration;
     private final Map<VfioDevice, Driven> driven = new ConcurrentHashMap<>();
     private volatile boolean deactivated;
 
     private record Driven(NvmeBlockController controller, List<ServiceRegistration<?>> registrations) {
+    }
+
+    /** A controller brought up: what its block devices share, what it says of itself, its active namespaces. */
+    record Brought(NvmeBlockController controller, ControllerIdentity identity, List<NvmeBlockDevice> devices) {
+    }
+
+    /** Brings a controller up (the driver; tests stand in for it). */
+    interface Driver {
+        Brought bringUp(VfioDevice device);
     }
 
     /**
@@ -69,11 +77,51 @@ public final class NvmeBlockComponent {
     @Activate
     public NvmeBlockComponent(@Reference Vfio vfio, BundleContext context, NvmeBlockConfig config,
             Map<String, Object> properties) {
-        this.vfio = vfio;
+        this(context, String.valueOf(properties.getOrDefault("service.pid", PID)), nvmeDriver(vfio,
+                new NvmeController.Options(config.queuePairs(), config.queueEntries(),
+                        Duration.ofMillis(config.commandTimeoutMillis()), config.interrupts())));
+    }
+
+    NvmeBlockComponent(BundleContext context, String configuration, Driver driver) {
         this.context = context;
-        this.options = new NvmeController.Options(config.queuePairs(), config.queueEntries(),
-                Duration.ofMillis(config.commandTimeoutMillis()), config.interrupts());
-        this.configuration = String.valueOf(properties.getOrDefault("service.pid", PID));
+        this.configuration = configuration;
+        this.driver = driver;
+    }
+
+    /** vfio-nvme's bring-up, a completion thread per queue pair, a block device per active namespace. */
+    private static Driver nvmeDriver(Vfio vfio, NvmeController.Options options) {
+        return device -> {
+            IoAddressSpace space = device.addressSpace();
+            NvmeController nvme = NvmeController.open(device, options, vfio);
+            NvmeBlockController controller = null;
+            try {
+                controller = new NvmeBlockController(nvme.name(), nvme.queuePairs(),
+                        nvme.identity().maxTransferBytes(), space::allocateDma, nvme);
+                ControllerIdentity identity = nvme.identity();
+                List<NvmeBlockDevice> devices = new ArrayList<>();
+                // NN bounds the IDs; at most 1024 namespaces are registered (a bound on what a controller makes us do)
+                int last = (int) Math.min(Integer.toUnsignedLong(identity.namespaces()), 1024);
+                for (int nsid = 1; nsid <= last; nsid++) {
+                    Optional<NvmeNamespace> namespace = nvme.namespace(nsid);
+                    if (namespace.isPresent()) {
+                        devices.add(new NvmeBlockDevice(controller, namespace.get(), "nvme-" + nvme.name() + "-n"
+                                + nsid));
+                    }
+                }
+                return new Brought(controller, identity, devices);
+            } catch (RuntimeException | Error e) {
+                try {
+                    if (controller != null) {
+                        controller.close(); // and with it the controller
+                    } else {
+                        nvme.close();
+                    }
+                } catch (Exception second) {
+                    e.addSuppressed(second);
+                }
+                throw e;
+            }
+        };
     }
 
     /**
@@ -88,33 +136,13 @@ public final class NvmeBlockComponent {
         if (deactivated) {
             return;
         }
-        IoAddressSpace space = device.addressSpace();
-        NvmeController nvme = NvmeController.open(device, options, vfio);
-        NvmeBlockController controller;
-        try {
-            controller = new NvmeBlockController(nvme.name(), nvme.queuePairs(), nvme.identity().maxTransferBytes(),
-                    space::allocateDma, nvme);
-        } catch (RuntimeException | Error e) {
-            nvme.close();
-            throw e;
-        }
+        Brought brought = driver.bringUp(device);
         List<ServiceRegistration<?>> registrations = new ArrayList<>();
-        Driven running = new Driven(controller, registrations);
-        driven.put(device, running);
+        driven.put(device, new Driven(brought.controller(), registrations));
         try {
-            ControllerIdentity identity = nvme.identity();
-            for (int nsid = 1; Integer.compareUnsigned(nsid, identity.namespaces()) <= 0 && nsid > 0; nsid++) {
-                Optional<NvmeNamespace> namespace = nvme.namespace(nsid);
-                if (namespace.isEmpty()) {
-                    continue;
-                }
-                String name = "nvme-" + nvme.name() + "-n" + nsid;
-                NvmeBlockDevice block = new NvmeBlockDevice(controller, namespace.get(), name);
+            for (NvmeBlockDevice block : brought.devices()) {
                 registrations.add(context.registerService(BlockDevice.class, new Views(block),
-                        serviceProperties(block, identity, properties)));
-                if (nsid == Integer.MAX_VALUE || registrations.size() >= 1024) {
-                    break; // a bound on what a controller's NN makes us register
-                }
+                        serviceProperties(block, brought.identity(), properties)));
             }
         } catch (RuntimeException | Error e) {
             removeDevice(device);
