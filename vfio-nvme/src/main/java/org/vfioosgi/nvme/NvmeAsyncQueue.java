@@ -88,6 +88,8 @@ public final class NvmeAsyncQueue implements AutoCloseable {
     /** In flight in the controller: submitted, and (if timed out) not yet completed late. */
     private final boolean[] tagActive;
     private int active;
+    /** Of those, the ones that timed out: nobody waits for them, so polling for them need not spin. */
+    private int abandoned;
     private long lastTimeoutScan;
 
     private volatile boolean sleeping;
@@ -454,6 +456,8 @@ public final class NvmeAsyncQueue implements AutoCloseable {
                 idleSince = 0;
             } else if (now - idleSince < SPIN_NANOS) {
                 Thread.onSpinWait();
+            } else if (active == abandoned) {
+                sleep(TIMEOUT_SCAN_NANOS); // only timed-out commands left: look for their late completions now and then
             } else if (irq != null) {
                 sleep(MAX_IRQ_WAIT_NANOS); // the queue's MSI-X vector, or a submitter, wakes us
             } else {
@@ -549,6 +553,7 @@ public final class NvmeAsyncQueue implements AutoCloseable {
                 finish(tag);
                 deliver(handler, tagUserTag[tag], failure);
             } else if (handler == null && pair.released(tag)) {
+                abandoned--;
                 finish(tag); // timed out earlier; the controller has now completed it, so its buffer is free
             }
         }
@@ -571,6 +576,7 @@ public final class NvmeAsyncQueue implements AutoCloseable {
             CompletionHandler handler = tagHandler[tag];
             if (tagActive[tag] && handler != null && now - tagStart[tag] > timeoutNanos) {
                 tagHandler[tag] = null;
+                abandoned++;
                 deliver(handler, tagUserTag[tag], pair.abandon(tag));
             }
         }
