@@ -43,8 +43,16 @@ public final class FakeNvme implements MappedRegion {
     public final NvmeNamespace namespace;
     private volatile boolean closed;
 
+    /** The queue's MSI-X vector, signalled after each completion posted; null where completions are polled only. */
+    public final FakeEventFd irq;
+
     /** A controller with one I/O queue pair of {@code entries} entries and a namespace of {@code blocks} blocks. */
     public FakeNvme(int entries, long blocks, int blockSize, long timeoutNanos) {
+        this(entries, blocks, blockSize, timeoutNanos, false);
+    }
+
+    /** As above; with {@code interrupts}, each completion posted signals {@link #irq}. */
+    public FakeNvme(int entries, long blocks, int blockSize, long timeoutNanos, boolean interrupts) {
         this.entries = entries;
         this.blockSize = blockSize;
         this.cqOffset = (entries * 64L + 4095) & -4096;
@@ -70,7 +78,8 @@ public final class FakeNvme implements MappedRegion {
                 return "";
             }
         };
-        this.pair = new NvmeQueuePair(owner, 1, entries, queueMemory, this, 0, timeoutNanos, 128 * 1024);
+        this.irq = interrupts ? new FakeEventFd() : null;
+        this.pair = new NvmeQueuePair(owner, 1, entries, queueMemory, this, 0, timeoutNanos, 128 * 1024, irq);
     }
 
     /** Completions are held until {@link #release()} (true), or posted as the doorbell rings (false). */
@@ -171,6 +180,7 @@ public final class FakeNvme implements MappedRegion {
     }
 
     private void execute(int tail) {
+        boolean posted = sqHead != tail;
         while (sqHead != tail) {
             long e = sqHead * 64L;
             int cdw0 = memory.get(ValueLayout.JAVA_INT_UNALIGNED, e);
@@ -202,6 +212,80 @@ public final class FakeNvme implements MappedRegion {
                 cqTail = 0;
                 phase = !phase;
             }
+        }
+        if (posted && irq != null) {
+            irq.signal(); // MSI-X after the entries are in memory
+        }
+    }
+
+    /** An eventfd in memory: a counter, and a waiter that sleeps until it is non-zero. */
+    public static final class FakeEventFd implements org.vfioosgi.api.EventFd {
+        private long count;
+        private long waits;
+        private boolean waiting;
+
+        @Override
+        public synchronized void signal() {
+            count++;
+            notifyAll();
+        }
+
+        @Override
+        public synchronized long awaitNanos(long timeoutNanos) {
+            waits++;
+            long deadline = System.nanoTime() + timeoutNanos;
+            waiting = true;
+            try {
+                while (count == 0) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return 0;
+                    }
+                    wait(left / 1_000_000, (int) (left % 1_000_000));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 0;
+            } finally {
+                waiting = false;
+            }
+            long taken = count;
+            count = 0;
+            return taken;
+        }
+
+        /** How many times the waiter went to sleep on it. */
+        public synchronized long waits() {
+            return waits;
+        }
+
+        /** Whether the waiter sleeps on it now. */
+        public synchronized boolean waiting() {
+            return waiting;
+        }
+
+        @Override
+        public long await() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public long await(java.time.Duration timeout) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public long poll() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public int fd() {
+            return -1;
+        }
+
+        @Override
+        public void close() {
         }
     }
 
