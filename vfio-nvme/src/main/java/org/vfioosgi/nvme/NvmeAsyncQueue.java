@@ -345,8 +345,9 @@ public final class NvmeAsyncQueue implements AutoCloseable {
         if (irq != null) {
             try {
                 irq.signal();
-            } catch (IllegalStateException closed) {
-                // the controller closed its eventfds: the thread wakes with the failure itself
+            } catch (RuntimeException closedOrFailed) {
+                // closed by the controller (the thread then fails itself), or the write failed: the thread's sleep is
+                // bounded (1 s idle), so the request waits at most that long; the caller's submission stands
             }
         }
         LockSupport.unpark(thread);
