@@ -285,14 +285,7 @@ public class NvmeBlockServiceIT extends InGuestTestSupport {
         waitFor("the block device service withdrawn", () -> services(BlockDevice.class, null).isEmpty(), 10_000);
         long withdrawn = System.nanoTime() - t0;
         // the buffers are freed last, after the controller's shutdown
-        waitFor("the controller shut down and the buffers freed", () -> {
-            try {
-                buffer.segment();
-                return false;
-            } catch (IllegalStateException freed) {
-                return true;
-            }
-        }, 10_000);
+        waitFor("the controller shut down and the buffers freed", () -> !buffer.segment().scope().isAlive(), 10_000);
         long shutDown = System.nanoTime() - t0;
         load.join(10_000);
         assertTrue("the load thread stopped", !load.isAlive());
