@@ -424,10 +424,7 @@ public final class NvmeQueuePair {
             if (poll() == 0) {
                 long waited = System.nanoTime() - start;
                 if (waited > timeoutNanos) {
-                    state[tag] = ABANDONED;
-                    throw new NvmeTimeoutException(String.format("NVMe %s: command opcode 0x%02x (tag %d) on queue"
-                            + " %d did not complete in %d ms%s", controller.name(), opcodes[tag] & 0xff, tag, id,
-                            timeoutNanos / 1_000_000, controller.fatalStatusNote()));
+                    throw abandon(tag);
                 }
                 if (irq != null) {
                     // a completion posted after the poll above has signalled the eventfd already: no wake-up is lost
@@ -445,6 +442,41 @@ public final class NvmeQueuePair {
             throw new NvmeStatusException(controller.name(), id, opcodes[tag] & 0xff, status);
         }
         return result;
+    }
+
+    /**
+     * Gives up waiting for the in-flight command of {@code tag}: the tag stays reserved until the controller completes
+     * it (then {@link #poll()} frees it, see {@link #released(int)}).
+     *
+     * @return the timeout exception to throw or deliver
+     */
+    NvmeTimeoutException abandon(int tag) {
+        state[tag] = ABANDONED;
+        return new NvmeTimeoutException(String.format("NVMe %s: command opcode 0x%02x (tag %d) on queue"
+                + " %d did not complete in %d ms%s", controller.name(), opcodes[tag] & 0xff, tag, id,
+                timeoutNanos / 1_000_000, controller.fatalStatusNote()));
+    }
+
+    // For NvmeAsyncQueue, whose completion thread is this queue pair's one thread: what poll() did to a tag.
+
+    /** Whether {@link #poll()} took the completion of {@code tag}'s command: {@link #await(int)} returns at once. */
+    boolean completed(int tag) {
+        return state[tag] == DONE;
+    }
+
+    /** Whether {@code tag} is free: an abandoned command's late completion gave it back. */
+    boolean released(int tag) {
+        return state[tag] == FREE;
+    }
+
+    /** The queue's MSI-X eventfd (the controller's), or null where completions are polled only. */
+    EventFd interruptEventFd() {
+        return irq;
+    }
+
+    /** The command timeout, in nanoseconds. */
+    long timeoutNanos() {
+        return timeoutNanos;
     }
 
     @Override
