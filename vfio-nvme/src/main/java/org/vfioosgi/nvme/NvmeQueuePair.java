@@ -44,6 +44,12 @@ public final class NvmeQueuePair {
     private static final byte DONE = 2;
     /** Timed out: freed when (if ever) the controller completes it. */
     private static final byte ABANDONED = 3;
+    /** Lost by a controller reset (the controller was disabled first): its waiter gets an {@link NvmeException}. */
+    private static final byte FAILED = 4;
+    /** How long a waiter spins or sleeps without completions before it looks at CSTS (fatal status, gone). */
+    private static final long HEALTH_CHECK_NANOS = 20_000_000L;
+    /** How long a timed-out command may take to come back after its Abort before the controller is reset. */
+    private static final long ABORT_GRACE_NANOS = 1_000_000_000L;
 
     private final Owner controller;
     private final int id;
@@ -67,6 +73,12 @@ public final class NvmeQueuePair {
     private int cqHead;
     private boolean phase = true;
     private boolean broken;
+    /** The controller's reset generation this queue's state belongs to (see {@link Owner#generation()}). */
+    private int generation;
+    /** Whether the controller has this queue: false after a reset until {@link Owner#recreate} made it again. */
+    private boolean queueLive = true;
+    /** Why the commands marked {@link #FAILED} failed (the last reset's reason). */
+    private String failure = "";
 
     private final byte[] state;
     private final byte[] opcodes;
@@ -75,9 +87,15 @@ public final class NvmeQueuePair {
     private final int[] freeTags;
     private int freeCount;
 
-    /** What a queue pair needs of its controller; an interface so that tests can stand in for one. */
+    /**
+     * What a queue pair needs of its controller; an interface so that tests can stand in for one. The fault-handling
+     * methods have defaults for a controller that never resets.
+     */
     interface Owner {
-        /** Throws {@link IllegalStateException} once the controller is closed. */
+        /**
+         * Throws {@link IllegalStateException} once the controller is closed, {@link NvmeException} once it was
+         * removed or failed for good.
+         */
         void checkOpen();
 
         /** The controller's name, for messages. */
@@ -85,6 +103,43 @@ public final class NvmeQueuePair {
 
         /** A note on the controller's fatal status for timeout messages, or "". */
         String fatalStatusNote();
+
+        /** As {@link #checkOpen()}, and also refusing new commands while the controller is being removed. */
+        default void checkSubmit() {
+            checkOpen();
+        }
+
+        /**
+         * The reset generation: a volatile read, changed by each reset once the controller is disabled (so commands
+         * of an older generation can no longer reach memory).
+         */
+        default int generation() {
+            return 0;
+        }
+
+        /** Why the last reset happened, for the exceptions of the commands it failed. */
+        default String resetNote() {
+            return "";
+        }
+
+        /** Makes the queue again after a reset (from the queue's thread): {@link #reinitialize}, Create CQ and SQ. */
+        default void recreate(NvmeQueuePair pair) {
+            throw new IllegalStateException("no reset without a controller");
+        }
+
+        /** Sends Abort for the command; true if the controller said it aborted it. */
+        default boolean abort(int queueId, int tag) {
+            return false;
+        }
+
+        /** Resets the controller unless its generation moved past {@code generation} already; the reason for notes. */
+        default void reset(int generation, String reason) {
+        }
+
+        /** Reads CSTS: resets the controller on a fatal status (returning true), fails for good if it reads all ones. */
+        default boolean checkHealth() {
+            return false;
+        }
     }
 
     /** The memory a queue pair of {@code entries} entries needs: SQ, CQ and a PRP list page per tag, page-aligned. */
@@ -312,7 +367,13 @@ public final class NvmeQueuePair {
     }
 
     private int takeTag() {
-        controller.checkOpen();
+        controller.checkSubmit();
+        if (generation != controller.generation()) {
+            failOutstanding();
+        }
+        if (!queueLive) {
+            controller.recreate(this); // after a reset: the first command makes the queue again
+        }
         if (broken) {
             throw new IllegalStateException(this + " stopped after the controller completed a command wrongly");
         }
@@ -332,6 +393,18 @@ public final class NvmeQueuePair {
             freeTags[freeCount++] = tag;
             throw new IllegalStateException(this + ": submission queue full (head " + sqHead + ")");
         }
+        try {
+            writeEntry(tag, opcode, nsid, prp1, prp2, cdw10, cdw11, cdw12, cdw13);
+        } catch (IllegalStateException e) {
+            freeTags[freeCount++] = tag;
+            controller.checkOpen(); // removed meanwhile (its memory freed): say so
+            throw e;
+        }
+        return tag;
+    }
+
+    private void writeEntry(int tag, int opcode, int nsid, long prp1, long prp2, int cdw10, int cdw11, int cdw12,
+            int cdw13) {
         long e = (long) sqTail * SQE_SIZE;
         sq.set(ValueLayout.JAVA_INT_UNALIGNED, e, (opcode & 0xff) | (tag << 16));
         sq.set(ValueLayout.JAVA_INT_UNALIGNED, e + NvmeCommands.SQE_NSID, nsid);
@@ -348,7 +421,49 @@ public final class NvmeQueuePair {
         opcodes[tag] = (byte) opcode;
         sqTail = (sqTail + 1) % entries;
         bar.write32(sqDoorbell, sqTail); // a release write: the entry is in memory before the controller hears of it
-        return tag;
+    }
+
+    /**
+     * After a reset (seen as a new generation): every command in flight fails (the controller was disabled before
+     * the generation changed, so none of them can still reach memory), abandoned tags come back, and the queue must be
+     * made again before the next command. On the queue's thread; touches no device register or queue memory.
+     */
+    private void failOutstanding() {
+        generation = controller.generation();
+        failure = controller.resetNote();
+        for (int tag = 0; tag < state.length; tag++) {
+            if (state[tag] == IN_FLIGHT) {
+                state[tag] = FAILED;
+            } else if (state[tag] == ABANDONED) {
+                state[tag] = FREE;
+                freeTags[freeCount++] = tag;
+            }
+        }
+        queueLive = false;
+    }
+
+    /**
+     * Makes the queue's memory new for a controller that has no queue on it (disabled, or this queue not created
+     * yet in the new generation): fails what was in flight, clears the CQ's phase tags and the indexes. Called with
+     * the controller's lock held, from the queue's thread (or, for the admin queue, by the resetting controller).
+     */
+    /** The controller could not make the queue again: the next command tries once more. */
+    void markQueueGone() {
+        queueLive = false;
+    }
+
+    void reinitialize(int newGeneration) {
+        if (generation != newGeneration) {
+            failOutstanding();
+        }
+        generation = newGeneration;
+        cq.fill((byte) 0);
+        sqTail = 0;
+        sqHead = 0;
+        cqHead = 0;
+        phase = true;
+        broken = false;
+        queueLive = true;
     }
 
     /**
@@ -362,6 +477,12 @@ public final class NvmeQueuePair {
      */
     public int poll() {
         controller.checkOpen();
+        if (generation != controller.generation()) {
+            failOutstanding();
+        }
+        if (!queueLive) {
+            return 0; // nothing in flight since the reset
+        }
         int taken = 0;
         try {
             while (true) {
@@ -396,55 +517,136 @@ public final class NvmeQueuePair {
                     phase = !phase;
                 }
             }
+        } catch (IllegalStateException e) {
+            controller.checkOpen(); // removed meanwhile (its memory freed): say so
+            throw e;
         } finally {
-            if (taken > 0) {
-                bar.write32(cqDoorbell, cqHead);
+            if (taken > 0 && queueLive) {
+                try {
+                    bar.write32(cqDoorbell, cqHead);
+                } catch (IllegalStateException removedMeanwhile) {
+                    controller.checkOpen();
+                    throw removedMeanwhile;
+                }
             }
         }
         return taken;
     }
 
     /**
-     * Waits until the command of {@code tag} completes, polling, and gives the tag back.
+     * Waits until the command of {@code tag} completes, polling, and gives the tag back. While it waits without
+     * completions it looks at CSTS now and then: a controller fatal status (CSTS.CFS) resets the controller, which
+     * fails this command. A command that does not complete within the controller's command timeout is aborted (NVMe
+     * Abort); if it still does not come back within a second (at most the timeout) the controller is reset.
      *
      * @param tag a tag {@code submit*} returned and not yet awaited
      * @return the completion's dword 0 (command specific; 0 for reads and writes)
      * @throws NvmeStatusException      if the command completed with an error status (the tag is given back)
-     * @throws NvmeTimeoutException     if it did not complete within the controller's command timeout (the tag stays
-     *                                  reserved until the controller completes it)
+     * @throws NvmeTimeoutException     if it did not complete within the controller's command timeout; the message
+     *                                  says what recovery did (Abort, reset). The tag stays reserved until the
+     *                                  controller completes the command or a reset frees it
+     * @throws NvmeException            if a controller reset failed the command before it completed (the tag is given
+     *                                  back; the data buffer may have been partly read or written), or the controller
+     *                                  was removed or failed for good
      * @throws IllegalArgumentException if {@code tag} is not in flight
      * @throws IllegalStateException    if the controller is closed
      */
     public int await(int tag) {
-        if (tag < 0 || tag >= state.length || (state[tag] != IN_FLIGHT && state[tag] != DONE)) {
+        if (tag < 0 || tag >= state.length || (state[tag] != IN_FLIGHT && state[tag] != DONE
+                && state[tag] != FAILED)) {
             throw new IllegalArgumentException("tag " + tag + " is not in flight on " + this);
         }
         long start = System.nanoTime();
+        long checked = start;
         while (state[tag] == IN_FLIGHT) {
-            if (poll() == 0) {
-                long waited = System.nanoTime() - start;
+            if (poll() == 0 && state[tag] == IN_FLIGHT) {
+                long now = System.nanoTime();
+                long waited = now - start;
                 if (waited > timeoutNanos) {
                     state[tag] = ABANDONED;
-                    throw new NvmeTimeoutException(String.format("NVMe %s: command opcode 0x%02x (tag %d) on queue"
-                            + " %d did not complete in %d ms%s", controller.name(), opcodes[tag] & 0xff, tag, id,
-                            timeoutNanos / 1_000_000, controller.fatalStatusNote()));
+                    String timedOut = String.format("NVMe %s: command opcode 0x%02x (tag %d) on queue %d did not"
+                            + " complete in %d ms%s", controller.name(), opcodes[tag] & 0xff, tag, id,
+                            timeoutNanos / 1_000_000, controller.fatalStatusNote());
+                    throw new NvmeTimeoutException(timedOut + recover(tag));
                 }
-                if (irq != null) {
-                    // a completion posted after the poll above has signalled the eventfd already: no wake-up is lost
-                    interrupts += irq.awaitNanos(Math.max(1, timeoutNanos - waited));
-                } else {
-                    Thread.onSpinWait();
+                if (now - checked > HEALTH_CHECK_NANOS) {
+                    checked = now;
+                    controller.checkHealth(); // a reset on CSTS.CFS fails this command at the next poll
+                    continue;
                 }
+                waitBriefly(timeoutNanos - waited);
             }
         }
         int status = statuses[tag];
         int result = results[tag];
+        byte was = state[tag];
         state[tag] = FREE;
         freeTags[freeCount++] = tag;
+        if (was == FAILED) {
+            throw new NvmeException(String.format("NVMe %s: command opcode 0x%02x (tag %d) on queue %d failed: the"
+                    + " controller was reset (%s) before it completed; its data buffer may have been partly read or"
+                    + " written. The queue works again: submit it again", controller.name(), opcodes[tag] & 0xff, tag,
+                    id, failure));
+        }
         if (status != 0) {
             throw new NvmeStatusException(controller.name(), id, opcodes[tag] & 0xff, status);
         }
         return result;
+    }
+
+    /** Sleeps on the queue's interrupt (at most {@code nanos} and the health-check interval), or spins once. */
+    private void waitBriefly(long nanos) {
+        if (irq != null) {
+            try {
+                // a completion posted after the last poll has signalled the eventfd already: no wake-up is lost
+                interrupts += irq.awaitNanos(Math.max(1, Math.min(nanos, HEALTH_CHECK_NANOS)));
+            } catch (IllegalStateException closed) {
+                controller.checkOpen(); // the controller closed its eventfds: removed, or closed
+                throw closed;
+            }
+        } else {
+            Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * After a timeout ({@code tag} abandoned): a reset on a fatal status; else Abort, then up to the grace period for
+     * the command to come back, else a reset. Returns what happened, for the timeout's message. Not for the admin
+     * queue, whose timeouts the controller handles (it holds the admin lock).
+     */
+    private String recover(int tag) {
+        if (id == 0) {
+            return "";
+        }
+        int before = generation;
+        try {
+            if (controller.checkHealth()) {
+                return "; the controller had a fatal status (CSTS.CFS) and was reset";
+            }
+            boolean aborted = controller.abort(id, tag);
+            long grace = Math.min(timeoutNanos, ABORT_GRACE_NANOS);
+            long start = System.nanoTime();
+            while (state[tag] == ABANDONED && System.nanoTime() - start < grace) {
+                if (poll() == 0) {
+                    waitBriefly(grace - (System.nanoTime() - start));
+                }
+            }
+            if (generation != before) {
+                return "; it failed with the controller's reset meanwhile (" + failure + ")";
+            }
+            if (state[tag] != ABANDONED) {
+                return "; Abort " + (aborted ? "aborted it" : "said it did not abort it, but it completed after");
+            }
+            String reason = String.format("command opcode 0x%02x (tag %d) on queue %d not completed after a timeout"
+                    + " and an Abort", opcodes[tag] & 0xff, tag, id);
+            controller.reset(before, reason);
+            return "; Abort " + (aborted ? "said it aborted it" : "did not abort it") + " but it did not come back"
+                    + " within " + grace / 1_000_000 + " ms: the controller was reset (every command in flight on it"
+                    + " failed)";
+        } catch (NvmeException | IllegalStateException e) {
+            // e.g. the Abort timed out too (the controller then reset itself), or the controller was removed
+            return "; recovery: " + e.getMessage();
+        }
     }
 
     @Override
