@@ -73,6 +73,8 @@ public final class NvmeQueuePair {
     private int cqHead;
     private boolean phase = true;
     private boolean broken;
+    /** Completions taken by the current {@link #consume()}. */
+    private int consumed;
     /** The controller's reset generation this queue's state belongs to (see {@link Owner#generation()}). */
     private int generation;
     /** Whether the controller has this queue: false after a reset until {@link Owner#recreate} made it again. */
@@ -396,6 +398,7 @@ public final class NvmeQueuePair {
         try {
             writeEntry(tag, opcode, nsid, prp1, prp2, cdw10, cdw11, cdw12, cdw13);
         } catch (IllegalStateException e) {
+            state[tag] = FREE;
             freeTags[freeCount++] = tag;
             controller.checkOpen(); // removed meanwhile (its memory freed): say so
             throw e;
@@ -431,6 +434,14 @@ public final class NvmeQueuePair {
     private void failOutstanding() {
         generation = controller.generation();
         failure = controller.resetNote();
+        if (queueLive && !broken) {
+            // the controller is disabled: what it posted before is all it will post, and those commands completed
+            try {
+                consume();
+            } catch (RuntimeException stoppedOrWrong) {
+                // the queue's memory is gone or holds a wrong entry: what is left fails below
+            }
+        }
         for (int tag = 0; tag < state.length; tag++) {
             if (state[tag] == IN_FLIGHT) {
                 state[tag] = FAILED;
@@ -483,45 +494,14 @@ public final class NvmeQueuePair {
         if (!queueLive) {
             return 0; // nothing in flight since the reset
         }
-        int taken = 0;
+        consumed = 0;
         try {
-            while (true) {
-                long e = (long) cqHead * CQE_SIZE;
-                // an acquire read: the rest of the entry is read after the phase tag said it is there
-                int word = Short.toUnsignedInt((short) STATUS_WORD.getAcquire(cq, e + CQE_STATUS));
-                if (((word & 1) == 1) != phase) {
-                    break;
-                }
-                int tag = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_CID));
-                int sqid = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_SQID));
-                int sqhd = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_SQHD));
-                if (sqid != id || sqhd >= entries || tag >= state.length
-                        || (state[tag] != IN_FLIGHT && state[tag] != ABANDONED)) {
-                    broken = true;
-                    throw new NvmeException(String.format("NVMe %s: queue %d got a completion for no command of"
-                            + " it (SQ ID %d, SQ head %d, command ID %d); the queue is stopped", controller.name(), id,
-                            sqid, sqhd, tag));
-                }
-                sqHead = sqhd;
-                if (state[tag] == ABANDONED) {
-                    state[tag] = FREE; // its waiter gave up: the tag (and its PRP list) can be used again
-                    freeTags[freeCount++] = tag;
-                } else {
-                    statuses[tag] = (short) NvmeStatus.fromWord(word);
-                    results[tag] = cq.get(ValueLayout.JAVA_INT_UNALIGNED, e + CQE_DW0);
-                    state[tag] = DONE;
-                }
-                taken++;
-                if (++cqHead == entries) {
-                    cqHead = 0;
-                    phase = !phase;
-                }
-            }
+            consume();
         } catch (IllegalStateException e) {
             controller.checkOpen(); // removed meanwhile (its memory freed): say so
             throw e;
         } finally {
-            if (taken > 0 && queueLive) {
+            if (consumed > 0) {
                 try {
                     bar.write32(cqDoorbell, cqHead);
                 } catch (IllegalStateException removedMeanwhile) {
@@ -530,7 +510,43 @@ public final class NvmeQueuePair {
                 }
             }
         }
-        return taken;
+        return consumed;
+    }
+
+    /** Takes the completions whose phase tag flipped, counting them in {@link #consumed}; rings no doorbell. */
+    private void consume() {
+        while (true) {
+            long e = (long) cqHead * CQE_SIZE;
+            // an acquire read: the rest of the entry is read after the phase tag said it is there
+            int word = Short.toUnsignedInt((short) STATUS_WORD.getAcquire(cq, e + CQE_STATUS));
+            if (((word & 1) == 1) != phase) {
+                break;
+            }
+            int tag = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_CID));
+            int sqid = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_SQID));
+            int sqhd = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_SQHD));
+            if (sqid != id || sqhd >= entries || tag >= state.length
+                    || (state[tag] != IN_FLIGHT && state[tag] != ABANDONED)) {
+                broken = true;
+                throw new NvmeException(String.format("NVMe %s: queue %d got a completion for no command of"
+                        + " it (SQ ID %d, SQ head %d, command ID %d); the queue is stopped", controller.name(), id,
+                        sqid, sqhd, tag));
+            }
+            sqHead = sqhd;
+            if (state[tag] == ABANDONED) {
+                state[tag] = FREE; // its waiter gave up: the tag (and its PRP list) can be used again
+                freeTags[freeCount++] = tag;
+            } else {
+                statuses[tag] = (short) NvmeStatus.fromWord(word);
+                results[tag] = cq.get(ValueLayout.JAVA_INT_UNALIGNED, e + CQE_DW0);
+                state[tag] = DONE;
+            }
+            consumed++;
+            if (++cqHead == entries) {
+                cqHead = 0;
+                phase = !phase;
+            }
+        }
     }
 
     /**

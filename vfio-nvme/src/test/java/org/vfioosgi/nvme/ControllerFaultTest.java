@@ -120,6 +120,21 @@ class ControllerFaultTest {
     }
 
     @Test
+    void aCommandTheControllerCompletedBeforeTheResetCompletesInsteadOfFailing() {
+        NvmeController c = open(Duration.ofSeconds(30), false);
+        NvmeNamespace ns = c.namespace(1).orElseThrow();
+        NvmeQueuePair q = c.queuePairs().get(0);
+        DmaBuffer data = fake.dataBuffer(4096);
+        int posted = q.submitWrite(ns, 0, 1, data, 0); // the fake completes it at once: in the CQ, not yet polled
+        fake.hold = opcode -> true;
+        int lost = q.submitWrite(ns, 1, 1, data, 0);
+        c.reset();
+        assertEquals(0, q.await(posted), "its completion was there before the reset: it completed");
+        assertThrows(NvmeException.class, () -> q.await(lost));
+        assertEquals(0, q.inFlight());
+    }
+
+    @Test
     void aFatalStatusSeenWhileWaitingResetsTheControllerAndFailsTheCommand() {
         NvmeController c = open(Duration.ofSeconds(30), false);
         NvmeNamespace ns = c.namespace(1).orElseThrow();
