@@ -48,12 +48,26 @@ import org.vfioosgi.nvme.spec.NvmeRegisters;
  * }
  * }</pre>
  *
- * <p><b>Ownership:</b> the caller owns the device (and its address space) and must not close it before the controller;
- * the controller owns its BAR0 mapping, the admin and I/O queues and their DMA memory, and closes them. Queue pairs
- * are the controller's and go with it. Should the controller not stop, its queue memory is still safe to free: the
- * library unmaps DMA memory from the IOMMU before it frees it. <b>Threads:</b> thread-safe; admin commands are
- * serialized; each queue pair is for one thread at a time; {@link #close()} works from any thread, after which
- * every call throws {@link IllegalStateException}.
+ * <p><b>Faults.</b> A command that does not complete within {@link Options#commandTimeout()} is aborted (NVMe Abort
+ * with its SQ and command ID); if it does not come back within a second more (at most the timeout), the controller is
+ * {@linkplain #reset() reset}; its waiter gets an {@link NvmeTimeoutException} saying which happened. A waiter that
+ * sees no completions reads CSTS every 20 ms: a fatal status (CSTS.CFS) resets the controller; CSTS reading all ones
+ * (the device gone) fails it for good. An admin command that times out resets the controller. A reset fails every
+ * command in flight with an {@link NvmeException} (failed, not lost) once the controller is disabled; the queue pairs
+ * stay and work again. With {@link Options#watchRemoval()} the kernel's request for the device (REQ, e.g. a
+ * hot-unplug) fails what is in flight, refuses new commands ("controller removed"), shuts the controller down,
+ * disables it and closes everything the controller holds; {@link #removal()} then tells the caller to close the
+ * device. DMA memory of the queues is freed only by {@link #close()} (also the removal's), never by a reset.
+ *
+ * <p><b>Ownership:</b> the caller owns the device (and its address space) and must not close it before the controller
+ * (except after {@link #removal()} completed: the controller holds nothing of it then); the controller owns its BAR0
+ * mapping, the admin and I/O queues, their DMA memory and its eventfds, and closes them. Queue pairs are the
+ * controller's and go with it. Should the controller not stop, its queue memory is still safe to free: the library
+ * unmaps DMA memory from the IOMMU before it frees it. Data buffers are the caller's; one of a command that failed
+ * (reset, removal, timeout) may have been partly read or written. <b>Threads:</b> thread-safe; admin commands and
+ * resets are serialized; each queue pair is for one thread at a time; {@link #reset()} and {@link #close()} work from
+ * any thread, after close every call throws {@link IllegalStateException}, after a removal or a failed reset
+ * {@link NvmeException}.
  */
 public final class NvmeController implements AutoCloseable {
 

@@ -27,13 +27,21 @@ import org.vfioosgi.nvme.spec.NvmeStatus;
  *
  * <p>The queues, one PRP list page per tag and the tags' state live in one DMA buffer the controller owns: a queue
  * pair goes with its controller and is never closed on its own. A tag whose command timed out stays reserved until the
- * controller completes it, so its PRP list is not rewritten while the controller may still read it.
+ * controller completes it (or a reset forgets it), so its PRP list is not rewritten while the controller may still
+ * read it.
+ *
+ * <p><b>Resets.</b> After a {@linkplain NvmeController#reset() controller reset} the same queue pair works again:
+ * commands the controller completed before it was disabled complete, the others fail at {@link #await(int)} with an
+ * {@link NvmeException} naming the reset, and the next command first makes the queue again (Create I/O CQ and SQ on
+ * the same memory, under the controller's lock). The only cost on the I/O path is a volatile read of the controller's
+ * reset generation per call.
  *
  * <p><b>Threads:</b> not thread-safe: one thread at a time submits, polls and awaits (a queue pair per thread is
- * the intended use). Closing the controller from another thread makes later calls throw
- * {@link IllegalStateException}. <b>Buffers:</b> the data buffers are the caller's; keep them open until their
- * commands completed (closing one earlier unmaps it first, so the controller then fails the transfer instead of
- * reaching freed memory).
+ * the intended use); other threads may reset or close the controller meanwhile. Closing it makes later calls throw
+ * {@link IllegalStateException}; its removal (REQ) or a failed reset {@link NvmeException}. <b>Buffers:</b> the data
+ * buffers are the caller's; keep them open until their commands completed or failed (closing one earlier unmaps it
+ * first, so the controller then fails the transfer instead of reaching freed memory). A failed command's buffer may
+ * have been partly read or written.
  */
 public final class NvmeQueuePair {
 
@@ -246,7 +254,8 @@ public final class NvmeQueuePair {
     }
 
     /**
-     * How many commands are in flight: submitted and not yet awaited (including timed-out ones not yet completed).
+     * How many commands are in flight: submitted and not yet awaited (including timed-out ones not yet completed, and
+     * ones a reset failed that were not awaited yet).
      *
      * @return the number
      */
@@ -266,6 +275,8 @@ public final class NvmeQueuePair {
      * @return the command's tag, for {@link #await(int)}
      * @throws IllegalArgumentException if the transfer is empty, too large, or not within the buffer
      * @throws IllegalStateException    if every tag is in flight, the buffer or the controller is closed
+     * @throws NvmeException            if the controller was removed or failed for good, or cannot make the queue
+     *                                  again after a reset
      */
     public int submitRead(NvmeNamespace namespace, long lba, int blocks, DmaBuffer buffer, long offset) {
         return submitIo(NvmeCommands.NVM_READ, namespace, lba, blocks, buffer, offset);
@@ -282,6 +293,8 @@ public final class NvmeQueuePair {
      * @return the command's tag, for {@link #await(int)}
      * @throws IllegalArgumentException if the transfer is empty, too large, or not within the buffer
      * @throws IllegalStateException    if every tag is in flight, the buffer or the controller is closed
+     * @throws NvmeException            if the controller was removed or failed for good, or cannot make the queue
+     *                                  again after a reset
      */
     public int submitWrite(NvmeNamespace namespace, long lba, int blocks, DmaBuffer buffer, long offset) {
         return submitIo(NvmeCommands.NVM_WRITE, namespace, lba, blocks, buffer, offset);
@@ -293,6 +306,8 @@ public final class NvmeQueuePair {
      * @param namespace the namespace
      * @return the command's tag, for {@link #await(int)}
      * @throws IllegalStateException if every tag is in flight, or the controller is closed
+     * @throws NvmeException         if the controller was removed or failed for good, or cannot make the queue again
+     *                               after a reset
      */
     public int submitFlush(NvmeNamespace namespace) {
         return submit(NvmeCommands.NVM_FLUSH, namespace.id(), 0, 0, 0, 0, 0, 0);
@@ -483,7 +498,8 @@ public final class NvmeQueuePair {
      *
      * @return how many completions were taken
      * @throws NvmeException         if the controller posted a completion for no command of this queue (the queue
-     *                               stops: every later call throws {@link IllegalStateException})
+     *                               stops: every later command throws {@link IllegalStateException}, until a
+     *                               controller reset makes the queue again), or it was removed or failed for good
      * @throws IllegalStateException if the controller is closed
      */
     public int poll() {
