@@ -76,93 +76,104 @@ public class NvmeFaultIT extends DeviceTestSupport {
             }
             Collections.shuffle(slots, random);
             long[] lbas = slots.subList(0, IN_FLIGHT).stream().mapToLong(Long::longValue).toArray();
-            fill(before, random);
-            fill(during, random);
-            int[] tags = new int[IN_FLIGHT];
-            for (int i = 0; i < IN_FLIGHT; i++) {
-                tags[i] = queue.submitWrite(ns, lbas[i], EXTENT_BLOCKS, before, i * 4096L);
-            }
-            for (int tag : tags) {
-                queue.await(tag);
-            }
-            queue.flush(ns);
-
-            // the same extents again with other data, and a reset from another thread while they are in flight
-            for (int i = 0; i < IN_FLIGHT; i++) {
-                tags[i] = queue.submitWrite(ns, lbas[i], EXTENT_BLOCKS, during, i * 4096L);
-            }
-            int inFlightAtReset = queue.inFlight();
-            long t0 = System.nanoTime();
-            CompletableFuture<Long> reset = CompletableFuture.supplyAsync(() -> {
-                nvme.reset();
-                return System.nanoTime();
-            });
-            boolean[] completed = new boolean[IN_FLIGHT];
-            int failed = 0;
-            for (int i = 0; i < IN_FLIGHT; i++) {
-                try {
-                    queue.await(tags[i]);
-                    completed[i] = true;
-                } catch (NvmeStatusException | NvmeTimeoutException unexpected) {
-                    throw unexpected;
-                } catch (NvmeException e) {
-                    if (failed++ == 0) {
-                        System.out.println("NvmeFaultIT: a command the reset failed: " + e.getMessage());
-                    }
-                    assertTrue(e.getMessage(), e.getMessage().contains("controller was reset"));
+            // round 1: reset from another thread while this one waits; round 2: reset right after the submissions
+            for (int round = 1; round <= 2; round++) {
+                boolean fromAnotherThread = round == 1;
+                fill(before, random);
+                fill(during, random);
+                int[] tags = new int[IN_FLIGHT];
+                for (int i = 0; i < IN_FLIGHT; i++) {
+                    tags[i] = queue.submitWrite(ns, lbas[i], EXTENT_BLOCKS, before, i * 4096L);
                 }
-            }
-            long resetDone = reset.get(30, TimeUnit.SECONDS);
-            long awaited = System.nanoTime();
-            int done = 0;
-            for (boolean c : completed) {
-                done += c ? 1 : 0;
-            }
-            assertEquals("in flight when the reset began", IN_FLIGHT, inFlightAtReset);
-            assertEquals("each completed or failed: none lost", IN_FLIGHT, done + failed);
-            assertEquals(0, queue.inFlight());
-            assertEquals(1, nvme.resets());
+                for (int tag : tags) {
+                    queue.await(tag);
+                }
+                queue.flush(ns);
 
-            // the queue works again; completed writes are there, failed ones hold the old or the new data per block
-            int[] backTags = new int[IN_FLIGHT];
-            for (int i = 0; i < IN_FLIGHT; i++) {
-                backTags[i] = queue.submitRead(ns, lbas[i], EXTENT_BLOCKS, back, i * 4096L);
-            }
-            for (int tag : backTags) {
-                queue.await(tag);
-            }
-            int torn = 0;
-            for (int i = 0; i < IN_FLIGHT; i++) {
-                if (completed[i]) {
-                    assertArrayEquals("extent " + i + " (completed before the reset)", bytes(during, i),
-                            bytes(back, i));
+                // the same extents again with other data, and a reset from another thread while they are in flight
+                for (int i = 0; i < IN_FLIGHT; i++) {
+                    tags[i] = queue.submitWrite(ns, lbas[i], EXTENT_BLOCKS, during, i * 4096L);
+                }
+                int inFlightAtReset = queue.inFlight();
+                long t0 = System.nanoTime();
+                CompletableFuture<Long> reset;
+                if (fromAnotherThread) {
+                    reset = CompletableFuture.supplyAsync(() -> {
+                        nvme.reset();
+                        return System.nanoTime();
+                    });
                 } else {
-                    for (int b = 0; b < EXTENT_BLOCKS; b++) {
-                        byte[] got = block(back, i, b);
-                        boolean old = Arrays.equals(block(before, i, b), got);
-                        boolean fresh = Arrays.equals(block(during, i, b), got);
-                        assertTrue("extent " + i + " block " + b + ": the old or the new data", old || fresh);
-                        torn += fresh ? 1 : 0;
+                    nvme.reset();
+                    reset = CompletableFuture.completedFuture(System.nanoTime());
+                }
+                boolean[] completed = new boolean[IN_FLIGHT];
+                int failed = 0;
+                for (int i = 0; i < IN_FLIGHT; i++) {
+                    try {
+                        queue.await(tags[i]);
+                        completed[i] = true;
+                    } catch (NvmeStatusException | NvmeTimeoutException unexpected) {
+                        throw unexpected;
+                    } catch (NvmeException e) {
+                        if (failed++ == 0) {
+                            System.out.println("NvmeFaultIT: a command the reset failed: " + e.getMessage());
+                        }
+                        assertTrue(e.getMessage(), e.getMessage().contains("controller was reset"));
                     }
                 }
-            }
-            // the failed ones written again: everything reads back as written
-            for (int i = 0; i < IN_FLIGHT; i++) {
-                if (!completed[i]) {
-                    queue.write(ns, lbas[i], EXTENT_BLOCKS, during, i * 4096L);
+                long resetDone = reset.get(30, TimeUnit.SECONDS);
+                long awaited = System.nanoTime();
+                int done = 0;
+                for (boolean c : completed) {
+                    done += c ? 1 : 0;
                 }
+                assertEquals("in flight when the reset began", IN_FLIGHT, inFlightAtReset);
+                assertEquals("each completed or failed: none lost", IN_FLIGHT, done + failed);
+                assertEquals(0, queue.inFlight());
+                assertEquals(round, nvme.resets());
+
+                // the queue works again; completed writes are there, failed ones hold the old or the new data per block
+                int[] backTags = new int[IN_FLIGHT];
+                for (int i = 0; i < IN_FLIGHT; i++) {
+                    backTags[i] = queue.submitRead(ns, lbas[i], EXTENT_BLOCKS, back, i * 4096L);
+                }
+                for (int tag : backTags) {
+                    queue.await(tag);
+                }
+                int torn = 0;
+                for (int i = 0; i < IN_FLIGHT; i++) {
+                    if (completed[i]) {
+                        assertArrayEquals("extent " + i + " (completed before the reset)", bytes(during, i),
+                                bytes(back, i));
+                    } else {
+                        for (int b = 0; b < EXTENT_BLOCKS; b++) {
+                            byte[] got = block(back, i, b);
+                            boolean old = Arrays.equals(block(before, i, b), got);
+                            boolean fresh = Arrays.equals(block(during, i, b), got);
+                            assertTrue("extent " + i + " block " + b + ": the old or the new data", old || fresh);
+                            torn += fresh ? 1 : 0;
+                        }
+                    }
+                }
+                // the failed ones written again: everything reads back as written
+                for (int i = 0; i < IN_FLIGHT; i++) {
+                    if (!completed[i]) {
+                        queue.write(ns, lbas[i], EXTENT_BLOCKS, during, i * 4096L);
+                    }
+                }
+                queue.flush(ns);
+                back.segment().fill((byte) 0);
+                for (int i = 0; i < IN_FLIGHT; i++) {
+                    queue.read(ns, lbas[i], EXTENT_BLOCKS, back, i * 4096L);
+                    assertArrayEquals("extent " + i + " after the reset", bytes(during, i), bytes(back, i));
+                }
+                System.out.printf("NvmeFaultIT: reset (%s) with %d writes in flight: %d completed, %d failed (of"
+                        + " their blocks %d written anyway), none lost; reset() took %.1f ms (CC.EN = 0 to queues"
+                        + " asked for again: %.1f ms), every waiter answered %.1f ms after the reset began; I/O after"
+                        + " it reads back what was written%n", fromAnotherThread ? "from another thread" : "right after submitting",
+                        IN_FLIGHT, done, failed, torn, (resetDone - t0) / 1e6, nvme.lastResetNanos() / 1e6,
+                        (awaited - t0) / 1e6);
             }
-            queue.flush(ns);
-            back.segment().fill((byte) 0);
-            for (int i = 0; i < IN_FLIGHT; i++) {
-                queue.read(ns, lbas[i], EXTENT_BLOCKS, back, i * 4096L);
-                assertArrayEquals("extent " + i + " after the reset", bytes(during, i), bytes(back, i));
-            }
-            System.out.printf("NvmeFaultIT: reset with %d writes in flight: %d completed, %d failed (of their blocks"
-                    + " %d written anyway), none lost; reset() took %.1f ms (CC.EN = 0 to queues asked for again:"
-                    + " %.1f ms), every waiter answered %.1f ms after the reset began; I/O after it reads back what"
-                    + " was written%n", IN_FLIGHT, done, failed, torn, (resetDone - t0) / 1e6,
-                    nvme.lastResetNanos() / 1e6, (awaited - t0) / 1e6);
         }
     }
 
@@ -404,9 +415,8 @@ public class NvmeFaultIT extends DeviceTestSupport {
 
     /**
      * Plugs an NVMe controller on QEMU's null block driver ({@code latencyNs} per command, 16 MiB, reads return
-     * zeros) into hp2 and binds it to vfio-pci: with the kernel's automatic probing off meanwhile, so that its nvme
-     * driver never takes (and scans) the slow controller. QEMU refuses the port until it finished an earlier
-     * unplug there: tried again while it says so.
+     * zeros) into hp2 and binds it to vfio-pci (taking it from the kernel's nvme driver if that was quicker than the
+     * override). QEMU refuses the port until it finished an earlier unplug there: tried again while it says so.
      *
      * @return the device's QMP id
      */
@@ -416,46 +426,68 @@ public class NvmeFaultIT extends DeviceTestSupport {
         NODES.put(id, node);
         qmp.execute("{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"null-co\",\"node-name\":\"" + node
                 + "\",\"size\":16777216,\"read-zeroes\":true,\"latency-ns\":" + latencyNs + "}}");
-        Path autoprobe = PCI.resolve("drivers_autoprobe");
-        Files.writeString(autoprobe, "0");
-        try {
-            long deadline = System.nanoTime() + 20_000_000_000L;
-            while (true) {
-                try {
-                    qmp.execute("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"nvme\",\"id\":\"" + id
-                            + "\",\"bus\":\"hp2\",\"serial\":\"nvfault\",\"drive\":\"" + node + "\"}}");
-                    break;
-                } catch (IOException refused) {
-                    if (System.nanoTime() > deadline) {
-                        throw refused;
-                    }
-                    Thread.sleep(200);
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (true) {
+            try {
+                qmp.execute("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"nvme\",\"id\":\"" + id
+                        + "\",\"bus\":\"hp2\",\"serial\":\"nvfault\",\"drive\":\"" + node + "\"}}");
+                break;
+            } catch (IOException refused) {
+                if (System.nanoTime() > deadline) {
+                    throw refused;
                 }
+                Thread.sleep(200);
             }
-            Path dir = PCI.resolve("devices").resolve(PLUGGED);
-            waitFor(PLUGGED + " in sysfs", () -> Files.exists(dir.resolve("driver_override")), 10_000);
-            Files.writeString(dir.resolve("driver_override"), "vfio-pci");
-            Files.writeString(PCI.resolve("drivers_probe"), PLUGGED);
-        } finally {
-            Files.writeString(autoprobe, "1");
         }
         Path dir = PCI.resolve("devices").resolve(PLUGGED);
+        waitFor(PLUGGED + " in sysfs", () -> Files.exists(dir.resolve("driver_override")), 10_000);
+        Files.writeString(dir.resolve("driver_override"), "vfio-pci");
+        // the kernel's nvme driver may have taken it before the override: then it is unbound and probed again
         waitFor(PLUGGED + " on vfio-pci with its group node", () -> {
             try {
+                String driver = driverOf(dir);
+                if (!driver.isEmpty() && !driver.equals("vfio-pci")) {
+                    Files.writeString(dir.resolve("driver/unbind"), PLUGGED);
+                    driver = "";
+                }
+                if (driver.isEmpty()) {
+                    Files.writeString(PCI.resolve("drivers_probe"), PLUGGED);
+                    return false;
+                }
                 String group = Files.readSymbolicLink(dir.resolve("iommu_group")).getFileName().toString();
-                return Files.readSymbolicLink(dir.resolve("driver")).getFileName().toString().equals("vfio-pci")
-                        && Files.exists(Path.of("/dev/vfio", group));
+                return Files.exists(Path.of("/dev/vfio", group));
             } catch (IOException notYet) {
                 return false;
             }
-        }, 10_000);
+        }, 30_000);
         return id;
+    }
+
+    private static String driverOf(Path dir) {
+        try {
+            return Files.readSymbolicLink(dir.resolve("driver")).getFileName().toString();
+        } catch (IOException unbound) {
+            return "";
+        }
     }
 
     private static void unplug(GuestQmp qmp, String id) throws Exception {
         qmp.execute("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"" + id + "\"}}");
         waitFor("the controller unplugged", () -> !Files.exists(PCI.resolve("devices").resolve(PLUGGED)), 30_000);
         awaitDeleted(qmp, id);
+    }
+
+    /** Deletes a null block node once QEMU let go of it (it may still be "in use" for a moment); best effort. */
+    private static void deleteNode(GuestQmp qmp, String node) throws InterruptedException {
+        for (int i = 0; i < 50; i++) {
+            try {
+                qmp.execute("{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"" + node + "\"}}");
+                return;
+            } catch (IOException inUse) {
+                Thread.sleep(100);
+            }
+        }
+        System.out.println("NvmeFaultIT: QEMU's null block node " + node + " stays (still in use)");
     }
 
     /** Waits until QEMU itself has let go of the device (its unplug completes after the guest's). */
@@ -468,7 +500,7 @@ public class NvmeFaultIT extends DeviceTestSupport {
             } catch (IOException gone) {
                 String node = NODES.remove(id);
                 if (node != null) {
-                    qmp.execute("{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"" + node + "\"}}");
+                    deleteNode(qmp, node);
                 }
                 return;
             }
