@@ -170,7 +170,8 @@ public class NvmeFaultIT extends DeviceTestSupport {
                 System.out.printf("NvmeFaultIT: reset (%s) with %d writes in flight: %d completed, %d failed (of"
                         + " their blocks %d written anyway), none lost; reset() took %.1f ms (CC.EN = 0 to queues"
                         + " asked for again: %.1f ms), every waiter answered %.1f ms after the reset began; I/O after"
-                        + " it reads back what was written%n", fromAnotherThread ? "from another thread" : "right after submitting",
+                        + " it reads back what was written%n",
+                        fromAnotherThread ? "from another thread" : "right after submitting",
                         IN_FLIGHT, done, failed, torn, (resetDone - t0) / 1e6, nvme.lastResetNanos() / 1e6,
                         (awaited - t0) / 1e6);
             }
