@@ -250,12 +250,6 @@ public class NvmeFaultIT extends DeviceTestSupport {
                 }
                 AtomicLong released = new AtomicLong();
                 CompletableFuture<Void> closed = new CompletableFuture<>();
-                // as a user would: once the controller let go, close the device so the kernel can finish
-                nvme.removal().thenRun(() -> {
-                    released.set(System.nanoTime());
-                    device.close();
-                    closed.complete(null);
-                });
                 NvmeNamespace ns = nvme.namespace(1).orElseThrow();
                 List<Load> loads = new ArrayList<>();
                 ConcurrentLinkedQueue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
@@ -275,6 +269,25 @@ public class NvmeFaultIT extends DeviceTestSupport {
                             }
                         }));
                     }
+                    // as a user would: once the controller let go, its users stop (their commands failed), their
+                    // buffers are closed (unmapped while the device's group is still attached), then the device,
+                    // so that the kernel can finish the unplug
+                    nvme.removal().thenRun(() -> {
+                        released.set(System.nanoTime());
+                        try {
+                            for (Thread t : threads) {
+                                t.join(30_000);
+                            }
+                            for (DmaBuffer b : buffers) {
+                                b.close();
+                            }
+                        } catch (Throwable t) {
+                            unexpected.add(t);
+                        } finally {
+                            device.close();
+                            closed.complete(null);
+                        }
+                    });
                     waitFor("load running", () -> loads.stream().allMatch(l -> l.completed.get() > 100), 60_000);
                     long t0 = System.nanoTime();
                     qmp.execute("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"" + id + "\"}}");
