@@ -316,7 +316,7 @@ public class NvmeFaultIT extends DeviceTestSupport {
                     }
                     assertTrue(nvme.removed());
                     NvmeException refused = assertThrows(NvmeException.class,
-                            () -> nvme.queuePairs().get(0).submitRead(ns, 0, 1, buffers.get(0), 0));
+                            () -> nvme.queuePairs().get(0).submitFlush(ns));
                     assertTrue(refused.getMessage(), refused.getMessage().contains("controller removed"));
                     System.out.println("NvmeFaultIT: after the unplug: " + refused.getMessage());
                     System.out.printf("NvmeFaultIT: hot-unplug under load (2 queue pairs, %d in flight each):"
