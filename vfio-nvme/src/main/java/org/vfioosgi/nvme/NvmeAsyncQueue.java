@@ -432,11 +432,16 @@ public final class NvmeAsyncQueue implements AutoCloseable {
         }
     }
 
+    /** The queue pair's reset generation when this thread last collected (the completion thread's own). */
+    private int generationSeen;
+
     private void loop() {
         long idleSince = 0;
         while (!closing) {
             boolean progress = submitQueued();
-            if (active > 0 && pair.poll() > 0) {
+            // a controller reset fails commands without a completion to poll: seen as a new generation
+            if (active > 0 && (pair.poll() > 0 || pair.seenGeneration() != generationSeen)) {
+                generationSeen = pair.seenGeneration();
                 progress = true;
                 collect();
             }

@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.vfioosgi.api.DmaBuffer;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.IoAddressSpace;
@@ -46,12 +48,26 @@ import org.vfioosgi.nvme.spec.NvmeRegisters;
  * }
  * }</pre>
  *
- * <p><b>Ownership:</b> the caller owns the device (and its address space) and must not close it before the controller;
- * the controller owns its BAR0 mapping, the admin and I/O queues and their DMA memory, and closes them. Queue pairs
- * are the controller's and go with it. Should the controller not stop, its queue memory is still safe to free: the
- * library unmaps DMA memory from the IOMMU before it frees it. <b>Threads:</b> thread-safe; admin commands are
- * serialized; each queue pair is for one thread at a time; {@link #close()} works from any thread, after which
- * every call throws {@link IllegalStateException}.
+ * <p><b>Faults.</b> A command that does not complete within {@link Options#commandTimeout()} is aborted (NVMe Abort
+ * with its SQ and command ID); if it does not come back within a second more (at most the timeout), the controller is
+ * {@linkplain #reset() reset}; its waiter gets an {@link NvmeTimeoutException} saying which happened. A waiter that
+ * sees no completions reads CSTS every 20 ms: a fatal status (CSTS.CFS) resets the controller; CSTS reading all ones
+ * (the device gone) fails it for good. An admin command that times out resets the controller. A reset fails every
+ * command in flight with an {@link NvmeException} (failed, not lost) once the controller is disabled; the queue pairs
+ * stay and work again. With {@link Options#watchRemoval()} the kernel's request for the device (REQ, e.g. a
+ * hot-unplug) fails what is in flight, refuses new commands ("controller removed"), shuts the controller down,
+ * disables it and closes everything the controller holds; {@link #removal()} then tells the caller to close the
+ * device. DMA memory of the queues is freed only by {@link #close()} (also the removal's), never by a reset.
+ *
+ * <p><b>Ownership:</b> the caller owns the device (and its address space) and must not close it before the controller
+ * (except after {@link #removal()} completed: the controller holds nothing of it then); the controller owns its BAR0
+ * mapping, the admin and I/O queues, their DMA memory and its eventfds, and closes them. Queue pairs are the
+ * controller's and go with it. Should the controller not stop, its queue memory is still safe to free: the library
+ * unmaps DMA memory from the IOMMU before it frees it. Data buffers are the caller's; one of a command that failed
+ * (reset, removal, timeout) may have been partly read or written. <b>Threads:</b> thread-safe; admin commands and
+ * resets are serialized; each queue pair is for one thread at a time; {@link #reset()} and {@link #close()} work from
+ * any thread, after close every call throws {@link IllegalStateException}, after a removal or a failed reset
+ * {@link NvmeException}.
  */
 public final class NvmeController implements AutoCloseable {
 
@@ -69,8 +85,15 @@ public final class NvmeController implements AutoCloseable {
      * @param commandTimeout how long a command may take before it fails with {@link NvmeTimeoutException}
      * @param interrupts     whether each I/O queue pair gets an MSI-X vector of its own (on an eventfd) that wakes
      *                       its waiter, instead of spinning ({@link #open(VfioDevice, Options, Vfio)} only)
+     * @param watchRemoval   whether the controller takes the device's REQ interrupt (the kernel asking for the device
+     *                       back, e.g. for a hot-unplug) and then fails what is in flight, shuts down and releases
+     *                       everything it holds, completing {@link NvmeController#removal()} so that the caller closes
+     *                       the device ({@link #open(VfioDevice, Options, Vfio)} only). Leave it off where something
+     *                       else has the REQ interrupt (a claim of vfio-pci publishes devices with it reserved: there,
+     *                       the withdrawn service is the signal to close the controller)
      */
-    public record Options(int queuePairs, int queueEntries, Duration commandTimeout, boolean interrupts) {
+    public record Options(int queuePairs, int queueEntries, Duration commandTimeout, boolean interrupts,
+            boolean watchRemoval) {
 
         /**
          * Checks the values.
@@ -79,6 +102,7 @@ public final class NvmeController implements AutoCloseable {
          * @param queueEntries   the entries of each I/O queue
          * @param commandTimeout the command timeout
          * @param interrupts     whether completions are signalled by MSI-X
+         * @param watchRemoval   whether the controller handles the device's REQ interrupt
          * @throws IllegalArgumentException if a value is out of range
          */
         public Options {
@@ -99,7 +123,30 @@ public final class NvmeController implements AutoCloseable {
          * @throws IllegalArgumentException if a value is out of range
          */
         public Options(int queuePairs, int queueEntries, Duration commandTimeout) {
-            this(queuePairs, queueEntries, commandTimeout, false);
+            this(queuePairs, queueEntries, commandTimeout, false, false);
+        }
+
+        /**
+         * Options without REQ handling.
+         *
+         * @param queuePairs     the I/O queue pairs to create
+         * @param queueEntries   the entries of each I/O queue
+         * @param commandTimeout the command timeout
+         * @param interrupts     whether completions are signalled by MSI-X
+         * @throws IllegalArgumentException if a value is out of range
+         */
+        public Options(int queuePairs, int queueEntries, Duration commandTimeout, boolean interrupts) {
+            this(queuePairs, queueEntries, commandTimeout, interrupts, false);
+        }
+
+        /**
+         * These options with the device's REQ interrupt handled by the controller, or not.
+         *
+         * @param watch whether the controller handles the device's REQ interrupt
+         * @return the options
+         */
+        public Options withWatchRemoval(boolean watch) {
+            return new Options(queuePairs, queueEntries, commandTimeout, interrupts, watch);
         }
 
         /**
@@ -129,11 +176,66 @@ public final class NvmeController implements AutoCloseable {
     private ControllerIdentity identity;
     private List<NvmeQueuePair> queuePairs = List.of();
     private volatile boolean closed;
+    /**
+     * Changed by each reset once the controller is disabled (CSTS.RDY = 0): a queue pair that sees a new value fails
+     * what it had in flight and makes its queue again before its next command.
+     */
+    private volatile int generation;
+    private volatile String resetNote = "";
+    /** Set when the kernel asked for the device back: no new commands. */
+    private volatile boolean removing;
+    /** Why the controller is unusable for good (removed, gone, a reset failed); null while it works. */
+    private volatile String failure;
+    private int resets;
+    private long lastResetNanos;
+    /** Within a reset or the bring-up: an admin timeout fails the step instead of starting a reset. */
+    private boolean recovering;
+    private int ioQueueCount;
+    private EventFd request;
+    private final CompletableFuture<Void> removal = new CompletableFuture<>();
     /** The queue pairs' view of this controller (not public API). */
     private final NvmeQueuePair.Owner owner = new NvmeQueuePair.Owner() {
         @Override
         public void checkOpen() {
             NvmeController.this.checkOpen();
+        }
+
+        @Override
+        public void checkSubmit() {
+            NvmeController.this.checkOpen();
+            if (removing) {
+                throw removedException();
+            }
+        }
+
+        @Override
+        public int generation() {
+            return generation;
+        }
+
+        @Override
+        public String resetNote() {
+            return resetNote;
+        }
+
+        @Override
+        public void recreate(NvmeQueuePair pair) {
+            NvmeController.this.recreate(pair);
+        }
+
+        @Override
+        public boolean abort(int queueId, int tag) {
+            return NvmeController.this.abort(queueId, tag);
+        }
+
+        @Override
+        public void reset(int expectedGeneration, String reason) {
+            NvmeController.this.reset(expectedGeneration, reason);
+        }
+
+        @Override
+        public boolean checkHealth() {
+            return NvmeController.this.checkHealth();
         }
 
         @Override
@@ -147,6 +249,7 @@ public final class NvmeController implements AutoCloseable {
         }
     };
     private boolean shutdownComplete;
+    private long removalNanos;
 
     private NvmeController(VfioDevice device, Options options, Vfio vfio) {
         this.device = device;
@@ -167,8 +270,8 @@ public final class NvmeController implements AutoCloseable {
      * @throws IllegalStateException if the device is closed
      */
     public static NvmeController open(VfioDevice device, Options options) {
-        if (options.interrupts()) {
-            throw new IllegalArgumentException("interrupts need eventfds: open(device, options, vfio)");
+        if (options.interrupts() || options.watchRemoval()) {
+            throw new IllegalArgumentException("interrupts and REQ need eventfds: open(device, options, vfio)");
         }
         return open(device, options, null);
     }
@@ -180,15 +283,16 @@ public final class NvmeController implements AutoCloseable {
      *
      * @param device  an NVMe controller opened by the caller, who keeps owning it
      * @param options the queue pairs, their size, the command timeout and whether completions interrupt
-     * @param vfio    where eventfds come from; may be null without interrupts
+     * @param vfio    where eventfds come from; may be null without interrupts and REQ handling
      * @return the controller, ready for I/O; the caller closes it before the device
      * @throws NvmeException         if the controller reports a value out of range (also: fewer MSI-X vectors than
-     *                               queue pairs) or fails a step; everything made so far is closed again
+     *                               queue pairs, no REQ interrupt where it is to be watched) or fails a step;
+     *                               everything made so far is closed again
      * @throws NvmeTimeoutException  if it does not become ready or answer in time
      * @throws IllegalStateException if the device is closed
      */
     public static NvmeController open(VfioDevice device, Options options, Vfio vfio) {
-        if (options.interrupts() && vfio == null) {
+        if ((options.interrupts() || options.watchRemoval()) && vfio == null) {
             throw new IllegalArgumentException("interrupts need eventfds: give the Vfio service");
         }
         NvmeController controller = new NvmeController(Objects.requireNonNull(device), Objects.requireNonNull(options),
@@ -207,6 +311,7 @@ public final class NvmeController implements AutoCloseable {
     }
 
     private synchronized void bringUp(Options options) {
+        recovering = true; // an admin timeout fails the bring-up instead of starting a reset
         PciConfig config = PciConfig.of(device);
         int classCode = config.classCode();
         if (classCode != 0x010802) {
@@ -256,18 +361,12 @@ public final class NvmeController implements AutoCloseable {
         adminMemory = own(space.allocateDma(NvmeQueuePair.memorySize(adminEntries)));
         identifyPage = own(space.allocateDma(NvmeCommands.IDENTIFY_SIZE));
         admin = new NvmeQueuePair(owner, 0, adminEntries, adminMemory, bar, stride, timeoutNanos, 0);
-        bar.write32(NvmeRegisters.AQA, ((adminEntries - 1) << 16) | (adminEntries - 1));
-        bar.write64(NvmeRegisters.ASQ, admin.sqIova());
-        bar.write64(NvmeRegisters.ACQ, admin.cqIova());
-        int cc = NvmeRegisters.CC_EN | (0 << NvmeRegisters.CC_CSS_SHIFT) | (0 << NvmeRegisters.CC_MPS_SHIFT)
-                | (0 << NvmeRegisters.CC_AMS_SHIFT) | (NvmeCommands.SQE_SIZE_LOG2 << NvmeRegisters.CC_IOSQES_SHIFT)
-                | (NvmeCommands.CQE_SIZE_LOG2 << NvmeRegisters.CC_IOCQES_SHIFT);
-        bar.write32(CC, cc);
-        awaitStatus("ready (CSTS.RDY = 1) after CC.EN = 1", NvmeRegisters.CSTS_RDY, NvmeRegisters.CSTS_RDY);
+        enable();
 
         identity = identifyController(version);
         int granted = setNumberOfQueues(options.queuePairs());
         int count = Math.min(granted, options.queuePairs());
+        ioQueueCount = count;
         if (options.interrupts()) {
             IrqInfo msix = device.irqInfo(PciIrq.MSIX);
             if (msix.count() < count + 1 || !msix.eventfd()) {
@@ -286,16 +385,46 @@ public final class NvmeController implements AutoCloseable {
             EventFd irq = options.interrupts() ? eventFds.get(qid) : null;
             NvmeQueuePair pair = new NvmeQueuePair(owner, qid, entries, memory, bar, stride, timeoutNanos,
                     identity.maxTransferBytes(), irq);
-            int size = (entries - 1) << 16 | qid;
-            // with interrupts: vector qid, enabled; without: none, completions are polled
-            int interrupts = irq != null ? qid << 16 | NvmeCommands.CQ_INTERRUPTS_ENABLED : 0;
-            adminCommand(NvmeCommands.ADMIN_CREATE_CQ, 0, pair.cqIova(), size,
-                    interrupts | NvmeCommands.QUEUE_PHYSICALLY_CONTIGUOUS);
-            adminCommand(NvmeCommands.ADMIN_CREATE_SQ, 0, pair.sqIova(), size,
-                    qid << 16 | NvmeCommands.QUEUE_PHYSICALLY_CONTIGUOUS);
+            createIoQueue(pair);
             pairs.add(pair);
             queuePairs = List.copyOf(pairs); // close() deletes the ones created so far should a later one fail
         }
+        if (options.watchRemoval()) {
+            IrqInfo req = device.irqInfo(PciIrq.REQ);
+            if (req.count() < 1 || !req.eventfd()) {
+                throw new NvmeException("NVMe " + name + ": the device has no REQ interrupt with an eventfd ("
+                        + req + "): open it without watchRemoval");
+            }
+            EventFd fd = vfio.newEventFd();
+            request = fd;
+            device.setIrqEventFds(PciIrq.REQ.index(), 0, List.of(fd));
+            Thread.ofPlatform().daemon().name("NVMe " + name + " REQ").start(() -> awaitRemovalRequest(fd));
+        }
+        recovering = false;
+    }
+
+    /** Points the controller at the (empty) admin queue and enables it: CC.EN = 1, CSTS.RDY = 1 within CAP.TO. */
+    private void enable() {
+        int adminEntries = admin.depth() + 1;
+        bar.write32(NvmeRegisters.AQA, ((adminEntries - 1) << 16) | (adminEntries - 1));
+        bar.write64(NvmeRegisters.ASQ, admin.sqIova());
+        bar.write64(NvmeRegisters.ACQ, admin.cqIova());
+        int cc = NvmeRegisters.CC_EN | (0 << NvmeRegisters.CC_CSS_SHIFT) | (0 << NvmeRegisters.CC_MPS_SHIFT)
+                | (0 << NvmeRegisters.CC_AMS_SHIFT) | (NvmeCommands.SQE_SIZE_LOG2 << NvmeRegisters.CC_IOSQES_SHIFT)
+                | (NvmeCommands.CQE_SIZE_LOG2 << NvmeRegisters.CC_IOCQES_SHIFT);
+        bar.write32(CC, cc);
+        awaitStatus("ready (CSTS.RDY = 1) after CC.EN = 1", NvmeRegisters.CSTS_RDY, NvmeRegisters.CSTS_RDY);
+    }
+
+    /** Create I/O CQ, then SQ, on the pair's memory: with interrupts on vector {@code qid}, else none (polled). */
+    private void createIoQueue(NvmeQueuePair pair) {
+        int qid = pair.id();
+        int size = pair.depth() << 16 | qid; // 0-based: the entries less one
+        int interrupts = pair.interruptDriven() ? qid << 16 | NvmeCommands.CQ_INTERRUPTS_ENABLED : 0;
+        adminCommand(NvmeCommands.ADMIN_CREATE_CQ, 0, pair.cqIova(), size,
+                interrupts | NvmeCommands.QUEUE_PHYSICALLY_CONTIGUOUS);
+        adminCommand(NvmeCommands.ADMIN_CREATE_SQ, 0, pair.sqIova(), size,
+                qid << 16 | NvmeCommands.QUEUE_PHYSICALLY_CONTIGUOUS);
     }
 
     private DmaBuffer own(DmaBuffer buffer) {
@@ -324,7 +453,8 @@ public final class NvmeController implements AutoCloseable {
             if ((csts & mask) == value) {
                 return;
             }
-            if ((csts & NvmeRegisters.CSTS_CFS) != 0 && mask != NvmeRegisters.CSTS_SHST_MASK) {
+            // a fatal status ends the wait to become ready; disabling (a reset) is how it is cleared, so not that
+            if ((csts & NvmeRegisters.CSTS_CFS) != 0 && mask == NvmeRegisters.CSTS_RDY && value != 0) {
                 throw new NvmeException(String.format("NVMe %s: controller fatal status (CSTS 0x%x) waiting to be"
                         + " %s; a reset (reopen) may recover it", name, csts, what));
             }
@@ -341,8 +471,27 @@ public final class NvmeController implements AutoCloseable {
         }
     }
 
+    /**
+     * One admin command, waited for. A timeout outside bring-up and reset resets the controller (the admin queue
+     * itself being what is stuck, Abort through it would not help) and is then thrown.
+     */
     private synchronized int adminCommand(int opcode, int nsid, long prp1, int cdw10, int cdw11) {
-        return admin.await(admin.submit(opcode, nsid, prp1, 0, cdw10, cdw11, 0, 0));
+        int before = generation;
+        try {
+            return admin.await(admin.submit(opcode, nsid, prp1, 0, cdw10, cdw11, 0, 0));
+        } catch (NvmeTimeoutException e) {
+            if (recovering) {
+                throw e;
+            }
+            try {
+                reset(before, String.format("admin command opcode 0x%02x timed out", opcode));
+            } catch (RuntimeException resetFailed) {
+                e.addSuppressed(resetFailed);
+                throw e;
+            }
+            throw new NvmeTimeoutException(e.getMessage() + "; the controller was reset (every command in flight on"
+                    + " it failed)");
+        }
     }
 
     private ControllerIdentity identifyController(int version) {
@@ -488,7 +637,224 @@ public final class NvmeController implements AutoCloseable {
         return shutdownComplete;
     }
 
+    /**
+     * Resets the controller: disables it (CC.EN = 0, then CSTS.RDY = 0 within CAP.TO, which clears a fatal status),
+     * fails every command in flight, makes the admin queue new, enables it again and asks for the same I/O queues.
+     * Every command that was in flight then fails at its {@link NvmeQueuePair#await(int)} with an
+     * {@link NvmeException} (failed, not lost; its data buffer, the caller's, may have been partly read or written),
+     * and only once the controller can no longer reach memory. The queue pairs stay the same objects and are usable
+     * again: each makes its queue again (Create I/O CQ and SQ) before its next command, on its own thread. No DMA
+     * memory is freed or moved. The driver resets by itself on a fatal status (CSTS.CFS) and when a command neither
+     * completes in time nor after its Abort.
+     *
+     * <p>Thread-safe, from any thread (also while other threads wait for commands: their waits end with the
+     * failure). Blocks for up to CAP.TO twice, plus an admin command.
+     *
+     * @throws NvmeException         if the controller does not come back (e.g. not ready within CAP.TO, or it grants
+     *                               fewer queues than before); it is then unusable, every later call fails with
+     *                               that reason, and it should be closed
+     * @throws IllegalStateException if the controller is closed
+     */
+    public void reset() {
+        reset(-1, "reset() called");
+    }
+
+    /**
+     * Resets unless the generation moved past {@code expected} (another thread reset already); -1 resets always.
+     */
+    synchronized void reset(int expected, String reason) {
+        checkOpen();
+        if (expected >= 0 && expected != generation) {
+            return;
+        }
+        if (recovering) {
+            // this thread is bringing the controller up, resetting or closing it: that step fails instead
+            throw new NvmeException("NVMe " + name + ": " + reason + " while the controller was being brought up,"
+                    + " reset or closed");
+        }
+        long t0 = System.nanoTime();
+        boolean wasRecovering = recovering;
+        boolean stopped = false;
+        recovering = true;
+        try {
+            disable(); // from here on the controller reaches no queue and no data buffer
+            stopped = true;
+            resetNote = reason;
+            generation++; // queue pairs fail what they had in flight at their next call
+            for (EventFd eventFd : eventFds) {
+                eventFd.signal(); // a waiter asleep on its vector looks again
+            }
+            admin.reinitialize(generation);
+            enable();
+            int granted = setNumberOfQueues(ioQueueCount);
+            if (granted < ioQueueCount) {
+                throw new NvmeException("NVMe " + name + ": after the reset the controller grants " + granted
+                        + " I/O queue pairs, not the " + ioQueueCount + " it had");
+            }
+            resets++;
+            lastResetNanos = System.nanoTime() - t0;
+        } catch (RuntimeException e) {
+            failure = "NVMe " + name + ": the reset (" + reason + ") failed: " + e.getMessage()
+                    + (stopped ? "" : "; it did not stop, so data buffers of commands in flight may still be written")
+                    + "; the controller is unusable: close it (reopen to try again)";
+            generation++; // waiters wake to the failure
+            throw new NvmeException(failure, e);
+        } finally {
+            recovering = wasRecovering;
+        }
+    }
+
+    /**
+     * How many resets completed since {@link #open}.
+     *
+     * @return the count
+     */
+    public synchronized int resets() {
+        return resets;
+    }
+
+    /**
+     * How long the last completed reset took, from CC.EN = 0 to the queues asked for again.
+     *
+     * @return nanoseconds; 0 before the first reset
+     */
+    public synchronized long lastResetNanos() {
+        return lastResetNanos;
+    }
+
+    /** Makes a queue pair's queue again after a reset; called from the pair's thread by its first command. */
+    private synchronized void recreate(NvmeQueuePair pair) {
+        checkOpen();
+        if (removing) {
+            throw removedException();
+        }
+        pair.reinitialize(generation); // the controller has no queue on this memory: it was disabled since
+        try {
+            createIoQueue(pair);
+        } catch (RuntimeException e) {
+            pair.markQueueGone();
+            throw e;
+        }
+    }
+
+    /** NVMe Abort (SQID, CID); true if the controller said it aborted the command (dword 0 bit 0 clear). */
+    private boolean abort(int queueId, int tag) {
+        int result = adminCommand(NvmeCommands.ADMIN_ABORT, 0, 0, tag << 16 | queueId, 0);
+        return (result & 1) == 0;
+    }
+
+    /**
+     * Reads CSTS: on a fatal status (CFS) resets the controller (unless another thread did already) and returns
+     * true; if it reads all ones, the controller is gone: it fails for good.
+     */
+    private boolean checkHealth() {
+        checkOpen();
+        int before = generation;
+        int csts;
+        try {
+            csts = bar.read32(CSTS);
+        } catch (IllegalStateException closedMeanwhile) {
+            checkOpen();
+            throw closedMeanwhile;
+        }
+        if (csts == -1) {
+            failure = "NVMe " + name + ": the controller is gone (CSTS reads all ones); close it";
+            throw new NvmeException(failure);
+        }
+        if ((csts & NvmeRegisters.CSTS_CFS) != 0) {
+            reset(before, String.format("controller fatal status, CSTS 0x%x", csts));
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Completes once the kernel asked for the device back (its REQ interrupt, e.g. for a hot-unplug) and the
+     * controller has let go of it: it stopped taking commands, failed those in flight ({@link NvmeException}
+     * "controller removed"), shut the controller down and disabled it, and closed everything it held, as
+     * {@link #close()} does. The caller then closes the device so that the kernel can complete the removal, e.g.
+     * {@code nvme.removal().thenRun(device::close)}; dependent actions run on the controller's REQ thread, or at once
+     * if it completed already. Never completes without {@link Options#watchRemoval()}, nor after a {@link #close()}.
+     *
+     * @return the removal, completed with null
+     */
+    public CompletionStage<Void> removal() {
+        return removal.minimalCompletionStage();
+    }
+
+    /**
+     * Whether the controller let go of the device because the kernel asked for it back.
+     *
+     * @return true once {@link #removal()} completed
+     */
+    public boolean removed() {
+        return removal.isDone();
+    }
+
+    /** The REQ thread: waits for the kernel's request; the eventfd's close (by close()) ends it. */
+    private void awaitRemovalRequest(EventFd fd) {
+        try {
+            fd.await();
+        } catch (IllegalStateException closedByClose) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        removing = true; // no new commands from here on
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            try {
+                if ((bar.read32(CSTS) & NvmeRegisters.CSTS_RDY) != 0) {
+                    // the controller writes back its volatile cache; commands still in flight complete or fail
+                    int cc = bar.read32(CC);
+                    bar.write32(CC, (cc & ~NvmeRegisters.CC_SHN_MASK) | NvmeRegisters.CC_SHN_NORMAL);
+                    awaitStatus("shut down (CSTS.SHST complete) after CC.SHN normal", NvmeRegisters.CSTS_SHST_MASK,
+                            NvmeRegisters.CSTS_SHST_COMPLETE);
+                    shutdownComplete = true;
+                }
+            } catch (RuntimeException e) {
+                // gone already, or it did not shut down: disabling below stops it either way
+            }
+            try {
+                disable(); // queues and data buffers out of the controller's reach before the waiters hear of it
+            } catch (RuntimeException e) {
+                // the library unmaps the queue memory from the IOMMU before freeing it: still safe below
+            }
+            failure = "NVMe " + name + ": controller removed (the kernel asked for the device back)";
+            generation++;
+            for (EventFd eventFd : eventFds) {
+                eventFd.signal();
+            }
+            try {
+                close();
+            } catch (RuntimeException e) {
+                // closed as far as it goes; the caller closes the device next
+            }
+            removalNanos = System.nanoTime() - t0;
+        }
+        removal.complete(null);
+    }
+
+    /**
+     * How long the controller took to let go of the device after the kernel asked for it back.
+     *
+     * @return nanoseconds from the REQ interrupt to {@link #removal()} completing; 0 before
+     */
+    public synchronized long removalNanos() {
+        return removalNanos;
+    }
+
+    private NvmeException removedException() {
+        String why = failure;
+        return new NvmeException(why != null ? why
+                : "NVMe " + name + ": controller removed (the kernel asked for the device back)");
+    }
+
     void checkOpen() {
+        if (failure != null) {
+            throw new NvmeException(failure);
+        }
         if (closed) {
             throw new IllegalStateException("NVMe controller " + name + " is closed");
         }
@@ -515,15 +881,18 @@ public final class NvmeController implements AutoCloseable {
         if (closed) {
             return;
         }
-        RuntimeException failure = null;
+        RuntimeException thrown = null;
+        recovering = true; // an admin timeout here fails the close's step, it starts no reset
         try {
-            if (admin != null && bar != null && (bar.read32(CSTS) & NvmeRegisters.CSTS_RDY) != 0) {
+            if (failure != null && admin != null && bar != null) {
+                disable(); // removed, gone or failed: no more commands, just stop it if it still runs
+            } else if (admin != null && bar != null && (bar.read32(CSTS) & NvmeRegisters.CSTS_RDY) != 0) {
                 for (NvmeQueuePair pair : queuePairs.reversed()) {
                     try {
                         adminCommand(NvmeCommands.ADMIN_DELETE_SQ, 0, 0, pair.id(), 0);
                         adminCommand(NvmeCommands.ADMIN_DELETE_CQ, 0, 0, pair.id(), 0);
                     } catch (RuntimeException e) {
-                        failure = add(failure, e);
+                        thrown = add(thrown, e);
                     }
                 }
                 closed = true; // the admin queue is done: no more commands
@@ -534,19 +903,27 @@ public final class NvmeController implements AutoCloseable {
                 shutdownComplete = true;
             }
         } catch (RuntimeException e) {
-            failure = add(failure, e);
+            thrown = add(thrown, e);
             try {
                 disable(); // the controller must stop reaching the queue memory freed below
             } catch (RuntimeException second) {
-                failure = add(failure, second);
+                thrown = add(thrown, second);
             }
         } finally {
             closed = true;
+            if (request != null) {
+                try {
+                    device.disableIrq(PciIrq.REQ);
+                } catch (RuntimeException e) {
+                    thrown = add(thrown, e);
+                }
+                request.close(); // ends the REQ thread's wait, unless it is the one closing
+            }
             if (msixEnabled) {
                 try {
                     device.disableIrq(PciIrq.MSIX);
                 } catch (RuntimeException e) {
-                    failure = add(failure, e);
+                    thrown = add(thrown, e);
                 }
             }
             for (EventFd eventFd : eventFds) {
@@ -560,8 +937,8 @@ public final class NvmeController implements AutoCloseable {
                 bar.close();
             }
         }
-        if (failure != null) {
-            throw failure;
+        if (thrown != null) {
+            throw thrown;
         }
     }
 

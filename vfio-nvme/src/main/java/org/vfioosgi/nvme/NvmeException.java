@@ -2,8 +2,10 @@ package org.vfioosgi.nvme;
 
 /**
  * A failure of the NVMe driver: the controller reported or did something it should not (a value out of range, a
- * fatal status, a completion for no command), or did not answer in time. {@link NvmeStatusException} carries a
- * command's error status, {@link NvmeTimeoutException} a command or state change that did not complete.
+ * fatal status, a completion for no command), or did not answer in time; also a command that a controller reset
+ * failed ("the controller was reset": submit it again), and every call after the kernel took the device back
+ * ("controller removed"). {@link NvmeStatusException} carries a command's error status, {@link NvmeTimeoutException}
+ * a command or state change that did not complete.
  */
 public class NvmeException extends RuntimeException {
 

@@ -27,13 +27,21 @@ import org.vfioosgi.nvme.spec.NvmeStatus;
  *
  * <p>The queues, one PRP list page per tag and the tags' state live in one DMA buffer the controller owns: a queue
  * pair goes with its controller and is never closed on its own. A tag whose command timed out stays reserved until the
- * controller completes it, so its PRP list is not rewritten while the controller may still read it.
+ * controller completes it (or a reset forgets it), so its PRP list is not rewritten while the controller may still
+ * read it.
+ *
+ * <p><b>Resets.</b> After a {@linkplain NvmeController#reset() controller reset} the same queue pair works again:
+ * commands the controller completed before it was disabled complete, the others fail at {@link #await(int)} with an
+ * {@link NvmeException} naming the reset, and the next command first makes the queue again (Create I/O CQ and SQ on
+ * the same memory, under the controller's lock). The only cost on the I/O path is a volatile read of the controller's
+ * reset generation per call.
  *
  * <p><b>Threads:</b> not thread-safe: one thread at a time submits, polls and awaits (a queue pair per thread is
- * the intended use). Closing the controller from another thread makes later calls throw
- * {@link IllegalStateException}. <b>Buffers:</b> the data buffers are the caller's; keep them open until their
- * commands completed (closing one earlier unmaps it first, so the controller then fails the transfer instead of
- * reaching freed memory).
+ * the intended use); other threads may reset or close the controller meanwhile. Closing it makes later calls throw
+ * {@link IllegalStateException}; its removal (REQ) or a failed reset {@link NvmeException}. <b>Buffers:</b> the data
+ * buffers are the caller's; keep them open until their commands completed or failed (closing one earlier unmaps it
+ * first, so the controller then fails the transfer instead of reaching freed memory). A failed command's buffer may
+ * have been partly read or written.
  */
 public final class NvmeQueuePair {
 
@@ -44,6 +52,12 @@ public final class NvmeQueuePair {
     private static final byte DONE = 2;
     /** Timed out: freed when (if ever) the controller completes it. */
     private static final byte ABANDONED = 3;
+    /** Lost by a controller reset (the controller was disabled first): its waiter gets an {@link NvmeException}. */
+    private static final byte FAILED = 4;
+    /** How long a waiter spins or sleeps without completions before it looks at CSTS (fatal status, gone). */
+    private static final long HEALTH_CHECK_NANOS = 20_000_000L;
+    /** How long a timed-out command may take to come back after its Abort before the controller is reset. */
+    private static final long ABORT_GRACE_NANOS = 1_000_000_000L;
 
     private final Owner controller;
     private final int id;
@@ -67,6 +81,14 @@ public final class NvmeQueuePair {
     private int cqHead;
     private boolean phase = true;
     private boolean broken;
+    /** Completions taken by the current {@link #consume()}. */
+    private int consumed;
+    /** The controller's reset generation this queue's state belongs to (see {@link Owner#generation()}). */
+    private int generation;
+    /** Whether the controller has this queue: false after a reset until {@link Owner#recreate} made it again. */
+    private boolean queueLive = true;
+    /** Why the commands marked {@link #FAILED} failed (the last reset's reason). */
+    private String failure = "";
 
     private final byte[] state;
     private final byte[] opcodes;
@@ -75,9 +97,15 @@ public final class NvmeQueuePair {
     private final int[] freeTags;
     private int freeCount;
 
-    /** What a queue pair needs of its controller; an interface so that tests can stand in for one. */
+    /**
+     * What a queue pair needs of its controller; an interface so that tests can stand in for one. The fault-handling
+     * methods have defaults for a controller that never resets.
+     */
     interface Owner {
-        /** Throws {@link IllegalStateException} once the controller is closed. */
+        /**
+         * Throws {@link IllegalStateException} once the controller is closed, {@link NvmeException} once it was
+         * removed or failed for good.
+         */
         void checkOpen();
 
         /** The controller's name, for messages. */
@@ -85,6 +113,43 @@ public final class NvmeQueuePair {
 
         /** A note on the controller's fatal status for timeout messages, or "". */
         String fatalStatusNote();
+
+        /** As {@link #checkOpen()}, and also refusing new commands while the controller is being removed. */
+        default void checkSubmit() {
+            checkOpen();
+        }
+
+        /**
+         * The reset generation: a volatile read, changed by each reset once the controller is disabled (so commands
+         * of an older generation can no longer reach memory).
+         */
+        default int generation() {
+            return 0;
+        }
+
+        /** Why the last reset happened, for the exceptions of the commands it failed. */
+        default String resetNote() {
+            return "";
+        }
+
+        /** Makes the queue again after a reset (from the queue's thread): {@link #reinitialize}, Create CQ and SQ. */
+        default void recreate(NvmeQueuePair pair) {
+            throw new IllegalStateException("no reset without a controller");
+        }
+
+        /** Sends Abort for the command; true if the controller said it aborted it. */
+        default boolean abort(int queueId, int tag) {
+            return false;
+        }
+
+        /** Resets the controller unless its generation moved past {@code generation} already; the reason for notes. */
+        default void reset(int generation, String reason) {
+        }
+
+        /** Reads CSTS: resets the controller on a fatal status (returning true), fails for good if it reads all ones. */
+        default boolean checkHealth() {
+            return false;
+        }
     }
 
     /** The memory a queue pair of {@code entries} entries needs: SQ, CQ and a PRP list page per tag, page-aligned. */
@@ -189,7 +254,8 @@ public final class NvmeQueuePair {
     }
 
     /**
-     * How many commands are in flight: submitted and not yet awaited (including timed-out ones not yet completed).
+     * How many commands are in flight: submitted and not yet awaited (including timed-out ones not yet completed, and
+     * ones a reset failed that were not awaited yet).
      *
      * @return the number
      */
@@ -209,6 +275,8 @@ public final class NvmeQueuePair {
      * @return the command's tag, for {@link #await(int)}
      * @throws IllegalArgumentException if the transfer is empty, too large, or not within the buffer
      * @throws IllegalStateException    if every tag is in flight, the buffer or the controller is closed
+     * @throws NvmeException            if the controller was removed or failed for good, or cannot make the queue
+     *                                  again after a reset
      */
     public int submitRead(NvmeNamespace namespace, long lba, int blocks, DmaBuffer buffer, long offset) {
         return submitIo(NvmeCommands.NVM_READ, namespace, lba, blocks, buffer, offset);
@@ -225,6 +293,8 @@ public final class NvmeQueuePair {
      * @return the command's tag, for {@link #await(int)}
      * @throws IllegalArgumentException if the transfer is empty, too large, or not within the buffer
      * @throws IllegalStateException    if every tag is in flight, the buffer or the controller is closed
+     * @throws NvmeException            if the controller was removed or failed for good, or cannot make the queue
+     *                                  again after a reset
      */
     public int submitWrite(NvmeNamespace namespace, long lba, int blocks, DmaBuffer buffer, long offset) {
         return submitIo(NvmeCommands.NVM_WRITE, namespace, lba, blocks, buffer, offset);
@@ -236,6 +306,8 @@ public final class NvmeQueuePair {
      * @param namespace the namespace
      * @return the command's tag, for {@link #await(int)}
      * @throws IllegalStateException if every tag is in flight, or the controller is closed
+     * @throws NvmeException         if the controller was removed or failed for good, or cannot make the queue again
+     *                               after a reset
      */
     public int submitFlush(NvmeNamespace namespace) {
         return submit(NvmeCommands.NVM_FLUSH, namespace.id(), 0, 0, 0, 0, 0, 0);
@@ -312,7 +384,13 @@ public final class NvmeQueuePair {
     }
 
     private int takeTag() {
-        controller.checkOpen();
+        controller.checkSubmit();
+        if (generation != controller.generation()) {
+            failOutstanding();
+        }
+        if (!queueLive) {
+            controller.recreate(this); // after a reset: the first command makes the queue again
+        }
         if (broken) {
             throw new IllegalStateException(this + " stopped after the controller completed a command wrongly");
         }
@@ -332,6 +410,19 @@ public final class NvmeQueuePair {
             freeTags[freeCount++] = tag;
             throw new IllegalStateException(this + ": submission queue full (head " + sqHead + ")");
         }
+        try {
+            writeEntry(tag, opcode, nsid, prp1, prp2, cdw10, cdw11, cdw12, cdw13);
+        } catch (IllegalStateException e) {
+            state[tag] = FREE;
+            freeTags[freeCount++] = tag;
+            controller.checkOpen(); // removed meanwhile (its memory freed): say so
+            throw e;
+        }
+        return tag;
+    }
+
+    private void writeEntry(int tag, int opcode, int nsid, long prp1, long prp2, int cdw10, int cdw11, int cdw12,
+            int cdw13) {
         long e = (long) sqTail * SQE_SIZE;
         sq.set(ValueLayout.JAVA_INT_UNALIGNED, e, (opcode & 0xff) | (tag << 16));
         sq.set(ValueLayout.JAVA_INT_UNALIGNED, e + NvmeCommands.SQE_NSID, nsid);
@@ -348,7 +439,57 @@ public final class NvmeQueuePair {
         opcodes[tag] = (byte) opcode;
         sqTail = (sqTail + 1) % entries;
         bar.write32(sqDoorbell, sqTail); // a release write: the entry is in memory before the controller hears of it
-        return tag;
+    }
+
+    /**
+     * After a reset (seen as a new generation): every command in flight fails (the controller was disabled before
+     * the generation changed, so none of them can still reach memory), abandoned tags come back, and the queue must be
+     * made again before the next command. On the queue's thread; touches no device register or queue memory.
+     */
+    private void failOutstanding() {
+        generation = controller.generation();
+        failure = controller.resetNote();
+        if (queueLive && !broken) {
+            // the controller is disabled: what it posted before is all it will post, and those commands completed
+            try {
+                consume();
+            } catch (RuntimeException stoppedOrWrong) {
+                // the queue's memory is gone or holds a wrong entry: what is left fails below
+            }
+        }
+        for (int tag = 0; tag < state.length; tag++) {
+            if (state[tag] == IN_FLIGHT) {
+                state[tag] = FAILED;
+            } else if (state[tag] == ABANDONED) {
+                state[tag] = FREE;
+                freeTags[freeCount++] = tag;
+            }
+        }
+        queueLive = false;
+    }
+
+    /** The controller could not make the queue again: the next command tries once more. */
+    void markQueueGone() {
+        queueLive = false;
+    }
+
+    /**
+     * Makes the queue's memory new for a controller that has no queue on it (disabled, or this queue not created
+     * yet in the new generation): fails what was in flight, clears the CQ's phase tags and the indexes. Called with
+     * the controller's lock held, from the queue's thread (or, for the admin queue, by the resetting controller).
+     */
+    void reinitialize(int newGeneration) {
+        if (generation != newGeneration) {
+            failOutstanding();
+        }
+        generation = newGeneration;
+        cq.fill((byte) 0);
+        sqTail = 0;
+        sqHead = 0;
+        cqHead = 0;
+        phase = true;
+        broken = false;
+        queueLive = true;
     }
 
     /**
@@ -357,87 +498,126 @@ public final class NvmeQueuePair {
      *
      * @return how many completions were taken
      * @throws NvmeException         if the controller posted a completion for no command of this queue (the queue
-     *                               stops: every later call throws {@link IllegalStateException})
+     *                               stops: every later command throws {@link IllegalStateException}, until a
+     *                               controller reset makes the queue again), or it was removed or failed for good
      * @throws IllegalStateException if the controller is closed
      */
     public int poll() {
         controller.checkOpen();
-        int taken = 0;
+        if (generation != controller.generation()) {
+            failOutstanding();
+        }
+        if (!queueLive) {
+            return 0; // nothing in flight since the reset
+        }
+        consumed = 0;
         try {
-            while (true) {
-                long e = (long) cqHead * CQE_SIZE;
-                // an acquire read: the rest of the entry is read after the phase tag said it is there
-                int word = Short.toUnsignedInt((short) STATUS_WORD.getAcquire(cq, e + CQE_STATUS));
-                if (((word & 1) == 1) != phase) {
-                    break;
-                }
-                int tag = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_CID));
-                int sqid = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_SQID));
-                int sqhd = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_SQHD));
-                if (sqid != id || sqhd >= entries || tag >= state.length
-                        || (state[tag] != IN_FLIGHT && state[tag] != ABANDONED)) {
-                    broken = true;
-                    throw new NvmeException(String.format("NVMe %s: queue %d got a completion for no command of"
-                            + " it (SQ ID %d, SQ head %d, command ID %d); the queue is stopped", controller.name(), id,
-                            sqid, sqhd, tag));
-                }
-                sqHead = sqhd;
-                if (state[tag] == ABANDONED) {
-                    state[tag] = FREE; // its waiter gave up: the tag (and its PRP list) can be used again
-                    freeTags[freeCount++] = tag;
-                } else {
-                    statuses[tag] = (short) NvmeStatus.fromWord(word);
-                    results[tag] = cq.get(ValueLayout.JAVA_INT_UNALIGNED, e + CQE_DW0);
-                    state[tag] = DONE;
-                }
-                taken++;
-                if (++cqHead == entries) {
-                    cqHead = 0;
-                    phase = !phase;
-                }
-            }
+            consume();
+        } catch (IllegalStateException e) {
+            controller.checkOpen(); // removed meanwhile (its memory freed): say so
+            throw e;
         } finally {
-            if (taken > 0) {
-                bar.write32(cqDoorbell, cqHead);
+            if (consumed > 0) {
+                try {
+                    bar.write32(cqDoorbell, cqHead);
+                } catch (IllegalStateException removedMeanwhile) {
+                    controller.checkOpen();
+                    throw removedMeanwhile;
+                }
             }
         }
-        return taken;
+        return consumed;
+    }
+
+    /** Takes the completions whose phase tag flipped, counting them in {@link #consumed}; rings no doorbell. */
+    private void consume() {
+        while (true) {
+            long e = (long) cqHead * CQE_SIZE;
+            // an acquire read: the rest of the entry is read after the phase tag said it is there
+            int word = Short.toUnsignedInt((short) STATUS_WORD.getAcquire(cq, e + CQE_STATUS));
+            if (((word & 1) == 1) != phase) {
+                break;
+            }
+            int tag = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_CID));
+            int sqid = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_SQID));
+            int sqhd = Short.toUnsignedInt(cq.get(ValueLayout.JAVA_SHORT_UNALIGNED, e + CQE_SQHD));
+            if (sqid != id || sqhd >= entries || tag >= state.length
+                    || (state[tag] != IN_FLIGHT && state[tag] != ABANDONED)) {
+                broken = true;
+                throw new NvmeException(String.format("NVMe %s: queue %d got a completion for no command of"
+                        + " it (SQ ID %d, SQ head %d, command ID %d); the queue is stopped", controller.name(), id,
+                        sqid, sqhd, tag));
+            }
+            sqHead = sqhd;
+            if (state[tag] == ABANDONED) {
+                state[tag] = FREE; // its waiter gave up: the tag (and its PRP list) can be used again
+                freeTags[freeCount++] = tag;
+            } else {
+                statuses[tag] = (short) NvmeStatus.fromWord(word);
+                results[tag] = cq.get(ValueLayout.JAVA_INT_UNALIGNED, e + CQE_DW0);
+                state[tag] = DONE;
+            }
+            consumed++;
+            if (++cqHead == entries) {
+                cqHead = 0;
+                phase = !phase;
+            }
+        }
     }
 
     /**
-     * Waits until the command of {@code tag} completes, polling, and gives the tag back.
+     * Waits until the command of {@code tag} completes, polling, and gives the tag back. While it waits without
+     * completions it looks at CSTS now and then: a controller fatal status (CSTS.CFS) resets the controller, which
+     * fails this command. A command that does not complete within the controller's command timeout is aborted (NVMe
+     * Abort); if it still does not come back within a second (at most the timeout) the controller is reset.
      *
      * @param tag a tag {@code submit*} returned and not yet awaited
      * @return the completion's dword 0 (command specific; 0 for reads and writes)
      * @throws NvmeStatusException      if the command completed with an error status (the tag is given back)
-     * @throws NvmeTimeoutException     if it did not complete within the controller's command timeout (the tag stays
-     *                                  reserved until the controller completes it)
+     * @throws NvmeTimeoutException     if it did not complete within the controller's command timeout; the message
+     *                                  says what recovery did (Abort, reset). The tag stays reserved until the
+     *                                  controller completes the command or a reset frees it
+     * @throws NvmeException            if a controller reset failed the command before it completed (the tag is given
+     *                                  back; the data buffer may have been partly read or written), or the controller
+     *                                  was removed or failed for good
      * @throws IllegalArgumentException if {@code tag} is not in flight
      * @throws IllegalStateException    if the controller is closed
      */
     public int await(int tag) {
-        if (tag < 0 || tag >= state.length || (state[tag] != IN_FLIGHT && state[tag] != DONE)) {
+        if (tag < 0 || tag >= state.length || (state[tag] != IN_FLIGHT && state[tag] != DONE
+                && state[tag] != FAILED)) {
             throw new IllegalArgumentException("tag " + tag + " is not in flight on " + this);
         }
         long start = System.nanoTime();
+        long checked = start;
         while (state[tag] == IN_FLIGHT) {
-            if (poll() == 0) {
-                long waited = System.nanoTime() - start;
+            if (poll() == 0 && state[tag] == IN_FLIGHT) {
+                long now = System.nanoTime();
+                long waited = now - start;
                 if (waited > timeoutNanos) {
-                    throw abandon(tag);
+                    NvmeTimeoutException timedOut = abandon(tag);
+                    String recovery = recover(tag);
+                    throw recovery.isEmpty() ? timedOut : new NvmeTimeoutException(timedOut.getMessage() + recovery);
                 }
-                if (irq != null) {
-                    // a completion posted after the poll above has signalled the eventfd already: no wake-up is lost
-                    interrupts += irq.awaitNanos(Math.max(1, timeoutNanos - waited));
-                } else {
-                    Thread.onSpinWait();
+                if (now - checked > HEALTH_CHECK_NANOS) {
+                    checked = now;
+                    controller.checkHealth(); // a reset on CSTS.CFS fails this command at the next poll
+                    continue;
                 }
+                waitBriefly(timeoutNanos - waited);
             }
         }
         int status = statuses[tag];
         int result = results[tag];
+        byte was = state[tag];
         state[tag] = FREE;
         freeTags[freeCount++] = tag;
+        if (was == FAILED) {
+            throw new NvmeException(String.format("NVMe %s: command opcode 0x%02x (tag %d) on queue %d failed: the"
+                    + " controller was reset (%s) before it completed; its data buffer may have been partly read or"
+                    + " written. The queue works again: submit it again", controller.name(), opcodes[tag] & 0xff, tag,
+                    id, failure));
+        }
         if (status != 0) {
             throw new NvmeStatusException(controller.name(), id, opcodes[tag] & 0xff, status);
         }
@@ -459,9 +639,17 @@ public final class NvmeQueuePair {
 
     // For NvmeAsyncQueue, whose completion thread is this queue pair's one thread: what poll() did to a tag.
 
-    /** Whether {@link #poll()} took the completion of {@code tag}'s command: {@link #await(int)} returns at once. */
+    /**
+     * Whether {@link #poll()} took the completion of {@code tag}'s command, or a controller reset failed it:
+     * {@link #await(int)} returns or throws at once.
+     */
     boolean completed(int tag) {
-        return state[tag] == DONE;
+        return state[tag] == DONE || state[tag] == FAILED;
+    }
+
+    /** The controller reset generation this queue last saw: a change means commands may have failed without a poll. */
+    int seenGeneration() {
+        return generation;
     }
 
     /** Whether {@code tag} is free: an abandoned command's late completion gave it back. */
@@ -477,6 +665,61 @@ public final class NvmeQueuePair {
     /** The command timeout, in nanoseconds. */
     long timeoutNanos() {
         return timeoutNanos;
+    }
+
+    /** Sleeps on the queue's interrupt (at most {@code nanos} and the health-check interval), or spins once. */
+    private void waitBriefly(long nanos) {
+        if (irq != null) {
+            try {
+                // a completion posted after the last poll has signalled the eventfd already: no wake-up is lost
+                interrupts += irq.awaitNanos(Math.max(1, Math.min(nanos, HEALTH_CHECK_NANOS)));
+            } catch (IllegalStateException closed) {
+                controller.checkOpen(); // the controller closed its eventfds: removed, or closed
+                throw closed;
+            }
+        } else {
+            Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * After a timeout ({@code tag} abandoned): a reset on a fatal status; else Abort, then up to the grace period for
+     * the command to come back, else a reset. Returns what happened, for the timeout's message. Not for the admin
+     * queue, whose timeouts the controller handles (it holds the admin lock).
+     */
+    private String recover(int tag) {
+        if (id == 0) {
+            return "";
+        }
+        int before = generation;
+        try {
+            if (controller.checkHealth()) {
+                return "; the controller had a fatal status (CSTS.CFS) and was reset";
+            }
+            boolean aborted = controller.abort(id, tag);
+            long grace = Math.min(timeoutNanos, ABORT_GRACE_NANOS);
+            long start = System.nanoTime();
+            while (state[tag] == ABANDONED && System.nanoTime() - start < grace) {
+                if (poll() == 0) {
+                    waitBriefly(grace - (System.nanoTime() - start));
+                }
+            }
+            if (generation != before) {
+                return "; it failed with the controller's reset meanwhile (" + failure + ")";
+            }
+            if (state[tag] != ABANDONED) {
+                return "; Abort " + (aborted ? "aborted it" : "said it did not abort it, but it completed after");
+            }
+            String reason = String.format("command opcode 0x%02x (tag %d) on queue %d not completed after a timeout"
+                    + " and an Abort", opcodes[tag] & 0xff, tag, id);
+            controller.reset(before, reason);
+            return "; Abort " + (aborted ? "said it aborted it" : "did not abort it") + " but it did not come back"
+                    + " within " + grace / 1_000_000 + " ms: the controller was reset (every command in flight on it"
+                    + " failed)";
+        } catch (NvmeException | IllegalStateException e) {
+            // e.g. the Abort timed out too (the controller then reset itself), or the controller was removed
+            return "; recovery: " + e.getMessage();
+        }
     }
 
     @Override

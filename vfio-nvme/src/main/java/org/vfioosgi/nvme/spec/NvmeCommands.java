@@ -59,6 +59,8 @@ public final class NvmeCommands {
     public static final int ADMIN_CREATE_CQ = 0x05;
     /** Admin opcode: Identify. */
     public static final int ADMIN_IDENTIFY = 0x06;
+    /** Admin opcode: Abort (CDW10: SQ ID in bits 15:0, command ID in 31:16; dword 0 bit 0 set: not aborted). */
+    public static final int ADMIN_ABORT = 0x08;
     /** Admin opcode: Set Features. */
     public static final int ADMIN_SET_FEATURES = 0x09;
     /** Admin opcode: Get Features. */
