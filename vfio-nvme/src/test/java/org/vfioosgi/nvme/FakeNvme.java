@@ -175,6 +175,11 @@ public final class FakeNvme implements MappedRegion {
     }
 
     /** Executes and completes the commands held so far. */
+    /** How many submitted commands {@link #hold} keeps outstanding. */
+    public synchronized int held() {
+        return (sqTail - sqHead + entries) % entries;
+    }
+
     public synchronized void release() {
         execute(sqTail);
     }

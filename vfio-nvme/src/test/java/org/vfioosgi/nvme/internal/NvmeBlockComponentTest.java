@@ -207,6 +207,11 @@ class NvmeBlockComponentTest {
         assertThrows(BlockDeviceClosedException.class, () -> a.allocateBuffer(4096));
         assertThrows(BlockDeviceClosedException.class, () -> a.read(0, 1, mine, 0));
         assertEquals(2, controllers.get(0).liveBuffers(), "in flight: not freed yet");
+        long submitted = System.nanoTime();
+        while (fakes.get(0).held() == 0) { // the completion thread submits it: only then can release() complete it
+            assertTrue(System.nanoTime() - submitted < TimeUnit.SECONDS.toNanos(10), "the read reaches the controller");
+            Thread.sleep(1);
+        }
         fakes.get(0).release();
         inFlight.get(10, TimeUnit.SECONDS);
         long start = System.nanoTime();
