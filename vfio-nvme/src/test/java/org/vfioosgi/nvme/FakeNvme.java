@@ -6,7 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.util.function.IntUnaryOperator;
 import org.vfioosgi.api.DmaBuffer;
-import org.vfioosgi.api.MappedRegion;
 
 /**
  * An NVMe I/O queue pair's controller side, simulated in memory for host tests, with a namespace of its own ("disk")
@@ -15,7 +14,7 @@ import org.vfioosgi.api.MappedRegion;
  * {@link #release()}. Nothing is allocated per command, so allocation can be measured through it. Thread-safe: the
  * doorbell comes from the completion thread, {@link #release()} from a test's.
  */
-public final class FakeNvme implements MappedRegion {
+public final class FakeNvme extends FakeBar0 {
 
     private static final VarHandle STATUS = ValueLayout.JAVA_SHORT.varHandle();
     private static final int MAX_BUFFERS = 64;
@@ -306,64 +305,10 @@ public final class FakeNvme implements MappedRegion {
         }
     }
 
-    @Override
-    public int index() {
-        return 0;
-    }
-
-    @Override
-    public long regionOffset() {
-        return 0;
-    }
-
-    @Override
-    public long size() {
-        return 0x4000;
-    }
-
-    @Override
-    public MemorySegment segment() {
-        throw new UnsupportedOperationException();
-    }
-
     /** Frees the fake's memory (after the queue's thread stopped). */
     @Override
     public void close() {
         arena.close();
     }
 
-    @Override
-    public byte read8(long offset) {
-        throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public short read16(long offset) {
-        throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public int read32(long offset) {
-        throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public long read64(long offset) {
-        throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public void write8(long offset, byte value) {
-        throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public void write16(long offset, short value) {
-        throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public void write64(long offset, long value) {
-        throw new UnsupportedOperationException();
-    }
 }

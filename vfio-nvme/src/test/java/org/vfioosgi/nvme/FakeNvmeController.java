@@ -17,7 +17,6 @@ import org.vfioosgi.api.DmaBuffer;
 import org.vfioosgi.api.EventFd;
 import org.vfioosgi.api.IoAddressSpace;
 import org.vfioosgi.api.IrqInfo;
-import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.api.PciIrq;
 import org.vfioosgi.api.RegionInfo;
 import org.vfioosgi.api.Vfio;
@@ -32,7 +31,7 @@ import org.vfioosgi.nvme.spec.NvmeRegisters;
  * once unless {@link #hold} keeps them outstanding. The device, its address space and the Vfio service are proxies
  * that do what the controller asks of them and record it. Synchronized: queue pairs on several threads ring doorbells.
  */
-final class FakeNvmeController implements MappedRegion {
+final class FakeNvmeController extends FakeBar0 {
 
     static final long BLOCKS = 1000;
 
@@ -465,48 +464,8 @@ final class FakeNvmeController implements MappedRegion {
     }
 
     @Override
-    public int index() {
-        return 0;
-    }
-
-    @Override
-    public long regionOffset() {
-        return 0;
-    }
-
-    @Override
-    public long size() {
-        return 0x4000;
-    }
-
-    @Override
-    public MemorySegment segment() {
-        throw new UnsupportedOperationException();
-    }
-
-    @Override
     public void close() {
         log.add("bar closed");
-    }
-
-    @Override
-    public byte read8(long offset) {
-        throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public short read16(long offset) {
-        throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public void write8(long offset, byte value) {
-        throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public void write16(long offset, short value) {
-        throw new UnsupportedOperationException();
     }
 
     void free() {

@@ -14,7 +14,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.vfioosgi.api.DmaBuffer;
 import org.vfioosgi.api.EventFd;
-import org.vfioosgi.api.MappedRegion;
 import org.vfioosgi.nvme.spec.NvmeCommands;
 import org.vfioosgi.nvme.spec.NvmeStatus;
 
@@ -85,7 +84,7 @@ class QueuePairTest {
     }
 
     /** A controller in memory: on each SQ doorbell it completes the new entries with the status {@code status} gives. */
-    private static final class SimulatedController implements MappedRegion {
+    private static final class SimulatedController extends FakeBar0 {
         final MemorySegment memory;
         final int entries;
         final int qid;
@@ -144,64 +143,20 @@ class QueuePairTest {
             }
         }
 
-        @Override
-        public int index() {
-            return 0;
-        }
 
-        @Override
-        public long regionOffset() {
-            return 0;
-        }
 
-        @Override
-        public long size() {
-            return 0x4000;
-        }
 
-        @Override
-        public MemorySegment segment() {
-            throw new UnsupportedOperationException();
-        }
 
         @Override
         public void close() {
         }
 
-        @Override
-        public byte read8(long offset) {
-            throw new UnsupportedOperationException();
-        }
 
-        @Override
-        public short read16(long offset) {
-            throw new UnsupportedOperationException();
-        }
 
-        @Override
-        public int read32(long offset) {
-            throw new UnsupportedOperationException();
-        }
 
-        @Override
-        public long read64(long offset) {
-            throw new UnsupportedOperationException();
-        }
 
-        @Override
-        public void write8(long offset, byte value) {
-            throw new UnsupportedOperationException();
-        }
 
-        @Override
-        public void write16(long offset, short value) {
-            throw new UnsupportedOperationException();
-        }
 
-        @Override
-        public void write64(long offset, long value) {
-            throw new UnsupportedOperationException();
-        }
     }
 
     private SimulatedController device;
