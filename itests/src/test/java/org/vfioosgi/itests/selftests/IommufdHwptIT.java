@@ -4,18 +4,12 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.junit.runners.Parameterized;
@@ -74,7 +68,7 @@ public class IommufdHwptIT extends SelftestSupport {
     @Test
     public void hw_info_and_hwpt_alloc() {
         String bdf = edu();
-        int cdev = RawIoctls.open(cdevPath(bdf), RawIoctls.O_RDWR);
+        int cdev = RawIoctls.open(RawIoctls.cdevPath(bdf), RawIoctls.O_RDWR);
         assertTrue("open cdev: errno " + -cdev, cdev >= 0);
         int iommufd = RawIoctls.open("/dev/iommu", RawIoctls.O_RDWR);
         assertTrue("open /dev/iommu: errno " + -iommufd, iommufd >= 0);
@@ -171,7 +165,7 @@ public class IommufdHwptIT extends SelftestSupport {
     }
 
     private static HwInfo rawHwInfo(String bdf) {
-        int cdev = RawIoctls.open(cdevPath(bdf), RawIoctls.O_RDWR);
+        int cdev = RawIoctls.open(RawIoctls.cdevPath(bdf), RawIoctls.O_RDWR);
         assertTrue("open cdev: errno " + -cdev, cdev >= 0);
         int iommufd = RawIoctls.open("/dev/iommu", RawIoctls.O_RDWR);
         try (Arena arena = Arena.ofConfined()) {
@@ -233,17 +227,5 @@ public class IommufdHwptIT extends SelftestSupport {
         s.set(ValueLayout.JAVA_INT, 0, 8);
         s.set(ValueLayout.JAVA_INT, 4, id);
         return RawIoctls.ioctl(iommufd, IOMMU_DESTROY, s);
-    }
-
-    /** {@code /dev/vfio/devices/vfioN}, named by the device's sysfs {@code vfio-dev} directory. */
-    private static String cdevPath(String bdf) {
-        try (Stream<Path> entries = Files.list(Path.of("/sys/bus/pci/devices", bdf, "vfio-dev"))) {
-            List<String> names = entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("vfio"))
-                    .toList();
-            assertEquals("one vfio-dev entry: " + names, 1, names.size());
-            return "/dev/vfio/devices/" + names.get(0);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -1,5 +1,9 @@
 package org.vfioosgi.itests.selftests;
 
+import static org.junit.Assert.assertEquals;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -9,10 +13,15 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * {@code open}, {@code ioctl} and {@code close} straight to libc, for the selftest cases that test the kernel below our
- * API (the iommufd setup test issues the ioctls itself). Each call returns the result, or {@code -errno}.
+ * API (the iommufd setup test issues the ioctls itself). Each call returns the result, or {@code -errno}; {@link
+ * #cdevPath} names a device's VFIO character device.
  */
 final class RawIoctls {
 
@@ -65,6 +74,18 @@ final class RawIoctls {
             return r < 0 ? -(int) ERRNO.get(state, 0L) : r;
         } catch (Throwable t) {
             throw new AssertionError(t);
+        }
+    }
+
+    /** {@code /dev/vfio/devices/vfioN}, named by the device's sysfs {@code vfio-dev} directory. */
+    static String cdevPath(String bdf) {
+        try (Stream<Path> entries = Files.list(Path.of("/sys/bus/pci/devices", bdf, "vfio-dev"))) {
+            List<String> names = entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("vfio"))
+                    .toList();
+            assertEquals("one vfio-dev entry: " + names, 1, names.size());
+            return "/dev/vfio/devices/" + names.get(0);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }

@@ -5,16 +5,10 @@ import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Collection;
-import java.util.List;
-import java.util.stream.Stream;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
@@ -66,7 +60,7 @@ public class VfioIommufdSetupIT extends SelftestSupport {
     @Before
     public void setUp() {
         bdf = edu();
-        String cdev = cdevPath(bdf);
+        String cdev = RawIoctls.cdevPath(bdf);
         System.out.println("Using cdev device " + cdev);
         cdevFd = RawIoctls.open(cdev, RawIoctls.O_RDWR);
         assertTrue("open(" + cdev + "): errno " + -cdevFd, cdevFd >= 0);
@@ -162,18 +156,6 @@ public class VfioIommufdSetupIT extends SelftestSupport {
             attach.set(ValueLayout.JAVA_INT, 0, 12);
             attach.set(ValueLayout.JAVA_INT, 8, ptId);
             return RawIoctls.ioctl(cdev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, attach);
-        }
-    }
-
-    /** {@code /dev/vfio/devices/vfioN}, named by the device's sysfs {@code vfio-dev} directory. */
-    private static String cdevPath(String bdf) {
-        try (Stream<Path> entries = Files.list(Path.of("/sys/bus/pci/devices", bdf, "vfio-dev"))) {
-            List<String> names = entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("vfio"))
-                    .toList();
-            assertEquals("one vfio-dev entry: " + names, 1, names.size());
-            return "/dev/vfio/devices/" + names.get(0);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 }
